@@ -1,0 +1,83 @@
+/**
+ * One error type for the whole system, with a stable code that maps to a WebSocket close code.
+ *
+ * Codes are part of the protocol: peers, logs and metrics key on them, so never renumber or reuse one.
+ * Close codes follow RFC 6455 §7.4 (1000–1015) and the application range 4000–4999.
+ */
+
+export const ERROR_CODES = {
+  /** Frame or message that does not parse (bad header, truncated body, unknown kind). */
+  BAD_FRAME: { close: 1002, text: 'malformed frame' },
+  /** A well-formed message that is not legal in the current state. */
+  UNEXPECTED_MESSAGE: { close: 1008, text: 'message not allowed in this state' },
+  /** A frame, vector or string larger than the configured limit. */
+  TOO_BIG: { close: 1009, text: 'frame or field exceeds limit' },
+  /** Text frames, or protocol version the peer does not speak. */
+  UNSUPPORTED: { close: 1003, text: 'unsupported data or version' },
+  /** The coordinator's public key does not match the pinned fingerprint. */
+  FINGERPRINT_MISMATCH: { close: 4001, text: 'coordinator key does not match pinned fingerprint' },
+  /** AEAD authentication failed: tampered frame or wrong key. */
+  DECRYPT_FAILED: { close: 4002, text: 'frame failed authentication' },
+  /** A sealed frame whose counter is not the next expected one (replayed, reordered or dropped). */
+  REPLAY: { close: 4003, text: 'replayed or reordered frame' },
+  /** Enrolment token unknown, or participant already connected. */
+  AUTH_FAILED: { close: 4004, text: 'authentication failed' },
+  /** Participant's adapter manifest differs from the federation's. */
+  MANIFEST_MISMATCH: { close: 4005, text: 'adapter manifest mismatch' },
+  /** An update that fails validation (length, non-finite values). */
+  BAD_UPDATE: { close: 4006, text: 'update rejected' },
+  /** A stage deadline passed (handshake, hello). */
+  TIMEOUT: { close: 4008, text: 'timed out' },
+  /** Coordinator at capacity. */
+  FULL: { close: 4009, text: 'coordinator full' },
+  /** Configuration invalid (local only, never sent). */
+  BAD_CONFIG: { close: 1011, text: 'invalid configuration' },
+  /** Bug or unexpected failure; normalised from unknown throws. */
+  INTERNAL: { close: 1011, text: 'internal error' },
+  /** Orderly shutdown. */
+  GOING_AWAY: { close: 1001, text: 'going away' },
+} as const satisfies Record<string, { close: number; text: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+export class FedwardenError extends Error {
+  override readonly name = 'FedwardenError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** WebSocket close code for this error. */
+  get closeCode(): number {
+    return ERROR_CODES[this.code].close;
+  }
+}
+
+/** Normalise anything thrown into a FedwardenError (unknown throws become INTERNAL). */
+export function toFedwardenError(err: unknown): FedwardenError {
+  if (err instanceof FedwardenError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FedwardenError('INTERNAL', message, { cause: err });
+}
+
+/** Close-frame reasons are limited to 123 bytes of UTF-8 (RFC 6455 §5.5). */
+export function closeReason(err: FedwardenError): string {
+  const reason = `${err.code}: ${err.message}`;
+  const bytes = Buffer.from(reason, 'utf8');
+  return bytes.length <= 123 ? reason : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '...';
+}
+
+/** Parse "CODE: text" close reasons back into a code, for peers and tests. */
+export function codeFromCloseReason(reason: string): ErrorCode | undefined {
+  const code = reason.split(':', 1)[0];
+  return isErrorCode(code) ? code : undefined;
+}
