@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   BAD_UPDATE: { close: 4006, text: 'update rejected' },
   /** A stage deadline passed (handshake, hello). */
   TIMEOUT: { close: 4008, text: 'timed out' },
+  /** The same participant connected again; the older connection yields. */
+  SUPERSEDED: { close: 4010, text: 'replaced by a newer connection' },
   /** Coordinator at capacity. */
   FULL: { close: 4009, text: 'coordinator full' },
   /** Configuration invalid (local only, never sent). */

@@ -45,8 +45,8 @@ export type Message =
   | { readonly kind: 'updateAck'; readonly round: number }
   /** Coordinator → participants of a round: how it ended. */
   | { readonly kind: 'roundEnd'; readonly round: number; readonly outcome: RoundOutcome; readonly reason: string }
-  /** Coordinator → participant: the federation has finished its rounds. */
-  | { readonly kind: 'finished'; readonly round: number }
+  /** Coordinator → participant: the federation has finished its rounds; `global` is the final adapter. */
+  | { readonly kind: 'finished'; readonly round: number; readonly global: Float32Array }
   /** Either side: a protocol error; the sender closes after it. */
   | { readonly kind: 'error'; readonly code: ErrorCode; readonly message: string };
 

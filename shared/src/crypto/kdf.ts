@@ -1,0 +1,103 @@
+/**
+ * HKDF-SHA256 (RFC 5869) over @noble/hashes, and fedwarden's domain-separation labels.
+ *
+ * Every key fedwarden derives uses its own label as HKDF `info` (RFC 5869 §3.2), so a key derived for one
+ * purpose can never equal a key for another, even from the same secret. Labels are versioned; append new
+ * ones to KDF_LABELS (pairwise secure-aggregation keys, share encryption…) and never change an existing one.
+ *
+ * Limits: output length is at most 255·HashLen = 8160 bytes (RFC 5869 §2.3).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { expand, extract } from '@noble/hashes/hkdf.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { FedwardenError } from '../errors.ts';
+import { assertAnyBytes, assertBytes } from './assert-bytes.ts';
+
+/** HashLen for SHA-256. */
+export const HKDF_SHA256_HASH_BYTES = 32;
+/** RFC 5869 §2.3: L <= 255·HashLen. */
+export const HKDF_SHA256_MAX_OUTPUT_BYTES = 255 * HKDF_SHA256_HASH_BYTES;
+/** Length of each AEAD key derived for the channel. */
+export const CHANNEL_KEY_BYTES = 32;
+
+/** Domain-separation labels. Append only; each string is part of the protocol. */
+export const KDF_LABELS = {
+  /** Prefix of the handshake transcript hash (channel.ts). */
+  handshake: 'fedwarden/v1/handshake',
+  /** Channel key for frames from participant to coordinator. */
+  channelC2S: 'fedwarden/v1/channel/c2s',
+  /** Channel key for frames from coordinator to participant. */
+  channelS2C: 'fedwarden/v1/channel/s2c',
+} as const;
+
+export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];
+
+export const LABEL_HANDSHAKE = KDF_LABELS.handshake;
+export const LABEL_C2S = KDF_LABELS.channelC2S;
+export const LABEL_S2C = KDF_LABELS.channelS2C;
+
+/** RFC 5869 §2.2 HKDF-Extract(salt, IKM) -> PRK. An empty salt means HashLen zero bytes. */
+export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+  assertAnyBytes(salt, 'hkdfExtract', 'salt', 'INTERNAL');
+  assertAnyBytes(ikm, 'hkdfExtract', 'ikm', 'INTERNAL');
+  return extract(sha256, ikm, salt);
+}
+
+/** RFC 5869 §2.3 HKDF-Expand(PRK, info, L) -> OKM; PRK is at least HashLen bytes. A string `info` is taken as its UTF-8 bytes. */
+export function hkdfExpand(prk: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
+  assertAnyBytes(prk, 'hkdfExpand', 'prk', 'INTERNAL');
+  if (prk.length < HKDF_SHA256_HASH_BYTES) {
+    throw new FedwardenError('INTERNAL', `hkdfExpand: prk must be at least ${HKDF_SHA256_HASH_BYTES} bytes`);
+  }
+  checkLength('hkdfExpand', length);
+  return expand(sha256, prk, infoBytes('hkdfExpand', info), length);
+}
+
+/** RFC 5869 §2: HKDF = Expand(Extract(salt, IKM), info, L). */
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
+  assertAnyBytes(ikm, 'hkdfSha256', 'ikm', 'INTERNAL');
+  assertAnyBytes(salt, 'hkdfSha256', 'salt', 'INTERNAL');
+  checkLength('hkdfSha256', length);
+  const prk = extract(sha256, ikm, salt);
+  try {
+    return expand(sha256, prk, infoBytes('hkdfSha256', info), length);
+  } finally {
+    prk.fill(0);
+  }
+}
+
+export interface ChannelKeys {
+  readonly clientToServer: Uint8Array;
+  readonly serverToClient: Uint8Array;
+}
+
+/**
+ * The two directional AEAD keys of a channel: PRK = Extract(salt = transcriptHash, IKM = sharedSecret), then one
+ * Expand per direction under its label. Salting with the transcript binds the keys to both nonces and the
+ * exact handshake frames. The caller wipes the returned keys when done.
+ */
+export function deriveChannelKeys(sharedSecret: Uint8Array, transcriptHash: Uint8Array): ChannelKeys {
+  assertBytes(sharedSecret, 32, 'deriveChannelKeys', 'sharedSecret', 'INTERNAL');
+  assertBytes(transcriptHash, HKDF_SHA256_HASH_BYTES, 'deriveChannelKeys', 'transcriptHash', 'INTERNAL');
+  const prk = extract(sha256, sharedSecret, transcriptHash);
+  try {
+    return {
+      clientToServer: expand(sha256, prk, utf8ToBytes(LABEL_C2S), CHANNEL_KEY_BYTES),
+      serverToClient: expand(sha256, prk, utf8ToBytes(LABEL_S2C), CHANNEL_KEY_BYTES),
+    };
+  } finally {
+    prk.fill(0);
+  }
+}
+
+function checkLength(fn: string, length: number): void {
+  if (!Number.isSafeInteger(length) || length < 0 || length > HKDF_SHA256_MAX_OUTPUT_BYTES) {
+    throw new FedwardenError('INTERNAL', `${fn}: length must be an integer in 0..${HKDF_SHA256_MAX_OUTPUT_BYTES}`);
+  }
+}
+
+function infoBytes(fn: string, info: Uint8Array | string): Uint8Array {
+  if (typeof info === 'string') return utf8ToBytes(info);
+  assertAnyBytes(info, fn, 'info', 'INTERNAL');
+  return info;
+}
