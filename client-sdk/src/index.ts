@@ -1,0 +1,3 @@
+export { FederatedClient, type FederatedClientOptions, type FederatedClientEvents, type ClientSummary } from './federated-client.ts';
+export { SecureConnection, errorFromClose, type ConnectOptions } from './connection.ts';
+export type { TrainableModel, LabeledData, TrainProgress, TrainResult, Evaluation, TrainOptions } from './trainable-model.ts';

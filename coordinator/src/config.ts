@@ -1,0 +1,127 @@
+/**
+ * Coordinator configuration: a JSON file validated field by field. Every limit has a documented default;
+ * unknown keys are errors (a typo must not silently fall back to a default).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DEFAULT_LIMITS, FedwardenError } from '@fedwarden/shared';
+
+const positiveInt = z.number().int().positive();
+
+const participantSchema = z.strictObject({
+  /** Stable participant id, used in logs, metrics and storage. */
+  id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'id: letters, digits, . _ - only'),
+  /** SHA-256 of the enrolment token, lowercase hex. The token itself is never stored. */
+  tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'tokenSha256: 64 lowercase hex characters'),
+});
+
+export const configSchema = z.strictObject({
+  /** Interface to listen on. Default loopback; set "0.0.0.0" (behind TLS) for a real deployment. */
+  host: z.string().default('127.0.0.1'),
+  /** WebSocket + HTTP port; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(8787),
+  /** Directory for the coordinator's long-term key (created 0700, key file 0600). */
+  dataDir: z.string().default('./data'),
+  /** Seed for participant selection and the initial adapter, so that runs are reproducible. */
+  seed: z.number().int().default(1),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  participants: z.array(participantSchema).default([]),
+  model: z
+    .strictObject({
+      /**
+       * SHA-256 of the adapter manifest participants must present. Unset: the first authenticated participant's
+       * manifest is adopted (trust on first use, logged) and every later one must match it.
+       */
+      manifestSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    })
+    .default({}),
+  rounds: z
+    .strictObject({
+      /** Number of rounds to run; the coordinator tells participants `finished` afterwards. */
+      count: positiveInt.default(10),
+      /** A round starts once this many participants are connected. */
+      minParticipants: positiveInt.default(2),
+      /** Most participants selected per round (0 = all connected). */
+      maxParticipants: z.number().int().min(0).default(0),
+      /** Fraction of selected participants whose updates must arrive for the round to complete. */
+      quorum: z.number().gt(0).max(1).default(0.5),
+      /** Deadline for updates after the round starts, ms. Stragglers are dropped. */
+      deadlineMs: positiveInt.default(120_000),
+      /** Most time to wait for minParticipants before giving up on the run, ms (0 = forever). */
+      waitForParticipantsMs: z.number().int().min(0).default(0),
+    })
+    .default({ count: 10, minParticipants: 2, maxParticipants: 0, quorum: 0.5, deadlineMs: 120_000, waitForParticipantsMs: 0 }),
+  training: z
+    .strictObject({
+      epochs: z.number().int().min(1).max(1000).default(2),
+      batchSize: positiveInt.default(32),
+      learningRate: z.number().positive().default(0.003),
+    })
+    .default({ epochs: 2, batchSize: 32, learningRate: 0.003 }),
+  limits: z
+    .strictObject({
+      /** Largest WebSocket frame, bytes; larger closes with 1009. */
+      maxFrameBytes: positiveInt.default(DEFAULT_LIMITS.maxFrameBytes),
+      /** Largest adapter, parameters. */
+      maxVectorLength: positiveInt.default(DEFAULT_LIMITS.maxVectorLength),
+      /** Largest string field, bytes. */
+      maxStringBytes: positiveInt.default(DEFAULT_LIMITS.maxStringBytes),
+      /** Most entries in an adapter manifest. */
+      maxManifestEntries: positiveInt.default(DEFAULT_LIMITS.maxManifestEntries),
+      /** Most simultaneous connections (handshaking or authenticated). */
+      maxConnections: positiveInt.default(1000),
+      /** Time allowed from TCP accept to an authenticated hello, ms. */
+      handshakeTimeoutMs: positiveInt.default(10_000),
+      /** WebSocket ping interval; a peer that misses one pong is terminated, ms. */
+      heartbeatIntervalMs: positiveInt.default(15_000),
+      /** Bytes queued to one socket above which it is treated as a stalled consumer and closed. */
+      maxBufferedBytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .default({
+      maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+      maxVectorLength: DEFAULT_LIMITS.maxVectorLength,
+      maxStringBytes: DEFAULT_LIMITS.maxStringBytes,
+      maxManifestEntries: DEFAULT_LIMITS.maxManifestEntries,
+      maxConnections: 1000,
+      handshakeTimeoutMs: 10_000,
+      heartbeatIntervalMs: 15_000,
+      maxBufferedBytes: 64 * 1024 * 1024,
+    }),
+});
+
+export type CoordinatorConfig = z.infer<typeof configSchema>;
+export type CoordinatorConfigInput = z.input<typeof configSchema>;
+
+/** Validate a config object, filling defaults. Throws BAD_CONFIG listing every problem. */
+export function parseConfig(input: unknown): CoordinatorConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: ${problems}`);
+  }
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  for (const p of result.data.participants) {
+    if (ids.has(p.id)) throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: duplicate participant id ${p.id}`);
+    if (hashes.has(p.tokenSha256)) throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: participants share a token (${p.id})`);
+    ids.add(p.id);
+    hashes.add(p.tokenSha256);
+  }
+  return result.data;
+}
+
+export function loadConfig(path: string): CoordinatorConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FedwardenError('BAD_CONFIG', `cannot read config ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new FedwardenError('BAD_CONFIG', `config ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(json);
+}

@@ -1,0 +1,11 @@
+export { Coordinator, type RoundRecord, type CoordinatorEvents } from './coordinator.ts';
+export { parseConfig, loadConfig, configSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
+export {
+  ephemeralIdentity,
+  identityFromSeed,
+  loadOrCreateIdentity,
+  KEY_FILE_NAME,
+  type CoordinatorIdentity,
+} from './identity.ts';
+export { Enrolment, generateToken, hashToken } from './enrolment.ts';
+export { fedAvg, type AggregationUnit } from './aggregation/fedavg.ts';

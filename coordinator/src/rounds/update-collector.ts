@@ -1,0 +1,90 @@
+/**
+ * Collects the updates of one round: accepts each selected participant's update once (a retried upload is
+ * acknowledged again but counted once), validates it, tracks who dropped, and settles when every selected
+ * participant has answered or gone, or at the deadline.
+ */
+import { FedwardenError, allFinite, type MessageOf } from '@fedwarden/shared';
+
+export interface AcceptedUpdate {
+  readonly participantId: string;
+  readonly delta: Float32Array;
+  readonly numSamples: number;
+  readonly meanLoss: number;
+  readonly trainMs: number;
+  readonly frameBytes: number;
+}
+
+export type OfferResult = 'accepted' | 'duplicate' | 'stale';
+
+export class UpdateCollector {
+  private readonly updates = new Map<string, AcceptedUpdate>();
+  private readonly dropped = new Set<string>();
+  private settle: (() => void) | undefined;
+  private readonly settledPromise: Promise<void>;
+
+  constructor(
+    readonly round: number,
+    readonly selected: ReadonlySet<string>,
+    private readonly dim: number,
+  ) {
+    this.settledPromise = new Promise((resolve) => (this.settle = resolve));
+    this.checkSettled();
+  }
+
+  /** Offer an update; throws FedwardenError (BAD_UPDATE / UNEXPECTED_MESSAGE) for one that must be refused. */
+  offer(participantId: string, msg: MessageOf<'update'>, frameBytes: number): OfferResult {
+    if (msg.round < this.round) return 'stale';
+    if (msg.round > this.round) throw new FedwardenError('UNEXPECTED_MESSAGE', `update for future round ${msg.round}`);
+    if (!this.selected.has(participantId)) {
+      throw new FedwardenError('UNEXPECTED_MESSAGE', `not selected for round ${this.round}`);
+    }
+    if (this.updates.has(participantId)) return 'duplicate';
+    if (msg.delta.length !== this.dim) {
+      throw new FedwardenError('BAD_UPDATE', `update has ${msg.delta.length} parameters, expected ${this.dim}`);
+    }
+    if (!allFinite(msg.delta)) throw new FedwardenError('BAD_UPDATE', 'update contains NaN or Infinity');
+    if (!Number.isSafeInteger(msg.numSamples) || msg.numSamples < 1) {
+      throw new FedwardenError('BAD_UPDATE', `numSamples must be a positive integer, got ${msg.numSamples}`);
+    }
+    if (!Number.isFinite(msg.meanLoss) || !Number.isFinite(msg.trainMs) || msg.trainMs < 0) {
+      throw new FedwardenError('BAD_UPDATE', 'meanLoss and trainMs must be finite');
+    }
+    this.dropped.delete(participantId);
+    this.updates.set(participantId, {
+      participantId,
+      delta: msg.delta,
+      numSamples: msg.numSamples,
+      meanLoss: msg.meanLoss,
+      trainMs: msg.trainMs,
+      frameBytes,
+    });
+    this.checkSettled();
+    return 'accepted';
+  }
+
+  /** A selected participant disconnected or failed before reporting. */
+  drop(participantId: string): void {
+    if (!this.selected.has(participantId) || this.updates.has(participantId)) return;
+    this.dropped.add(participantId);
+    this.checkSettled();
+  }
+
+  get accepted(): readonly AcceptedUpdate[] {
+    return [...this.updates.values()];
+  }
+
+  get missing(): string[] {
+    return [...this.selected].filter((id) => !this.updates.has(id));
+  }
+
+  /** Resolves when everyone answered or dropped, or after `deadlineMs`. */
+  async wait(deadlineMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.settledPromise, new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
+    clearTimeout(timer);
+  }
+
+  private checkSettled(): void {
+    if (this.updates.size + this.dropped.size >= this.selected.size) this.settle?.();
+  }
+}

@@ -1,0 +1,41 @@
+/** Start a coordinator on loopback with enrolled participants, for end-to-end tests. */
+import {
+  Coordinator,
+  ephemeralIdentity,
+  generateToken,
+  hashToken,
+  parseConfig,
+  type CoordinatorConfigInput,
+} from '@fedwarden/coordinator';
+import { silentLogger } from '@fedwarden/shared';
+
+export interface TestFederation {
+  readonly coordinator: Coordinator;
+  readonly url: string;
+  readonly fingerprint: string;
+  readonly tokens: string[];
+  stop(): Promise<void>;
+}
+
+export async function startFederation(
+  participants: number,
+  overrides: Partial<CoordinatorConfigInput> = {},
+): Promise<TestFederation> {
+  const tokens = Array.from({ length: participants }, () => generateToken());
+  const config = parseConfig({
+    port: 0,
+    logLevel: 'silent',
+    participants: tokens.map((t, i) => ({ id: `p${i}`, tokenSha256: hashToken(t) })),
+    rounds: { count: 2, minParticipants: participants, deadlineMs: 10_000 },
+    ...overrides,
+  });
+  const coordinator = new Coordinator(config, ephemeralIdentity(), silentLogger);
+  const port = await coordinator.listen();
+  return {
+    coordinator,
+    url: `ws://127.0.0.1:${port}`,
+    fingerprint: coordinator.identity.fingerprint,
+    tokens,
+    stop: () => coordinator.stop(),
+  };
+}
