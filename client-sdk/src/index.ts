@@ -1,3 +1,5 @@
 export { FederatedClient, type FederatedClientOptions, type FederatedClientEvents, type ClientSummary } from './federated-client.ts';
 export { SecureConnection, errorFromClose, type ConnectOptions } from './connection.ts';
 export type { TrainableModel, LabeledData, TrainProgress, TrainResult, Evaluation, TrainOptions } from './trainable-model.ts';
+export { initTensorFlow, tf, type BackendPreference } from './tf/index.ts';
+export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lora/index.ts';
