@@ -11,3 +11,4 @@ export * from './crypto/kem.ts';
 export * from './crypto/kdf.ts';
 export * from './crypto/aead.ts';
 export * from './crypto/channel.ts';
+export * from './secagg/index.ts';

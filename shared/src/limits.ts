@@ -11,6 +11,8 @@ export interface ProtocolLimits {
   readonly maxStringBytes: number;
   /** Most entries in an adapter manifest. */
   readonly maxManifestEntries: number;
+  /** Most members of a secure-aggregation group (Shamir over GF(2^8) caps it at 255). */
+  readonly maxGroupSize: number;
 }
 
 export const DEFAULT_LIMITS: ProtocolLimits = {
@@ -18,4 +20,5 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   maxVectorLength: 4 * 1024 * 1024,
   maxStringBytes: 1024,
   maxManifestEntries: 256,
+  maxGroupSize: 255,
 };

@@ -28,6 +28,18 @@ export const KDF_LABELS = {
   channelC2S: 'fedwarden/v1/channel/c2s',
   /** Channel key for frames from coordinator to participant. */
   channelS2C: 'fedwarden/v1/channel/s2c',
+  /** Secure aggregation: key || IV of the AES-128-CTR mask PRG, from a 32-byte mask seed (secagg/prg.ts). */
+  secaggPrg: 'fedwarden/v1/secagg/prg',
+  /** Secure aggregation: a member's ML-KEM-768 key-pair seed d || z for one round, from its pairwise master. */
+  secaggKemSeed: 'fedwarden/v1/secagg/kem-seed',
+  /** Secure aggregation: ML-KEM encapsulation randomness m from one member to one neighbour, from its pairwise master. */
+  secaggEncaps: 'fedwarden/v1/secagg/encaps',
+  /** Secure aggregation: the pairwise mask seed s_ij, from a KEM shared secret. */
+  secaggPairMask: 'fedwarden/v1/secagg/pair-mask',
+  /** Secure aggregation: a directional share-encryption key, from a KEM shared secret. */
+  secaggShareKey: 'fedwarden/v1/secagg/share-key',
+  /** Secure aggregation: AAD prefix of sealed Shamir shares (an AEAD context, not an HKDF info). */
+  secaggShares: 'fedwarden/v1/secagg/shares',
 } as const;
 
 export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];

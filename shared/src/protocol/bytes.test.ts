@@ -12,7 +12,7 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-const small: ProtocolLimits = { maxFrameBytes: 1024, maxVectorLength: 16, maxStringBytes: 8, maxManifestEntries: 4 };
+const small: ProtocolLimits = { maxFrameBytes: 1024, maxVectorLength: 16, maxStringBytes: 8, maxGroupSize: 255, maxManifestEntries: 4 };
 
 describe('ByteWriter / ByteReader', () => {
   it('round-trip every field type, little-endian', () => {

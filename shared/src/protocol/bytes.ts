@@ -73,18 +73,27 @@ export class ByteWriter {
   /** u32 element count, then the raw little-endian float32 bytes. */
   float32Vector(value: Float32Array): this {
     if (!(value instanceof Float32Array)) throw new FedwardenError('BAD_FRAME', 'float32Vector: not a Float32Array');
+    return this.#words(value, (at, i) => this.#view.setFloat32(at, value[i] as number, true));
+  }
+
+  /** u32 element count, then raw uint32 LE (masked secure-aggregation inputs). */
+  uint32Vector(value: Uint32Array): this {
+    if (!(value instanceof Uint32Array)) throw new FedwardenError('BAD_FRAME', 'uint32Vector: not a Uint32Array');
+    return this.#words(value, (at, i) => this.#view.setUint32(at, value[i] as number, true));
+  }
+
+  #words(value: Float32Array | Uint32Array, setBigEndianHost: (at: number, i: number) => void): this {
     this.u32(value.length);
     this.#reserve(value.byteLength);
     if (LITTLE_ENDIAN) {
       this.#buf.set(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), this.#length);
     } else {
-      for (let i = 0; i < value.length; i++) this.#view.setFloat32(this.#length + 4 * i, value[i] as number, true);
+      for (let i = 0; i < value.length; i++) setBigEndianHost(this.#length + 4 * i, i);
     }
     this.#length += value.byteLength;
     return this;
   }
 
-  /** Raw bytes, no length prefix. */
   bytes(value: Uint8Array): this {
     if (!(value instanceof Uint8Array)) throw new FedwardenError('BAD_FRAME', 'bytes: not a Uint8Array');
     this.#reserve(value.length);
@@ -177,18 +186,27 @@ export class ByteReader {
 
   /** u32 element count (≤ maxVectorLength), then raw float32 LE, copied into a fresh aligned Float32Array. */
   float32Vector(what = 'vector'): Float32Array {
+    return this.#words(what, (n) => new Float32Array(n), (at) => this.#view.getFloat32(at, true));
+  }
+
+  /** u32 element count (≤ maxVectorLength), then raw uint32 LE, copied into a fresh aligned Uint32Array. */
+  uint32Vector(what = 'vector'): Uint32Array {
+    return this.#words(what, (n) => new Uint32Array(n), (at) => this.#view.getUint32(at, true));
+  }
+
+  #words<T extends Float32Array | Uint32Array>(what: string, make: (n: number) => T, getLE: (at: number) => number): T {
     const count = this.u32(`${what} length`);
     if (count > this.#limits.maxVectorLength) {
       throw new FedwardenError('TOO_BIG', `${what}: ${count} elements exceeds maxVectorLength ${this.#limits.maxVectorLength}`);
     }
     const byteLength = count * 4;
     this.#need(byteLength, what);
-    const out = new Float32Array(count);
+    const out = make(count);
     const start = this.#offset;
     if (LITTLE_ENDIAN) {
       new Uint8Array(out.buffer).set(this.#bytes.subarray(start, start + byteLength));
     } else {
-      for (let i = 0; i < count; i++) out[i] = this.#view.getFloat32(start + 4 * i, true);
+      for (let i = 0; i < count; i++) out[i] = getLE(start + 4 * i);
     }
     this.#offset += byteLength;
     return out;

@@ -22,6 +22,11 @@ const vector = (n: number, seed: number): Float32Array => {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
 };
 
+function blob(n: number, seed: number): Uint8Array {
+  const rng = createRng(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(rng.next() * 256));
+}
+
 /** One sample per kind; the mapped type makes the compiler demand every kind. */
 const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   hello: { kind: 'hello', token: 'enrol-tok€n-123', manifest },
@@ -38,9 +43,31 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   roundEnd: { kind: 'roundEnd', round: 4, outcome: 'aborted', reason: 'quorum not reached' },
   finished: { kind: 'finished', round: 30, global: vector(5, 3) },
   error: { kind: 'error', code: 'MANIFEST_MISMATCH', message: 'adapter manifest mismatch' },
+  saKeys: { kind: 'saKeys', round: 4, numSamples: 90, meanLoss: 0.5, trainMs: 12, maskPublicKey: blob(1184, 1), sharePublicKey: blob(1184, 11) },
+  saPeerKeys: { kind: 'saPeerKeys', round: 4, keys: [{ index: 2, bytes: blob(2368, 2) }, { index: 5, bytes: blob(2368, 3) }] },
+  saEncaps: { kind: 'saEncaps', round: 4, cipherTexts: [{ index: 3, bytes: blob(2176, 4) }] },
+  saPeerEncaps: { kind: 'saPeerEncaps', round: 4, cipherTexts: [{ index: 1, bytes: blob(2176, 5) }] },
+  saShares: { kind: 'saShares', round: 4, shares: [{ index: 2, bytes: blob(80, 6) }, { index: 4, bytes: blob(80, 7) }] },
+  saPeerShares: { kind: 'saPeerShares', round: 4, weight: 0.25, shares: [{ index: 1, bytes: blob(80, 8) }] },
+  saMasked: { kind: 'saMasked', round: 4, masked: Uint32Array.of(0, 1, 2 ** 32 - 1, 12345) },
+  saUnmask: { kind: 'saUnmask', round: 4, survivors: [1, 2, 4], dropped: [3] },
+  saUnmaskReply: {
+    kind: 'saUnmaskReply',
+    round: 4,
+    selfShares: [{ index: 1, bytes: blob(32, 9) }],
+    masterShares: [{ index: 3, bytes: blob(32, 10) }],
+  },
 };
 const samples: Message[] = [
   ...Object.values(SAMPLES),
+  {
+    kind: 'roundStart',
+    round: 5,
+    plan: { epochs: 1, batchSize: 8, learningRate: 0.01 },
+    deadlineMs: 1000,
+    global: vector(3, 4),
+    secagg: { group: 2, index: 3, members: 5, neighbours: [1, 2, 4, 5], threshold: 3, clip: 0.5, bits: 29 },
+  },
   { kind: 'roundEnd', round: 0, outcome: 'completed', reason: '' },
   { kind: 'update', round: 2 ** 32 - 1, numSamples: 0, meanLoss: Number.NaN, trainMs: 0, delta: new Float32Array(0) },
 ];
@@ -114,7 +141,7 @@ describe('decodeMessage rejects', () => {
   });
 
   it('fields and vectors beyond the configured limits as TOO_BIG', () => {
-    const tight: ProtocolLimits = { maxFrameBytes: 4096, maxVectorLength: 36, maxStringBytes: 8, maxManifestEntries: 2 };
+    const tight: ProtocolLimits = { maxFrameBytes: 4096, maxVectorLength: 36, maxStringBytes: 8, maxGroupSize: 255, maxManifestEntries: 2 };
     expect(codeOf(() => decodeMessage(encodeMessage(SAMPLES.update), tight))).toBe('TOO_BIG');
     expect(codeOf(() => decodeMessage(encodeMessage(SAMPLES.welcome), tight))).toBe('TOO_BIG');
     expect(codeOf(() => decodeMessage(new Uint8Array(4097), tight))).toBe('TOO_BIG');

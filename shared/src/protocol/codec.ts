@@ -5,7 +5,9 @@
  *   counts and integers (round, rounds, numSamples, epochs, batchSize, deadlineMs) u32; learningRate, meanLoss,
  *   trainMs f64; strings and float32 vectors as in bytes.ts; outcome u8 (0 completed, 1 aborted); an error code
  *   as its string name; a manifest as u16 entry count, then per entry: name, u8 rank (1..8), rank × u32 dims,
- *   u8 init (0 zeros; 1 normal, followed by f64 std).
+ *   u8 init (0 zeros; 1 normal, followed by f64 std). roundStart ends with u8 0, or u8 1 and a SecaggSetup.
+ *   Secure-aggregation relays are u32 count then (u32 index, fixed-size bytes) entries with distinct indices;
+ *   masked inputs are uint32 vectors; index lists are u32 count then u32 indices.
  *
  * An update of d parameters costs 4·d + 29 bytes, so sealing (26 bytes more) keeps the upload at 4 bytes per
  * parameter plus a constant. decodeMessage treats its input as hostile: it checks every size before
@@ -15,7 +17,20 @@ import { type AdapterEntry, type AdapterInit, type AdapterManifest, validateMani
 import { FedwardenError, isErrorCode } from '../errors.ts';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
-import { MESSAGE_TAGS, type Message, type MessageKind, type RoundOutcome, type TrainingPlan } from './messages.ts';
+import { ML_KEM768_PUBLIC_KEY_BYTES } from '../crypto/kem.ts';
+import {
+  MESSAGE_TAGS,
+  SECAGG_CIPHERTEXTS_BYTES,
+  SECAGG_PUBLIC_KEYS_BYTES,
+  SECAGG_SEALED_SHARES_BYTES,
+  SECAGG_SHARE_BYTES,
+  type IndexedBytes,
+  type Message,
+  type MessageKind,
+  type RoundOutcome,
+  type SecaggSetup,
+  type TrainingPlan,
+} from './messages.ts';
 
 const OUTCOME_CODES = { completed: 0, aborted: 1 } as const satisfies Record<RoundOutcome, number>;
 const INIT_ZEROS = 0;
@@ -41,6 +56,7 @@ export function encodeMessage(msg: Message): Uint8Array {
     case 'roundStart':
       w.u32(msg.round).u32(msg.plan.epochs).u32(msg.plan.batchSize).f64(msg.plan.learningRate);
       w.u32(msg.deadlineMs).float32Vector(msg.global);
+      writeSecaggSetup(w, msg.secagg);
       break;
     case 'update':
       w.u32(msg.round).u32(msg.numSamples).f64(msg.meanLoss).f64(msg.trainMs).float32Vector(msg.delta);
@@ -57,6 +73,33 @@ export function encodeMessage(msg: Message): Uint8Array {
     case 'error':
       if (!isErrorCode(msg.code)) throw new FedwardenError('BAD_FRAME', 'encodeMessage: unknown error code');
       w.string(msg.code).string(msg.message);
+      break;
+    case 'saKeys':
+      w.u32(msg.round).u32(msg.numSamples).f64(msg.meanLoss).f64(msg.trainMs);
+      w.bytes(fixed(msg.maskPublicKey, ML_KEM768_PUBLIC_KEY_BYTES, 'saKeys maskPublicKey'));
+      w.bytes(fixed(msg.sharePublicKey, ML_KEM768_PUBLIC_KEY_BYTES, 'saKeys sharePublicKey'));
+      break;
+    case 'saPeerKeys':
+      writeIndexed(w.u32(msg.round), msg.keys, SECAGG_PUBLIC_KEYS_BYTES);
+      break;
+    case 'saEncaps':
+    case 'saPeerEncaps':
+      writeIndexed(w.u32(msg.round), msg.cipherTexts, SECAGG_CIPHERTEXTS_BYTES);
+      break;
+    case 'saShares':
+      writeIndexed(w.u32(msg.round), msg.shares, SECAGG_SEALED_SHARES_BYTES);
+      break;
+    case 'saPeerShares':
+      writeIndexed(w.u32(msg.round).f64(msg.weight), msg.shares, SECAGG_SEALED_SHARES_BYTES);
+      break;
+    case 'saMasked':
+      w.u32(msg.round).uint32Vector(msg.masked);
+      break;
+    case 'saUnmask':
+      writeIndices(writeIndices(w.u32(msg.round), msg.survivors), msg.dropped);
+      break;
+    case 'saUnmaskReply':
+      writeIndexed(writeIndexed(w.u32(msg.round), msg.selfShares, SECAGG_SHARE_BYTES), msg.masterShares, SECAGG_SHARE_BYTES);
       break;
     default: {
       const unknown: never = msg;
@@ -96,7 +139,9 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
       const plan = readPlan(r);
       const deadlineMs = r.u32('deadlineMs');
       if (deadlineMs < 1) throw new FedwardenError('BAD_FRAME', 'roundStart: deadlineMs must be >= 1');
-      return { kind, round, plan, deadlineMs, global: r.float32Vector('global') };
+      const global = r.float32Vector('global');
+      const secagg = readSecaggSetup(r, limits);
+      return secagg ? { kind, round, plan, deadlineMs, global, secagg } : { kind, round, plan, deadlineMs, global };
     }
     case 'update': {
       const round = r.u32('round');
@@ -122,6 +167,48 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
       const code = r.string('error code');
       if (!isErrorCode(code)) throw new FedwardenError('BAD_FRAME', 'error: unknown error code');
       return { kind, code, message: r.string('error message') };
+    }
+    case 'saKeys': {
+      const round = r.u32('round');
+      const numSamples = r.u32('numSamples');
+      const meanLoss = r.f64('meanLoss');
+      const trainMs = r.f64('trainMs');
+      const maskPublicKey = r.bytes(ML_KEM768_PUBLIC_KEY_BYTES, 'maskPublicKey').slice();
+      const sharePublicKey = r.bytes(ML_KEM768_PUBLIC_KEY_BYTES, 'sharePublicKey').slice();
+      return { kind, round, numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey };
+    }
+    case 'saPeerKeys': {
+      const round = r.u32('round');
+      return { kind, round, keys: readIndexed(r, limits, SECAGG_PUBLIC_KEYS_BYTES, 'keys') };
+    }
+    case 'saEncaps':
+    case 'saPeerEncaps': {
+      const round = r.u32('round');
+      return { kind, round, cipherTexts: readIndexed(r, limits, SECAGG_CIPHERTEXTS_BYTES, 'cipherTexts') };
+    }
+    case 'saShares': {
+      const round = r.u32('round');
+      return { kind, round, shares: readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares') };
+    }
+    case 'saPeerShares': {
+      const round = r.u32('round');
+      const weight = r.f64('weight');
+      if (!(weight > 0 && weight <= 1)) throw new FedwardenError('BAD_FRAME', 'saPeerShares: weight must be in (0, 1]');
+      return { kind, round, weight, shares: readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares') };
+    }
+    case 'saMasked': {
+      const round = r.u32('round');
+      return { kind, round, masked: r.uint32Vector('masked') };
+    }
+    case 'saUnmask': {
+      const round = r.u32('round');
+      const survivors = readIndices(r, limits, 'survivors');
+      return { kind, round, survivors, dropped: readIndices(r, limits, 'dropped') };
+    }
+    case 'saUnmaskReply': {
+      const round = r.u32('round');
+      const selfShares = readIndexed(r, limits, SECAGG_SHARE_BYTES, 'selfShares');
+      return { kind, round, selfShares, masterShares: readIndexed(r, limits, SECAGG_SHARE_BYTES, 'masterShares') };
     }
     default: {
       const unknown: never = kind;
@@ -179,9 +266,99 @@ function readManifest(r: ByteReader, limits: ProtocolLimits): AdapterManifest {
   return manifest;
 }
 
+const MAX_QUANTIZATION_BITS = 32;
+
+function fixed(bytes: Uint8Array, length: number, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    throw new FedwardenError('BAD_FRAME', `${what}: expected ${length} bytes`);
+  }
+  return bytes;
+}
+
+function checkIndex(index: number, limits: ProtocolLimits, what: string): number {
+  if (index < 1 || index > limits.maxGroupSize) throw new FedwardenError('BAD_FRAME', `${what}: index ${index} out of range`);
+  return index;
+}
+
+function readCount(r: ByteReader, limits: ProtocolLimits, what: string): number {
+  const count = r.u32(`${what} count`);
+  if (count > limits.maxGroupSize) throw new FedwardenError('TOO_BIG', `${what}: ${count} entries exceeds maxGroupSize ${limits.maxGroupSize}`);
+  return count;
+}
+
+/** u32 count, then per entry u32 index and exactly `size` bytes. Indices are distinct. */
+function writeIndexed(w: ByteWriter, entries: readonly IndexedBytes[], size: number): ByteWriter {
+  w.u32(entries.length);
+  for (const e of entries) w.u32(e.index).bytes(fixed(e.bytes, size, `entry ${e.index}`));
+  return w;
+}
+
+function readIndexed(r: ByteReader, limits: ProtocolLimits, size: number, what: string): IndexedBytes[] {
+  const count = readCount(r, limits, what);
+  const seen = new Set<number>();
+  const out: IndexedBytes[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = checkIndex(r.u32(`${what} index`), limits, what);
+    if (seen.has(index)) throw new FedwardenError('BAD_FRAME', `${what}: index ${index} repeated`);
+    seen.add(index);
+    out.push({ index, bytes: r.bytes(size, what).slice() });
+  }
+  return out;
+}
+
+function writeIndices(w: ByteWriter, indices: readonly number[]): ByteWriter {
+  w.u32(indices.length);
+  for (const i of indices) w.u32(i);
+  return w;
+}
+
+function readIndices(r: ByteReader, limits: ProtocolLimits, what: string): number[] {
+  const count = readCount(r, limits, what);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(checkIndex(r.u32(`${what} index`), limits, what));
+  if (new Set(out).size !== out.length) throw new FedwardenError('BAD_FRAME', `${what}: repeated index`);
+  return out;
+}
+
+function writeSecaggSetup(w: ByteWriter, setup: SecaggSetup | undefined): void {
+  if (!setup) {
+    w.u8(0);
+    return;
+  }
+  w.u8(1).u32(setup.group).u32(setup.index).u32(setup.members);
+  writeIndices(w, setup.neighbours);
+  w.u32(setup.threshold).f64(setup.clip).u8(setup.bits);
+}
+
+function readSecaggSetup(r: ByteReader, limits: ProtocolLimits): SecaggSetup | undefined {
+  const flag = r.u8('secagg flag');
+  if (flag === 0) return undefined;
+  if (flag !== 1) throw new FedwardenError('BAD_FRAME', `roundStart: bad secagg flag ${flag}`);
+  const group = r.u32('group');
+  const index = r.u32('index');
+  const members = r.u32('members');
+  if (members < 2 || members > limits.maxGroupSize) throw new FedwardenError('BAD_FRAME', `secagg: ${members} members out of range`);
+  if (index < 1 || index > members) throw new FedwardenError('BAD_FRAME', `secagg: index ${index} not in 1..${members}`);
+  const neighbours = readIndices(r, limits, 'neighbours');
+  if (neighbours.some((n) => n > members || n === index)) throw new FedwardenError('BAD_FRAME', 'secagg: bad neighbour index');
+  if (neighbours.some((n, i) => i > 0 && n <= (neighbours[i - 1] as number))) {
+    throw new FedwardenError('BAD_FRAME', 'secagg: neighbours must be sorted');
+  }
+  const threshold = r.u32('threshold');
+  if (threshold < 1 || threshold > neighbours.length) {
+    throw new FedwardenError('BAD_FRAME', `secagg: threshold ${threshold} not in 1..${neighbours.length}`);
+  }
+  const clip = r.f64('clip');
+  if (!(Number.isFinite(clip) && clip > 0)) throw new FedwardenError('BAD_FRAME', 'secagg: clip must be finite and > 0');
+  const bits = r.u8('bits');
+  if (bits < 1 || bits > MAX_QUANTIZATION_BITS) throw new FedwardenError('BAD_FRAME', `secagg: bits ${bits} not in 1..32`);
+  return { group, index, members, neighbours, threshold, clip, bits };
+}
+
 /** Vectors dominate message size: size the buffer for them so that encoding an update never regrows it. */
 function initialCapacity(msg: Message): number {
   if (msg.kind === 'update') return 64 + msg.delta.byteLength;
-  if (msg.kind === 'roundStart' || msg.kind === 'finished') return 64 + msg.global.byteLength;
+  if (msg.kind === 'roundStart' || msg.kind === 'finished') return 64 + msg.global.byteLength + 1024;
+  if (msg.kind === 'saMasked') return 64 + msg.masked.byteLength;
   return 256;
 }

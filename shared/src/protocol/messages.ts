@@ -9,6 +9,20 @@ import type { ErrorCode } from '../errors.ts';
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * A member's two ML-KEM-768 public keys as relayed: the mask key (derived from its pairwise master P, so that
+ * the coordinator can recover a dropped member's pairwise masks) followed by the share key (fresh, never
+ * secret-shared, so that recovering P never opens the sealed shares — Bonawitz et al., CCS 2017, use two key
+ * pairs for the same reason).
+ */
+export const SECAGG_PUBLIC_KEYS_BYTES = 2 * 1184;
+/** The two ML-KEM-768 ciphertexts of one pair as relayed: to the mask key, then to the share key. */
+export const SECAGG_CIPHERTEXTS_BYTES = 2 * 1088;
+/** A Shamir share of one 32-byte secret (GF(2^8), byte-wise). */
+export const SECAGG_SHARE_BYTES = 32;
+/** AES-256-GCM of a self-mask share and a pairwise-master share: 2·32 + 16-byte tag. */
+export const SECAGG_SEALED_SHARES_BYTES = 2 * SECAGG_SHARE_BYTES + 16;
+
 /** Hyper-parameters a participant uses for one round of local training. */
 export interface TrainingPlan {
   readonly epochs: number;
@@ -17,6 +31,29 @@ export interface TrainingPlan {
 }
 
 export type RoundOutcome = 'completed' | 'aborted';
+
+/**
+ * A participant's place in one round's secure group (see client-sdk/src/secagg and coordinator/src/secagg).
+ * Indices are 1..members and double as Shamir x-coordinates.
+ */
+export interface SecaggSetup {
+  readonly group: number;
+  readonly index: number;
+  readonly members: number;
+  /** Sorted indices of this member's neighbours in the group's graph. */
+  readonly neighbours: readonly number[];
+  /** Shares needed to reconstruct a member's secrets (Shamir threshold t). */
+  readonly threshold: number;
+  /** Quantization: values are clipped to [-clip, clip] and mapped to `bits`-bit integers. */
+  readonly clip: number;
+  readonly bits: number;
+}
+
+/** An index-addressed blob in a secure-aggregation relay (key, ciphertext or sealed shares). */
+export interface IndexedBytes {
+  readonly index: number;
+  readonly bytes: Uint8Array;
+}
 
 export type Message =
   /** Participant → coordinator, first message after the handshake. */
@@ -31,6 +68,8 @@ export type Message =
       /** Milliseconds from receipt within which the update must arrive. */
       readonly deadlineMs: number;
       readonly global: Float32Array;
+      /** Present in secure-aggregation rounds: the participant answers with the sa* stages, not `update`. */
+      readonly secagg?: SecaggSetup;
     }
   /** Participant → coordinator: the change to the global adapter after local training. */
   | {
@@ -47,6 +86,42 @@ export type Message =
   | { readonly kind: 'roundEnd'; readonly round: number; readonly outcome: RoundOutcome; readonly reason: string }
   /** Coordinator → participant: the federation has finished its rounds; `global` is the final adapter. */
   | { readonly kind: 'finished'; readonly round: number; readonly global: Float32Array }
+  /*
+   * Secure aggregation (SecAgg+ with ML-KEM), one group, in stage order. `index` in the relays names the
+   * other member: the recipient in what a participant sends, the sender in what the coordinator relays.
+   */
+  /** Stage keys: trained; here are my round's two ML-KEM-768 public keys and my training metadata. */
+  | {
+      readonly kind: 'saKeys';
+      readonly round: number;
+      readonly numSamples: number;
+      readonly meanLoss: number;
+      readonly trainMs: number;
+      /** Derived from the pairwise master P; recoverable by the coordinator if this member drops. */
+      readonly maskPublicKey: Uint8Array;
+      /** Fresh; keys the end-to-end encryption of Shamir shares; never recoverable. */
+      readonly sharePublicKey: Uint8Array;
+    }
+  /** Coordinator relays the keys (SECAGG_PUBLIC_KEYS_BYTES each) of the neighbours that reached stage keys. */
+  | { readonly kind: 'saPeerKeys'; readonly round: number; readonly keys: readonly IndexedBytes[] }
+  /** Stage encaps: the two ciphertexts (SECAGG_CIPHERTEXTS_BYTES) for each higher-index neighbour. */
+  | { readonly kind: 'saEncaps'; readonly round: number; readonly cipherTexts: readonly IndexedBytes[] }
+  | { readonly kind: 'saPeerEncaps'; readonly round: number; readonly cipherTexts: readonly IndexedBytes[] }
+  /** Stage shares: my sealed Shamir shares (self-mask seed, pairwise master) for each paired neighbour. */
+  | { readonly kind: 'saShares'; readonly round: number; readonly shares: readonly IndexedBytes[] }
+  /** Relayed shares, and the weight in (0, 1] to scale my update by before masking. */
+  | { readonly kind: 'saPeerShares'; readonly round: number; readonly weight: number; readonly shares: readonly IndexedBytes[] }
+  /** Stage masked: quantized, weighted, masked update (mod 2^32). */
+  | { readonly kind: 'saMasked'; readonly round: number; readonly masked: Uint32Array }
+  /** Stage unmask: whose masked input arrived (survivors) and who dropped, among my paired neighbours. */
+  | { readonly kind: 'saUnmask'; readonly round: number; readonly survivors: readonly number[]; readonly dropped: readonly number[] }
+  /** Shares of survivors' self-mask seeds and of dropped members' pairwise masters — never both for one member. */
+  | {
+      readonly kind: 'saUnmaskReply';
+      readonly round: number;
+      readonly selfShares: readonly IndexedBytes[];
+      readonly masterShares: readonly IndexedBytes[];
+    }
   /** Either side: a protocol error; the sender closes after it. */
   | { readonly kind: 'error'; readonly code: ErrorCode; readonly message: string };
 
@@ -63,4 +138,13 @@ export const MESSAGE_TAGS = {
   roundEnd: 6,
   finished: 7,
   error: 8,
+  saKeys: 9,
+  saPeerKeys: 10,
+  saEncaps: 11,
+  saPeerEncaps: 12,
+  saShares: 13,
+  saPeerShares: 14,
+  saMasked: 15,
+  saUnmask: 16,
+  saUnmaskReply: 17,
 } as const satisfies Record<MessageKind, number>;
