@@ -1,5 +1,6 @@
-export { FederatedClient, type FederatedClientOptions, type FederatedClientEvents, type ClientSummary } from './federated-client.ts';
+export { FederatedClient, type FederatedClientOptions, type FederatedClientEvents, type ClientSummary, type RoundStage } from './federated-client.ts';
 export { SecureConnection, errorFromClose, type ConnectOptions } from './connection.ts';
 export type { TrainableModel, LabeledData, TrainProgress, TrainResult, Evaluation, TrainOptions } from './trainable-model.ts';
 export { initTensorFlow, tf, type BackendPreference } from './tf/index.ts';
 export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lora/index.ts';
+export { SecaggClient } from './secagg/client-protocol.ts';

@@ -51,6 +51,33 @@ export const configSchema = z.strictObject({
       waitForParticipantsMs: z.number().int().min(0).default(0),
     })
     .default({ count: 10, minParticipants: 2, maxParticipants: 0, quorum: 0.5, deadlineMs: 120_000, waitForParticipantsMs: 0 }),
+  /**
+   * "trusted": the coordinator sees each participant's update (encrypted on the wire) and aggregates per
+   * participant. "secagg": participants are partitioned into secure groups; SecAgg+ runs inside each group and
+   * the coordinator learns only each group's sum.
+   */
+  privacy: z.enum(['trusted', 'secagg']).default('trusted'),
+  secagg: z
+    .strictObject({
+      /** Members per secure group; a round with fewer selected participants than this aborts. */
+      groupSize: z.number().int().min(3).max(DEFAULT_LIMITS.maxGroupSize).default(5),
+      /**
+       * "fixed": the same participants share a group every round (as far as selection allows), so an observer
+       * of many rounds cannot difference group sums to isolate one participant (Lam et al., ICML 2021), but
+       * per-participant reputation only sees group evidence. "reshuffle": new groups each round, which lets
+       * reputation single out attackers but lets an observer of many rounds disaggregate updates.
+       */
+      groupPolicy: z.enum(['fixed', 'reshuffle']).default('fixed'),
+      /** Neighbour degree k in the group's graph; 0 = default (complete up to 16 members, else ≈2·log2 n, SecAgg+). */
+      degree: z.number().int().min(0).default(0),
+      /** Shamir threshold t; 0 = default ⌈2k/3⌉ (more than half of k; about two thirds for a malicious coordinator). */
+      threshold: z.number().int().min(0).default(0),
+      /** Updates are clipped to [-clip, clip] per coordinate before quantization. */
+      clip: z.number().positive().default(1),
+      /** Deadline for each protocol stage after training (keys → encaps → shares → masked → unmask), ms. */
+      stageTimeoutMs: positiveInt.default(30_000),
+    })
+    .default({ groupSize: 5, groupPolicy: 'fixed', degree: 0, threshold: 0, clip: 1, stageTimeoutMs: 30_000 }),
   training: z
     .strictObject({
       epochs: z.number().int().min(1).max(1000).default(2),
@@ -68,6 +95,8 @@ export const configSchema = z.strictObject({
       maxStringBytes: positiveInt.default(DEFAULT_LIMITS.maxStringBytes),
       /** Most entries in an adapter manifest. */
       maxManifestEntries: positiveInt.default(DEFAULT_LIMITS.maxManifestEntries),
+      /** Most members of a secure group (at most 255: Shamir over GF(2^8)). */
+      maxGroupSize: z.number().int().min(3).max(255).default(DEFAULT_LIMITS.maxGroupSize),
       /** Most simultaneous connections (handshaking or authenticated). */
       maxConnections: positiveInt.default(1000),
       /** Time allowed from TCP accept to an authenticated hello, ms. */
@@ -82,6 +111,7 @@ export const configSchema = z.strictObject({
       maxVectorLength: DEFAULT_LIMITS.maxVectorLength,
       maxStringBytes: DEFAULT_LIMITS.maxStringBytes,
       maxManifestEntries: DEFAULT_LIMITS.maxManifestEntries,
+      maxGroupSize: DEFAULT_LIMITS.maxGroupSize,
       maxConnections: 1000,
       handshakeTimeoutMs: 10_000,
       heartbeatIntervalMs: 15_000,
@@ -106,6 +136,22 @@ export function parseConfig(input: unknown): CoordinatorConfig {
     if (hashes.has(p.tokenSha256)) throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: participants share a token (${p.id})`);
     ids.add(p.id);
     hashes.add(p.tokenSha256);
+  }
+  const { secagg, limits } = result.data;
+  if (secagg.groupSize > limits.maxGroupSize) {
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.groupSize exceeds limits.maxGroupSize`);
+  }
+  if (secagg.degree % 2 === 1) {
+    throw new FedwardenError('BAD_CONFIG', 'invalid coordinator config: secagg.degree must be even (a k-regular ring needs k/2 per side)');
+  }
+  const k = secagg.degree > 0 ? Math.min(secagg.degree, secagg.groupSize - 1) : secagg.groupSize - 1;
+  if (secagg.threshold > k) {
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.threshold ${secagg.threshold} exceeds the degree ${k}`);
+  }
+  if (secagg.threshold > 0 && 2 * secagg.threshold <= k) {
+    // With 2t ≤ k a coordinator could name half of a member's neighbours "survived" and half "dropped" and
+    // collect t shares of both its secrets; honest participants refuse such a setup.
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.threshold must exceed half the degree (${k})`);
   }
   return result.data;
 }

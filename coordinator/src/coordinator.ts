@@ -28,22 +28,30 @@ import { Enrolment } from './enrolment.ts';
 import type { CoordinatorIdentity } from './identity.ts';
 import type { ParticipantConnection } from './net/participant-connection.ts';
 import { CoordinatorServer } from './net/server.ts';
+import type { CollectedRound, RoundCollector, RoundContext } from './rounds/round-context.ts';
 import { RoundState } from './rounds/round-state.ts';
-import { UpdateCollector } from './rounds/update-collector.ts';
+import { TrustedCollector } from './rounds/trusted-collector.ts';
+import { SecaggCollector } from './secagg/secagg-collector.ts';
 
 export interface RoundRecord {
   readonly round: number;
   readonly outcome: RoundOutcome;
   readonly reason: string;
+  readonly privacy: 'trusted' | 'secagg';
   readonly selected: readonly string[];
+  /** Participants whose update is in the aggregate. */
   readonly reported: readonly string[];
   readonly dropped: readonly string[];
+  /** Aggregation units: one per participant (trusted) or per secure group that completed (secagg). */
+  readonly units: number;
   /** Sample-weighted mean of the participants' reported training loss; null if none reported. */
   readonly meanLoss: number | null;
   readonly samples: number;
   /** Bytes on the wire of the accepted update frames (sealed), and the adapter size, for bytes/parameter. */
   readonly uploadBytes: number;
   readonly adapterParams: number;
+  /** Coordinator time spent in the secure-aggregation protocol, ms. */
+  readonly protocolMs: number;
   readonly durationMs: number;
 }
 
@@ -61,10 +69,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private manifest: AdapterManifest | undefined;
   private manifestDigest: string | undefined;
   private global: Float32Array | undefined;
-  private collector: UpdateCollector | undefined;
+  private collector: RoundCollector | undefined;
   private readonly records: RoundRecord[] = [];
   private participantWaiters: Array<() => void> = [];
   private stopped = false;
+  /** Set once the federation has run its rounds; participants joining later are told at once. */
+  private finishedAt: number | undefined;
   private listeningPort = 0;
 
   constructor(
@@ -132,11 +142,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.records.push(record);
       this.emit('round', record);
     }
-    const last = this.records.at(-1)?.round ?? 0;
-    const global = this.global ?? new Float32Array(0);
-    await Promise.allSettled(
-      [...this.participants.values()].map((c) => c.send({ kind: 'finished', round: last, global })),
-    );
+    this.finishedAt = this.records.at(-1)?.round ?? 0;
+    await Promise.allSettled([...this.participants.values()].map((c) => this.sendFinished(c)));
     this.emit('finished', this.records);
     return this.records;
   }
@@ -156,33 +163,36 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const candidates = shuffle(rng, [...this.participants.keys()].sort());
     const max = this.config.rounds.maxParticipants;
     const selected = max > 0 ? candidates.slice(0, max) : candidates;
-    const collector = new UpdateCollector(round, new Set(selected), global.length);
-    this.collector = collector;
     const log = this.log.child({ round });
-    log.info('round started', { selected: selected.length });
+    const ctx: RoundContext = {
+      round,
+      global,
+      config: this.config,
+      log,
+      send: async (id, msg) => {
+        const conn = this.participants.get(id);
+        if (!conn) return false;
+        try {
+          await conn.send(msg);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    };
+    const collector: RoundCollector =
+      this.config.privacy === 'secagg' ? new SecaggCollector(ctx) : new TrustedCollector(ctx);
+    this.collector = collector;
+    log.info('round started', { selected: selected.length, privacy: this.config.privacy });
 
     state.transition('training');
-    const start: Message = {
-      kind: 'roundStart',
-      round,
-      plan: this.config.training,
-      deadlineMs: this.config.rounds.deadlineMs,
-      global,
-    };
-    await Promise.all(
-      selected.map(async (id) => {
-        try {
-          await this.participants.get(id)?.send(start);
-        } catch {
-          collector.drop(id);
-        }
-        if (!this.participants.has(id)) collector.drop(id);
-      }),
-    );
-    await collector.wait(this.config.rounds.deadlineMs);
-    this.collector = undefined;
+    let collected: CollectedRound;
+    try {
+      collected = await collector.collect(selected);
+    } finally {
+      this.collector = undefined;
+    }
 
-    const accepted = collector.accepted;
     const needed = Math.max(1, Math.ceil(this.config.rounds.quorum * selected.length));
     let outcome: RoundOutcome;
     let reason: string;
@@ -190,42 +200,41 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       state.transition('aborted');
       outcome = 'aborted';
       reason = 'coordinator stopping';
-    } else if (accepted.length < needed) {
+    } else if (collected.contributors.length < needed || collected.units.length === 0) {
       state.transition('aborted');
       outcome = 'aborted';
-      reason = `quorum not met: ${accepted.length} of ${selected.length} updates, ${needed} needed`;
+      reason = `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed`;
     } else {
       state.transition('aggregating');
-      const step = fedAvg(
-        accepted.map((u) => ({ id: u.participantId, delta: u.delta, weight: u.numSamples })),
-        global.length,
-      );
+      const step = fedAvg(collected.units, global.length);
       const next = global.slice();
       axpy(1, step, next);
       this.global = next;
       state.transition('completed');
       outcome = 'completed';
-      reason = `${accepted.length} of ${selected.length} updates aggregated`;
+      reason = `${collected.contributors.length} of ${selected.length} contributed in ${collected.units.length} units`;
     }
+    if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
 
-    const samples = accepted.reduce((s, u) => s + u.numSamples, 0);
+    const contributors = new Set(collected.contributors);
     const record: RoundRecord = {
       round,
       outcome,
       reason,
+      privacy: this.config.privacy,
       selected,
-      reported: accepted.map((u) => u.participantId),
-      dropped: collector.missing,
-      meanLoss: samples > 0 ? accepted.reduce((s, u) => s + u.meanLoss * u.numSamples, 0) / samples : null,
-      samples,
-      uploadBytes: accepted.reduce((s, u) => s + u.frameBytes, 0),
+      reported: collected.contributors,
+      dropped: selected.filter((id) => !contributors.has(id)),
+      units: collected.units.length,
+      meanLoss: collected.meanLoss,
+      samples: collected.samples,
+      uploadBytes: collected.uploadBytes,
       adapterParams: global.length,
+      protocolMs: collected.protocolMs,
       durationMs: Date.now() - started,
     };
     log.info('round ended', { outcome, reason, dropped: record.dropped.length, durationMs: record.durationMs });
-    await Promise.allSettled(
-      selected.map((id) => this.participants.get(id)?.send({ kind: 'roundEnd', round, outcome, reason })),
-    );
+    await Promise.allSettled(selected.map((id) => ctx.send(id, { kind: 'roundEnd', round, outcome, reason })));
     return record;
   }
 
@@ -287,21 +296,26 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('participantJoined', id);
     this.log.info('participant joined', { participant: id, connected: this.participants.size });
     for (const w of [...this.participantWaiters]) w();
+    if (this.finishedAt !== undefined) void this.sendFinished(conn).catch(() => undefined);
+  }
+
+  private sendFinished(conn: ParticipantConnection): Promise<void> {
+    const global = this.global ?? new Float32Array(0);
+    return conn.send({ kind: 'finished', round: this.finishedAt ?? 0, global });
   }
 
   private onMessage(conn: ParticipantConnection, msg: Message, frameBytes: number): void {
     const id = conn.participantId as string;
     switch (msg.kind) {
-      case 'update': {
-        const collector = this.collector;
-        if (!collector) {
-          this.log.debug('update outside a round ignored', { participant: id, round: msg.round });
-          return;
-        }
-        const result = collector.offer(id, msg, frameBytes);
-        if (result !== 'stale') void conn.send({ kind: 'updateAck', round: msg.round }).catch(() => undefined);
+      case 'update':
+      case 'saKeys':
+      case 'saEncaps':
+      case 'saShares':
+      case 'saMasked':
+      case 'saUnmaskReply':
+        if (this.collector) this.collector.onMessage(id, msg, frameBytes);
+        else this.log.debug('round message outside a round ignored', { participant: id, kind: msg.kind });
         return;
-      }
       case 'error':
         this.log.warn('participant reported an error', { participant: id, code: msg.code, message: msg.message });
         return;
@@ -311,6 +325,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       case 'updateAck':
       case 'roundEnd':
       case 'finished':
+      case 'saPeerKeys':
+      case 'saPeerEncaps':
+      case 'saPeerShares':
+      case 'saUnmask':
         throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} is not sent by participants`);
       default: {
         const unreachable: never = msg;
@@ -323,7 +341,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const id = conn.participantId as string;
     if (this.participants.get(id) !== conn) return; // superseded connection
     this.participants.delete(id);
-    this.collector?.drop(id);
+    this.collector?.onLeave(id);
     this.emit('participantLeft', id);
     this.log.info('participant left', { participant: id, connected: this.participants.size });
   }

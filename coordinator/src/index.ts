@@ -9,3 +9,5 @@ export {
 } from './identity.ts';
 export { Enrolment, generateToken, hashToken } from './enrolment.ts';
 export { fedAvg, type AggregationUnit } from './aggregation/fedavg.ts';
+export { SecaggGroup, type SecaggResult, type SecaggGroupParams } from './secagg/group-protocol.ts';
+export { partitionGroups, type GroupPolicy } from './secagg/groups.ts';

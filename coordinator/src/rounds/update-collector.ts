@@ -4,6 +4,7 @@
  * participant has answered or gone, or at the deadline.
  */
 import { FedwardenError, allFinite, type MessageOf } from '@fedwarden/shared';
+import { Arrivals } from './arrivals.ts';
 
 export interface AcceptedUpdate {
   readonly participantId: string;
@@ -18,17 +19,14 @@ export type OfferResult = 'accepted' | 'duplicate' | 'stale';
 
 export class UpdateCollector {
   private readonly updates = new Map<string, AcceptedUpdate>();
-  private readonly dropped = new Set<string>();
-  private settle: (() => void) | undefined;
-  private readonly settledPromise: Promise<void>;
+  private readonly arrivals: Arrivals<string>;
 
   constructor(
     readonly round: number,
     readonly selected: ReadonlySet<string>,
     private readonly dim: number,
   ) {
-    this.settledPromise = new Promise((resolve) => (this.settle = resolve));
-    this.checkSettled();
+    this.arrivals = new Arrivals(selected);
   }
 
   /** Offer an update; throws FedwardenError (BAD_UPDATE / UNEXPECTED_MESSAGE) for one that must be refused. */
@@ -49,7 +47,6 @@ export class UpdateCollector {
     if (!Number.isFinite(msg.meanLoss) || !Number.isFinite(msg.trainMs) || msg.trainMs < 0) {
       throw new FedwardenError('BAD_UPDATE', 'meanLoss and trainMs must be finite');
     }
-    this.dropped.delete(participantId);
     this.updates.set(participantId, {
       participantId,
       delta: msg.delta,
@@ -58,15 +55,13 @@ export class UpdateCollector {
       trainMs: msg.trainMs,
       frameBytes,
     });
-    this.checkSettled();
+    this.arrivals.answer(participantId);
     return 'accepted';
   }
 
   /** A selected participant disconnected or failed before reporting. */
   drop(participantId: string): void {
-    if (!this.selected.has(participantId) || this.updates.has(participantId)) return;
-    this.dropped.add(participantId);
-    this.checkSettled();
+    this.arrivals.drop(participantId);
   }
 
   get accepted(): readonly AcceptedUpdate[] {
@@ -74,17 +69,11 @@ export class UpdateCollector {
   }
 
   get missing(): string[] {
-    return [...this.selected].filter((id) => !this.updates.has(id));
+    return this.arrivals.missing;
   }
 
   /** Resolves when everyone answered or dropped, or after `deadlineMs`. */
-  async wait(deadlineMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.settledPromise, new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
-    clearTimeout(timer);
-  }
-
-  private checkSettled(): void {
-    if (this.updates.size + this.dropped.size >= this.selected.size) this.settle?.();
+  wait(deadlineMs: number): Promise<void> {
+    return this.arrivals.wait(deadlineMs);
   }
 }

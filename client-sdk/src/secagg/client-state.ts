@@ -1,0 +1,172 @@
+/**
+ * The one explicit state object of a participant's SecAgg+ run (client-protocol.ts), its stage order, and the
+ * checks every stage applies to what the coordinator relayed. Everything secret lives here and only here, so
+ * that `wipeState` can zero all of it when the run ends, fails or is disposed.
+ */
+import {
+  FedwardenError,
+  type IndexedBytes,
+  type SecaggSetup,
+} from '@fedwarden/shared';
+
+/** The stage functions, in protocol order; each may only run after its predecessor. */
+export const CLIENT_STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
+export type ClientStageName = (typeof CLIENT_STAGES)[number];
+/** The stage whose method may run next, or a terminal state. */
+export type ClientStage = ClientStageName | 'done' | 'failed';
+
+/** Keys derived from the KEM shared secret with one paired neighbour (the secret itself is wiped at once). */
+export interface PeerKeys {
+  /** s_ij: seed of the pairwise mask. */
+  readonly maskSeed: Uint8Array;
+  /** Seals my shares for this neighbour (direction me → it). */
+  readonly sealKey: Uint8Array;
+  /** Opens this neighbour's shares for me (direction it → me). */
+  readonly openKey: Uint8Array;
+}
+
+/** A masking partner's Shamir shares that I hold: of its self-mask seed b_j and of its pairwise master P_j. */
+export interface HeldShares {
+  readonly selfShare: Uint8Array;
+  readonly masterShare: Uint8Array;
+}
+
+export interface ClientState {
+  readonly round: number;
+  readonly setup: SecaggSetup;
+  readonly neighbours: ReadonlySet<number>;
+  readonly random: (n: number) => Uint8Array;
+  stage: ClientStage;
+  /** b_i, the self-mask seed (stages keys → masked). */
+  selfSeed: Uint8Array | undefined;
+  /** P_i, the pairwise master: KEM key-pair seed and encapsulation randomness (stages keys → shares). */
+  master: Uint8Array | undefined;
+  /** This round's mask-key ML-KEM secret key, derived from P_i (stages keys → shares). */
+  kemSecretKey: Uint8Array | undefined;
+  /** This round's share-key ML-KEM secret key: fresh, never shared (stages keys → shares). */
+  shareSecretKey: Uint8Array | undefined;
+  /** Neighbours whose public keys the coordinator relayed (they reached stage keys). */
+  readonly keyed: Set<number>;
+  /** Paired neighbours: those I share a KEM secret with (stages encaps → masked). */
+  readonly peers: Map<number, PeerKeys>;
+  /** Masking partners: paired neighbours whose shares the coordinator relayed to me (stages masked → unmask). */
+  readonly held: Map<number, HeldShares>;
+  /** Coordinates clipped by quantization in stage masked. */
+  clipped: number;
+}
+
+export function nextStage(stage: ClientStageName): ClientStage {
+  const i = CLIENT_STAGES.indexOf(stage);
+  return CLIENT_STAGES[i + 1] ?? 'done';
+}
+
+/** Zero every secret and forget every peer. Idempotent. */
+export function wipeState(s: ClientState): void {
+  s.selfSeed?.fill(0);
+  s.master?.fill(0);
+  s.kemSecretKey?.fill(0);
+  s.shareSecretKey?.fill(0);
+  s.selfSeed = undefined;
+  s.master = undefined;
+  s.kemSecretKey = undefined;
+  s.shareSecretKey = undefined;
+  for (const p of s.peers.values()) {
+    p.maskSeed.fill(0);
+    p.sealKey.fill(0);
+    p.openKey.fill(0);
+  }
+  for (const h of s.held.values()) {
+    h.selfShare.fill(0);
+    h.masterShare.fill(0);
+  }
+  s.peers.clear();
+  s.held.clear();
+  s.keyed.clear();
+}
+
+/** A secret the current stage needs; its absence is a bug in the stage order, not a peer's fault. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new FedwardenError('INTERNAL', `secagg client: ${what} is not available in this stage`);
+  return value;
+}
+
+/** `n` bytes from the injected random source, checked and copied. */
+export function draw(random: (n: number) => Uint8Array, n: number): Uint8Array {
+  const bytes = random(n);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== n) {
+    throw new FedwardenError('INTERNAL', `secagg client: random(${n}) must return ${n} bytes`);
+  }
+  return bytes.slice();
+}
+
+export function checkRound(s: ClientState, round: unknown, kind: string): void {
+  if (round !== s.round) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: round ${String(round)}, expected ${s.round}`);
+  }
+}
+
+/**
+ * A relayed index-addressed list: every index distinct and in `allowed` (never my own), every blob exactly
+ * `size` bytes. Returns the entries sorted by index.
+ */
+export function checkRelay(
+  entries: readonly IndexedBytes[],
+  allowed: (index: number) => boolean,
+  size: number,
+  kind: string,
+): IndexedBytes[] {
+  if (!Array.isArray(entries)) throw new FedwardenError('BAD_FRAME', `${kind}: entries must be an array`);
+  const seen = new Set<number>();
+  for (const e of entries) {
+    if (!e || !Number.isInteger(e.index) || seen.has(e.index) || !allowed(e.index)) {
+      throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: index ${String(e?.index)} is not allowed here`);
+    }
+    if (!(e.bytes instanceof Uint8Array) || e.bytes.length !== size) {
+      throw new FedwardenError('BAD_FRAME', `${kind}: entry ${e.index} must be ${size} bytes`);
+    }
+    seen.add(e.index);
+  }
+  return [...entries].sort((a, b) => a.index - b.index);
+}
+
+/** An index list from the coordinator: distinct integers, each satisfying `allowed`. */
+export function checkIndices(list: readonly number[], allowed: (index: number) => boolean, what: string): number[] {
+  if (!Array.isArray(list)) throw new FedwardenError('BAD_FRAME', `${what} must be an array`);
+  const seen = new Set<number>();
+  for (const i of list) {
+    if (!Number.isInteger(i) || seen.has(i) || !allowed(i)) {
+      throw new FedwardenError('UNEXPECTED_MESSAGE', `${what}: index ${String(i)} is repeated or not allowed`);
+    }
+    seen.add(i);
+  }
+  return [...list].sort((a, b) => a - b);
+}
+
+/** The setup from roundStart, checked as hostile input (the codec checks the wire form; this checks any caller). */
+export function checkSetup(round: number, setup: SecaggSetup): void {
+  const bad = (why: string): never => {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', `secagg setup: ${why}`);
+  };
+  if (!Number.isSafeInteger(round) || round < 0 || round > 0xffffffff) bad(`round ${round} is not a u32`);
+  const { group, index, members, neighbours, threshold, clip, bits } = setup;
+  if (!Number.isSafeInteger(group) || group < 0 || group > 0xffffffff) bad(`group ${group} is not a u32`);
+  if (!Number.isInteger(members) || members < 2 || members > 255) bad(`${members} members not in 2..255`);
+  if (!Number.isInteger(index) || index < 1 || index > members) bad(`index ${index} not in 1..${members}`);
+  if (!Array.isArray(neighbours)) bad('neighbours must be an array');
+  neighbours.forEach((n, i) => {
+    if (!Number.isInteger(n) || n < 1 || n > members || n === index) bad(`bad neighbour ${n}`);
+    if (i > 0 && n <= (neighbours[i - 1] as number)) bad('neighbours must be sorted and distinct');
+  });
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > neighbours.length) {
+    bad(`threshold ${threshold} not in 1..${neighbours.length}`);
+  }
+  // A member reveals, per neighbour, a share of only one of its two secrets. That keeps both from the
+  // coordinator only if it cannot collect t shares of each from disjoint sets of neighbours: 2t > degree.
+  if (2 * threshold <= neighbours.length) bad(`threshold ${threshold} is not more than half of ${neighbours.length} neighbours`);
+  if (!(Number.isFinite(clip) && clip > 0)) bad('clip must be finite and > 0');
+  if (!Number.isInteger(bits) || bits < 1 || bits > 32) bad(`bits ${bits} not in 1..32`);
+}
+
+export function sortedKeys(map: ReadonlyMap<number, unknown>): number[] {
+  return [...map.keys()].sort((a, b) => a - b);
+}

@@ -1,0 +1,48 @@
+/**
+ * What a round's collector may use of the coordinator, and what it returns: aggregation units ready for the
+ * aggregator. The trusted and secure-aggregation collectors are interchangeable behind this seam.
+ */
+import type { Logger, Message } from '@fedwarden/shared';
+import type { AggregationUnit } from '../aggregation/fedavg.ts';
+import type { CoordinatorConfig } from '../config.ts';
+
+export interface RoundContext {
+  readonly round: number;
+  readonly global: Float32Array;
+  readonly config: CoordinatorConfig;
+  readonly log: Logger;
+  /** Seal and send to a participant; false if it is not connected or the send failed. */
+  send(participantId: string, msg: Message): Promise<boolean>;
+}
+
+export interface CollectedRound {
+  readonly units: AggregationUnit[];
+  /** Participants whose update is inside some unit. */
+  readonly contributors: string[];
+  /** Sample-weighted mean of the contributors' reported training loss; null if none. */
+  readonly meanLoss: number | null;
+  readonly samples: number;
+  /** Bytes on the wire of the contributors' update (or masked-input) frames. */
+  readonly uploadBytes: number;
+  /** Coordinator CPU time spent in the secure-aggregation protocol, ms (0 in trusted mode). */
+  readonly protocolMs: number;
+  /** Why some participants or groups did not contribute (aborted groups, rejected updates). */
+  readonly notes: string[];
+}
+
+/** The active round's receiver of participant messages. Throwing a FedwardenError closes that participant. */
+export interface RoundCollector {
+  collect(selected: readonly string[]): Promise<CollectedRound>;
+  onMessage(participantId: string, msg: Message, frameBytes: number): void;
+  onLeave(participantId: string): void;
+}
+
+export function weightedMeanLoss(entries: ReadonlyArray<{ meanLoss: number; numSamples: number }>): number | null {
+  let samples = 0;
+  let sum = 0;
+  for (const e of entries) {
+    samples += e.numSamples;
+    sum += e.meanLoss * e.numSamples;
+  }
+  return samples > 0 ? sum / samples : null;
+}

@@ -1,0 +1,51 @@
+/**
+ * Trusted-mode collection: every selected participant gets the global adapter and returns its own update
+ * (plaintext inside the encrypted channel); each accepted update is one aggregation unit weighted by its
+ * sample count.
+ */
+import { FedwardenError, type Message } from '@fedwarden/shared';
+import type { CollectedRound, RoundCollector, RoundContext } from './round-context.ts';
+import { weightedMeanLoss } from './round-context.ts';
+import { UpdateCollector } from './update-collector.ts';
+
+export class TrustedCollector implements RoundCollector {
+  private updates: UpdateCollector | undefined;
+
+  constructor(private readonly ctx: RoundContext) {}
+
+  async collect(selected: readonly string[]): Promise<CollectedRound> {
+    const { round, global, config } = this.ctx;
+    const updates = new UpdateCollector(round, new Set(selected), global.length);
+    this.updates = updates;
+    const start: Message = { kind: 'roundStart', round, plan: config.training, deadlineMs: config.rounds.deadlineMs, global };
+    await Promise.all(
+      selected.map(async (id) => {
+        if (!(await this.ctx.send(id, start))) updates.drop(id);
+      }),
+    );
+    await updates.wait(config.rounds.deadlineMs);
+    this.updates = undefined;
+    const accepted = updates.accepted;
+    return {
+      units: accepted.map((u) => ({ id: u.participantId, delta: u.delta, weight: u.numSamples })),
+      contributors: accepted.map((u) => u.participantId),
+      meanLoss: weightedMeanLoss(accepted),
+      samples: accepted.reduce((s, u) => s + u.numSamples, 0),
+      uploadBytes: accepted.reduce((s, u) => s + u.frameBytes, 0),
+      protocolMs: 0,
+      notes: [],
+    };
+  }
+
+  onMessage(participantId: string, msg: Message, frameBytes: number): void {
+    if (msg.kind !== 'update') throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} in a trusted-mode round`);
+    const updates = this.updates;
+    if (!updates) return; // the round stopped collecting: a late update is dropped
+    const result = updates.offer(participantId, msg, frameBytes);
+    if (result !== 'stale') void this.ctx.send(participantId, { kind: 'updateAck', round: msg.round });
+  }
+
+  onLeave(participantId: string): void {
+    this.updates?.drop(participantId);
+  }
+}

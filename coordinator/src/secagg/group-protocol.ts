@@ -1,0 +1,424 @@
+/**
+ * The coordinator's side of SecAgg+ with ML-KEM for one secure group (Bonawitz et al., CCS 2017; Bell et al.,
+ * CCS 2020), pure: no sockets, timers or logging. An ordered list of stages over one explicit state object
+ * (group-state.ts); each accept* checks its stage, member, round, duplicates, indices and sizes before it
+ * changes anything, and throws FedwardenError (UNEXPECTED_MESSAGE, BAD_FRAME, BAD_UPDATE) otherwise.
+ *
+ *   keys:    acceptKeys*        → relayKeys()        (U1; closes keys)
+ *   encaps:  acceptEncaps*      → relayEncaps()
+ *   shares:  acceptShares*      → relayShares(w)     (U2)
+ *   masked:  acceptMasked*      → unmaskRequests()   (U3 = survivors)
+ *   unmask:  acceptUnmaskReply* → finish()           (U4 = repliers) → done | failed
+ *
+ * The orchestrator calls each relay with whatever arrived before the stage deadline; absent members are
+ * dropped. At every relay the group keeps only the t-core of the members still in play (each with ≥ t
+ * neighbours in play): a member below it could never have its secrets recovered, would refuse, and would sink
+ * the whole group. Before asking anyone to unmask, the group checks that every needed secret can have t shares
+ * and otherwise fails without asking (no honest member reveals anything for a round that cannot finish).
+ *
+ * Nobody in U3 is ever listed as dropped, and late masked inputs are refused by stage: the coordinator must
+ * never rebuild P_d for a member whose masked input it holds.
+ *
+ * Each member publishes two ML-KEM keys: the mask key (derived from its pairwise master P) and a fresh share
+ * key that is never secret-shared. Rebuilding a dropped member's P therefore recovers its pairwise mask seeds
+ * but never opens a sealed share (Bonawitz et al. use two key pairs, c and s, for the same reason).
+ *
+ * Limits: secure against an honest-but-curious coordinator and fewer than t colluding partners. A malicious
+ * coordinator could substitute relayed keys (no signatures yet) or send inconsistent survivor lists to
+ * different members (no signed consistency round). With exactly t shares, one wrong share silently corrupts
+ * the sum (no verifiable secret sharing); with more, reconstructions are cross-checked.
+ */
+import {
+  FedwardenError,
+  ML_KEM768_CIPHERTEXT_BYTES,
+  ML_KEM768_PUBLIC_KEY_BYTES,
+  SECAGG_CIPHERTEXTS_BYTES,
+  SECAGG_PUBLIC_KEYS_BYTES,
+  SECAGG_SEALED_SHARES_BYTES,
+  SECAGG_SHARE_BYTES,
+  dequantizeSum,
+  type MessageOf,
+  type SecaggSetup,
+  type ShamirShare,
+} from '@fedwarden/shared';
+import {
+  checkAddressed,
+  checkParams,
+  nextGroupStage,
+  sortedSet,
+  thresholdCore,
+  type GroupStage,
+  type GroupStageName,
+  type GroupState,
+  type MemberMetadata,
+  type SecaggGroupParams,
+  type UnmaskRequest,
+} from './group-state.ts';
+import { enoughRepliesPossible, infeasible, planUnmask } from './unmask-plan.ts';
+import { unmaskSum } from './unmask.ts';
+
+export type { GroupStage, MemberMetadata, SecaggGroupParams } from './group-state.ts';
+export { GROUP_STAGES } from './group-state.ts';
+
+export type SecaggResult =
+  | { readonly ok: true; readonly survivors: number[]; readonly sum: Uint32Array; readonly weightedSum: Float32Array }
+  | { readonly ok: false; readonly reason: string };
+
+export class SecaggGroup {
+  private readonly s: GroupState;
+  private result: SecaggResult | undefined;
+
+  constructor(params: SecaggGroupParams) {
+    const neighbours = checkParams(params);
+    this.s = {
+      params: { ...params, memberIds: [...params.memberIds], graph: neighbours },
+      n: params.memberIds.length,
+      neighbours,
+      stage: 'keys',
+      failure: undefined,
+      publicKeys: new Map(),
+      metadata: new Map(),
+      keyed: new Map(),
+      cipherTexts: new Map(),
+      paired: new Map(),
+      sealed: new Map(),
+      partners: new Map(),
+      masked: new Map(),
+      requests: new Map(),
+      replies: new Map(),
+    };
+  }
+
+  /** The stage whose messages are accepted now, or 'done' / 'failed'. */
+  get stage(): GroupStage {
+    return this.s.stage;
+  }
+
+  /** Why the group failed, once it has. */
+  get failure(): string | undefined {
+    return this.s.failure;
+  }
+
+  setupFor(index: number): SecaggSetup {
+    this.member(index);
+    const { group, threshold, clip, bits } = this.s.params;
+    return { group, index, members: this.s.n, neighbours: [...this.nbrs(index)], threshold, clip, bits };
+  }
+
+  /** Training metadata a member sent with its key. */
+  metadata(index: number): MemberMetadata {
+    const m = this.s.metadata.get(index);
+    if (!m) throw new FedwardenError('INTERNAL', `SecaggGroup: no metadata for member ${index}`);
+    return m;
+  }
+
+  /** Members expected in the current stage that have not answered yet. */
+  pending(): number[] {
+    const s = this.s;
+    const [expected, answered]: [Iterable<number>, ReadonlySet<number> | ReadonlyMap<number, unknown>] =
+      s.stage === 'keys' ? [this.all(), s.publicKeys]
+      : s.stage === 'encaps' ? [s.keyed.keys(), s.cipherTexts]
+      : s.stage === 'shares' ? [s.paired.keys(), s.sealed]
+      : s.stage === 'masked' ? [s.partners.keys(), s.masked]
+      : s.stage === 'unmask' ? [s.requests.keys(), s.replies]
+      : [[], new Set<number>()];
+    return sortedSet([...expected].filter((i) => !answered.has(i)));
+  }
+
+  // ---- stage keys ----
+
+  acceptKeys(index: number, msg: MessageOf<'saKeys'>): void {
+    this.accepting('keys', index, msg, 'saKeys', this.all(), this.s.publicKeys);
+    const { numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey } = msg;
+    for (const key of [maskPublicKey, sharePublicKey]) {
+      if (!(key instanceof Uint8Array) || key.length !== ML_KEM768_PUBLIC_KEY_BYTES) {
+        throw new FedwardenError('BAD_FRAME', `saKeys: public keys must be ${ML_KEM768_PUBLIC_KEY_BYTES} bytes`);
+      }
+    }
+    if (!Number.isSafeInteger(numSamples) || numSamples < 1) {
+      throw new FedwardenError('BAD_UPDATE', `saKeys: numSamples must be a positive integer, got ${numSamples}`);
+    }
+    if (!Number.isFinite(meanLoss) || !Number.isFinite(trainMs) || trainMs < 0) {
+      throw new FedwardenError('BAD_UPDATE', 'saKeys: meanLoss and trainMs must be finite');
+    }
+    const both = new Uint8Array(SECAGG_PUBLIC_KEYS_BYTES);
+    both.set(maskPublicKey, 0);
+    both.set(sharePublicKey, ML_KEM768_PUBLIC_KEY_BYTES);
+    this.s.publicKeys.set(index, both);
+    this.s.metadata.set(index, { numSamples, meanLoss, trainMs });
+  }
+
+  /** Close stage keys: each member of the t-core of U1 gets its neighbours' keys. */
+  relayKeys(): Map<number, MessageOf<'saPeerKeys'>> {
+    const s = this.s;
+    if (!this.closing('keys')) return new Map();
+    const core = thresholdCore(s.publicKeys.keys(), (i) => this.nbrs(i), this.t);
+    const out = new Map<number, MessageOf<'saPeerKeys'>>();
+    for (const i of sortedSet(core)) {
+      const relayed = this.nbrs(i).filter((j) => core.has(j));
+      s.keyed.set(i, relayed);
+      out.set(i, { kind: 'saPeerKeys', round: this.round, keys: relayed.map((j) => ({ index: j, bytes: s.publicKeys.get(j) as Uint8Array })) });
+    }
+    return this.advance('keys', out, `${core.size} of ${s.publicKeys.size} members with keys have ${this.t} neighbours with keys`);
+  }
+
+  // ---- stage encaps ----
+
+  acceptEncaps(index: number, msg: MessageOf<'saEncaps'>): void {
+    this.accepting('encaps', index, msg, 'saEncaps', this.s.keyed.keys(), this.s.cipherTexts);
+    const higher = (this.s.keyed.get(index) as number[]).filter((j) => j > index);
+    const cts = checkAddressed(msg.cipherTexts, higher, SECAGG_CIPHERTEXTS_BYTES, 'saEncaps');
+    this.s.cipherTexts.set(index, new Map([...cts].map(([j, ct]) => [j, ct.slice()])));
+  }
+
+  /** Close stage encaps: relay each ciphertext to its recipient, among the t-core of those that reached encaps. */
+  relayEncaps(): Map<number, MessageOf<'saPeerEncaps'>> {
+    const s = this.s;
+    if (!this.closing('encaps')) return new Map();
+    const core = thresholdCore(s.cipherTexts.keys(), (i) => s.keyed.get(i) ?? [], this.t);
+    const out = new Map<number, MessageOf<'saPeerEncaps'>>();
+    for (const j of sortedSet(core)) {
+      const keyed = s.keyed.get(j) as number[];
+      const lower = keyed.filter((i) => i < j && core.has(i));
+      // Exactly what member j computes: the higher neighbours it encapsulated to, the lower ones it hears from.
+      s.paired.set(j, sortedSet([...lower, ...keyed.filter((h) => h > j)]));
+      const cipherTexts = lower.map((i) => ({ index: i, bytes: s.cipherTexts.get(i)?.get(j) as Uint8Array }));
+      out.set(j, { kind: 'saPeerEncaps', round: this.round, cipherTexts });
+    }
+    return this.advance('encaps', out, `${core.size} of ${s.cipherTexts.size} members that reached encaps have ${this.t} paired neighbours`);
+  }
+
+  // ---- stage shares ----
+
+  acceptShares(index: number, msg: MessageOf<'saShares'>): void {
+    this.accepting('shares', index, msg, 'saShares', this.s.paired.keys(), this.s.sealed);
+    const sealed = checkAddressed(msg.shares, this.s.paired.get(index) as number[], SECAGG_SEALED_SHARES_BYTES, 'saShares');
+    this.s.sealed.set(index, new Map([...sealed].map(([j, b]) => [j, b.slice()])));
+  }
+
+  /**
+   * Close stage shares (U2 = senders): each member of the t-core of U2 gets the shares its partners sealed for
+   * it, and `weights.get(index)` ∈ (0, 1] to scale its update by.
+   */
+  relayShares(weights: ReadonlyMap<number, number>): Map<number, MessageOf<'saPeerShares'>> {
+    const s = this.s;
+    if (!this.closing('shares')) return new Map();
+    const core = thresholdCore(s.sealed.keys(), (i) => s.paired.get(i) ?? [], this.t);
+    for (const i of core) {
+      const w = weights.get(i);
+      if (typeof w !== 'number' || !(w > 0 && w <= 1)) {
+        throw new FedwardenError('INTERNAL', `relayShares: weight of member ${i} must be in (0, 1], got ${String(w)}`);
+      }
+    }
+    const out = new Map<number, MessageOf<'saPeerShares'>>();
+    for (const i of sortedSet(core)) {
+      const partners = (s.paired.get(i) as number[]).filter((j) => core.has(j));
+      s.partners.set(i, partners);
+      const shares = partners.map((j) => ({ index: j, bytes: s.sealed.get(j)?.get(i) as Uint8Array }));
+      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares });
+    }
+    return this.advance('shares', out, `${core.size} of ${s.sealed.size} members that sent shares have ${this.t} partners`);
+  }
+
+  // ---- stage masked ----
+
+  acceptMasked(index: number, msg: MessageOf<'saMasked'>): void {
+    this.accepting('masked', index, msg, 'saMasked', this.s.partners.keys(), this.s.masked);
+    if (!(msg.masked instanceof Uint32Array) || msg.masked.length !== this.s.params.dim) {
+      throw new FedwardenError('BAD_UPDATE', `saMasked: expected ${this.s.params.dim} words`);
+    }
+    this.s.masked.set(index, msg.masked);
+  }
+
+  /**
+   * Close stage masked (U3 = senders): ask each survivor about its partners. Fails instead, asking nobody,
+   * when some secret could never get t shares even if every survivor answered.
+   */
+  unmaskRequests(): Map<number, MessageOf<'saUnmask'>> {
+    const s = this.s;
+    if (!this.closing('masked')) return new Map();
+    const requests = planUnmask(s.partners, new Set(s.masked.keys()));
+    const problem = infeasible(s.partners, requests, this.t, (i) => s.masked.has(i));
+    const out = new Map<number, MessageOf<'saUnmask'>>();
+    if (!problem) {
+      for (const [i, r] of requests) {
+        s.requests.set(i, r);
+        out.set(i, { kind: 'saUnmask', round: this.round, survivors: [...r.survivors], dropped: [...r.dropped] });
+      }
+    }
+    return this.advance('masked', problem ? new Map() : out, problem ?? '');
+  }
+
+  // ---- stage unmask ----
+
+  acceptUnmaskReply(index: number, msg: MessageOf<'saUnmaskReply'>): void {
+    this.accepting('unmask', index, msg, 'saUnmaskReply', this.s.requests.keys(), this.s.replies);
+    const r = this.s.requests.get(index) as UnmaskRequest;
+    const selfShares = checkAddressed(msg.selfShares, r.survivors, SECAGG_SHARE_BYTES, 'saUnmaskReply selfShares');
+    const masterShares = checkAddressed(msg.masterShares, r.dropped, SECAGG_SHARE_BYTES, 'saUnmaskReply masterShares');
+    const copy = (m: Map<number, Uint8Array>): Map<number, Uint8Array> => new Map([...m].map(([j, b]) => [j, b.slice()]));
+    this.s.replies.set(index, { selfShares: copy(selfShares), masterShares: copy(masterShares) });
+  }
+
+  /** Close stage unmask: the exact sum of U3's quantized inputs, or why not. Callable once. */
+  finish(): SecaggResult {
+    const s = this.s;
+    if (this.result) throw new FedwardenError('UNEXPECTED_MESSAGE', 'SecaggGroup: finish() was already called');
+    if (!this.closing('unmask')) return this.conclude({ ok: false, reason: s.failure ?? 'failed' });
+    const survivors = sortedSet(s.masked.keys());
+    const selfShares = new Map<number, ShamirShare[]>();
+    const masterShares = new Map<number, ShamirShare[]>();
+    for (const [x, reply] of s.replies) {
+      for (const [j, share] of reply.selfShares) push(selfShares, j, { x, share });
+      for (const [j, share] of reply.masterShares) push(masterShares, j, { x, share });
+    }
+    for (const r of s.requests.values()) for (const d of r.dropped) if (!masterShares.has(d)) masterShares.set(d, []);
+    const { round, group, threshold, dim, clip, bits } = s.params;
+    const unmasked = unmaskSum({
+      round,
+      group,
+      threshold,
+      dim,
+      survivors,
+      masked: s.masked,
+      partners: s.partners,
+      // Recovery needs only the mask halves: the share key exchange is never reconstructed.
+      maskPublicKey: (i) => s.publicKeys.get(i)?.subarray(0, ML_KEM768_PUBLIC_KEY_BYTES),
+      maskCipherText: (from, to) => s.cipherTexts.get(from)?.get(to)?.subarray(0, ML_KEM768_CIPHERTEXT_BYTES),
+      selfShares,
+      masterShares,
+    });
+    if (!unmasked.ok) return this.conclude(unmasked);
+    const weightedSum = dequantizeSum(unmasked.sum, survivors.length, clip, bits);
+    return this.conclude({ ok: true, survivors, sum: unmasked.sum, weightedSum });
+  }
+
+  /**
+   * Whether the group can still finish if every member still in play answers from now on, with `absent`
+   * (members known to be gone for good, e.g. disconnected) never answering again. False once failed.
+   */
+  canStillSucceed(absent: Iterable<number> = []): boolean {
+    const s = this.s;
+    const gone = new Set(absent);
+    const live = (keys: Iterable<number>): number[] => [...keys].filter((i) => !gone.has(i));
+    const nonEmpty = (core: Set<number>): boolean => core.size > 0;
+    switch (s.stage) {
+      case 'keys':
+        return nonEmpty(thresholdCore(live(this.all()), (i) => this.nbrs(i), this.t));
+      case 'encaps':
+        return nonEmpty(thresholdCore(live(s.keyed.keys()), (i) => s.keyed.get(i) ?? [], this.t));
+      case 'shares':
+        return nonEmpty(thresholdCore(live(s.paired.keys()), (i) => s.paired.get(i) ?? [], this.t));
+      case 'masked': {
+        const u3 = new Set(live(s.partners.keys()));
+        return u3.size > 0 && infeasible(s.partners, planUnmask(s.partners, u3), this.t, (i) => u3.has(i)) === undefined;
+      }
+      case 'unmask':
+        return enoughRepliesPossible(s.requests, new Set(s.replies.keys()), gone, s.masked.keys(), this.t);
+      case 'done':
+        return this.result?.ok === true;
+      case 'failed':
+        return false;
+    }
+  }
+
+  /** Give up (e.g. the round was cancelled): the group fails and forgets everything it holds. */
+  abort(reason: string): void {
+    if (this.s.stage === 'done' || this.s.stage === 'failed') return;
+    this.fail(reason);
+  }
+
+  // ---- internals ----
+
+  private get t(): number {
+    return this.s.params.threshold;
+  }
+
+  private get round(): number {
+    return this.s.params.round;
+  }
+
+  private all(): number[] {
+    return Array.from({ length: this.s.n }, (_, i) => i + 1);
+  }
+
+  private nbrs(index: number): readonly number[] {
+    return this.s.neighbours[index] ?? [];
+  }
+
+  private member(index: number): void {
+    if (!Number.isInteger(index) || index < 1 || index > this.s.n) {
+      throw new FedwardenError('UNEXPECTED_MESSAGE', `SecaggGroup: ${String(index)} is not a member index`);
+    }
+  }
+
+  /** Common checks of accept*: stage, member, expected in this stage, kind, round, first answer. */
+  private accepting(
+    stage: GroupStageName,
+    index: number,
+    msg: { readonly kind: string; readonly round: number },
+    kind: string,
+    expected: Iterable<number>,
+    answered: ReadonlyMap<number, unknown>,
+  ): void {
+    if (this.s.stage !== stage) throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind} in stage ${this.s.stage}`);
+    this.member(index);
+    if (msg?.kind !== kind) throw new FedwardenError('UNEXPECTED_MESSAGE', `expected ${kind}, got ${String(msg?.kind)}`);
+    if (msg.round !== this.round) throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: round ${msg.round}, expected ${this.round}`);
+    if (!new Set(expected).has(index)) throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: member ${index} is not in this stage`);
+    if (answered.has(index)) throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: member ${index} already answered`);
+  }
+
+  /**
+   * Whether stage `stage` can be closed now: true in that stage, false once the group has failed (so that the
+   * orchestrator's remaining calls fall through to finish()), and UNEXPECTED_MESSAGE out of order.
+   */
+  private closing(stage: GroupStageName): boolean {
+    if (this.s.stage === 'failed') return false;
+    if (this.s.stage !== stage) throw new FedwardenError('UNEXPECTED_MESSAGE', `SecaggGroup: cannot close ${stage} in stage ${this.s.stage}`);
+    return true;
+  }
+
+  /** Move past `stage`; an empty relay means nobody can go on, and the group fails with `why`. */
+  private advance<T>(stage: GroupStageName, out: Map<number, T>, why: string): Map<number, T> {
+    if (out.size === 0) {
+      this.fail(why || `no member can continue after ${stage}`);
+      return out;
+    }
+    this.s.stage = nextGroupStage(stage);
+    return out;
+  }
+
+  private fail(reason: string): void {
+    this.s.stage = 'failed';
+    this.s.failure = reason;
+    this.forget();
+  }
+
+  private conclude(result: SecaggResult): SecaggResult {
+    this.result = result;
+    if (result.ok) this.s.stage = 'done';
+    else if (this.s.stage !== 'failed') {
+      this.s.stage = 'failed';
+      this.s.failure = result.reason;
+    }
+    this.forget();
+    return result;
+  }
+
+  /** Drop everything but keys' metadata (which the orchestrator reads after the fact). */
+  private forget(): void {
+    const s = this.s;
+    for (const r of s.replies.values()) for (const b of [...r.selfShares.values(), ...r.masterShares.values()]) b.fill(0);
+    s.replies.clear();
+    s.masked.clear();
+    s.sealed.clear();
+    s.cipherTexts.clear();
+  }
+}
+
+function push(m: Map<number, ShamirShare[]>, key: number, share: ShamirShare): void {
+  const list = m.get(key);
+  if (list) list.push(share);
+  else m.set(key, [share]);
+}

@@ -1,0 +1,195 @@
+/**
+ * Drives one secure group through the SecAgg+ stages over the network: sends each member its setup, waits
+ * for each stage's messages until everyone still in play answered or the stage deadline passed, relays, and
+ * finally unmasks. The protocol logic itself lives in SecaggGroup (pure); this file owns time and sockets.
+ *
+ *   roundStart(secagg) → saKeys → saPeerKeys → saEncaps → saPeerEncaps → saShares → saPeerShares
+ *     → saMasked → saUnmask → saUnmaskReply → sum
+ *
+ * A member that vanishes at any stage is simply absent from the next; SecaggGroup decides whether the sum
+ * can still be recovered and aborts the group cleanly when it cannot.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  FedwardenError,
+  defaultDegree,
+  defaultThreshold,
+  deriveSeed,
+  neighbourGraph,
+  quantizationBits,
+  type Message,
+  type MessageKind,
+} from '@fedwarden/shared';
+import type { AggregationUnit } from '../aggregation/fedavg.ts';
+import { Arrivals } from '../rounds/arrivals.ts';
+import type { RoundContext } from '../rounds/round-context.ts';
+import { SecaggGroup } from './group-protocol.ts';
+
+/** The message each stage waits for, in order. */
+const STAGES = ['saKeys', 'saEncaps', 'saShares', 'saMasked', 'saUnmaskReply'] as const satisfies readonly MessageKind[];
+type StageKind = (typeof STAGES)[number];
+
+export interface GroupOutcome {
+  readonly group: number;
+  readonly unit: AggregationUnit | undefined;
+  readonly contributors: string[];
+  readonly reason: string;
+  readonly meanLossEntries: Array<{ meanLoss: number; numSamples: number }>;
+  readonly uploadBytes: number;
+  readonly protocolMs: number;
+}
+
+export class GroupRun {
+  private readonly protocol: SecaggGroup;
+  private readonly indexOf = new Map<string, number>();
+  private readonly gone = new Set<number>();
+  private stage: { kind: StageKind; arrivals: Arrivals<number> } | undefined;
+  private stageIndex = -1;
+  private protocolMs = 0;
+  private uploadBytes = 0;
+
+  constructor(
+    private readonly ctx: RoundContext,
+    readonly group: number,
+    private readonly memberIds: readonly string[],
+  ) {
+    const { config, round } = ctx;
+    const n = memberIds.length;
+    const k = config.secagg.degree > 0 ? Math.min(config.secagg.degree, n - 1) : defaultDegree(n);
+    const graph = neighbourGraph(n, k >= n - 1 ? { kind: 'complete' } : { kind: 'kRegular', k }, deriveSeed(config.seed, round, group));
+    const threshold = config.secagg.threshold > 0 ? config.secagg.threshold : defaultThreshold(Math.min(k, n - 1));
+    this.protocol = new SecaggGroup({
+      round,
+      group,
+      memberIds,
+      graph,
+      threshold,
+      clip: config.secagg.clip,
+      bits: quantizationBits(n),
+      dim: ctx.global.length,
+    });
+    memberIds.forEach((id, i) => this.indexOf.set(id, i + 1));
+  }
+
+  async run(): Promise<GroupOutcome> {
+    const { round, global, config } = this.ctx;
+    const all = this.memberIds.map((_, i) => i + 1);
+    const first = new Map<number, Message>(
+      all.map((index) => [
+        index,
+        {
+          kind: 'roundStart',
+          round,
+          plan: config.training,
+          deadlineMs: config.rounds.deadlineMs,
+          global,
+          secagg: this.timed(() => this.protocol.setupFor(index)),
+        },
+      ]),
+    );
+    // Training happens before the keys stage, so its deadline is the round's; later stages are quick.
+    await this.exchange('saKeys', first, config.rounds.deadlineMs);
+    await this.exchange('saEncaps', this.timed(() => this.protocol.relayKeys()), config.secagg.stageTimeoutMs);
+    await this.exchange('saShares', this.timed(() => this.protocol.relayEncaps()), config.secagg.stageTimeoutMs);
+    const weights = this.timed(() => this.weights());
+    await this.exchange('saMasked', this.timed(() => this.protocol.relayShares(weights)), config.secagg.stageTimeoutMs);
+    await this.exchange('saUnmaskReply', this.timed(() => this.protocol.unmaskRequests()), config.secagg.stageTimeoutMs);
+    this.stage = undefined;
+    const result = this.timed(() => this.protocol.finish());
+    if (!result.ok) return this.outcome(undefined, [], `group ${this.group} aborted: ${result.reason}`);
+
+    let weightSum = 0;
+    let samples = 0;
+    for (const index of result.survivors) {
+      weightSum += weights.get(index) ?? 0;
+      samples += this.protocol.metadata(index).numSamples;
+    }
+    const delta = result.weightedSum.map((v) => v / weightSum);
+    const contributors = result.survivors.map((i) => this.memberIds[i - 1] as string);
+    return this.outcome({ id: `group-${this.group}`, delta, weight: samples }, contributors, '');
+  }
+
+  onMessage(participantId: string, msg: Message, frameBytes: number): void {
+    const index = this.indexOf.get(participantId) as number;
+    const kind = msg.kind as StageKind;
+    const position = STAGES.indexOf(kind);
+    if (position < 0) throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} in a secure-aggregation round`);
+    if (position < this.stageIndex || !this.stage) return; // a late answer to a closed stage: ignored
+    if (position > this.stageIndex) throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} before its stage`);
+    if (this.stage.arrivals.has(index)) throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} sent twice`);
+    if (!this.stage.arrivals.expected.has(index)) return; // dropped from the protocol at an earlier stage
+    this.timed(() => this.accept(index, msg));
+    if (msg.kind === 'saMasked') this.uploadBytes += frameBytes;
+    this.stage.arrivals.answer(index);
+  }
+
+  onLeave(participantId: string): void {
+    const index = this.indexOf.get(participantId);
+    if (index === undefined) return;
+    this.gone.add(index);
+    this.stage?.arrivals.drop(index);
+  }
+
+  /** Send each member its message for the next stage, then wait for their answers. */
+  private async exchange(kind: StageKind, outgoing: ReadonlyMap<number, Message>, deadlineMs: number): Promise<void> {
+    const arrivals = new Arrivals(new Set(outgoing.keys()));
+    this.stage = { kind, arrivals };
+    this.stageIndex = STAGES.indexOf(kind);
+    for (const index of this.gone) arrivals.drop(index);
+    await Promise.all(
+      [...outgoing].map(async ([index, msg]) => {
+        if (!(await this.ctx.send(this.memberIds[index - 1] as string, msg))) arrivals.drop(index);
+      }),
+    );
+    await arrivals.wait(deadlineMs);
+  }
+
+  private accept(index: number, msg: Message): void {
+    switch (msg.kind) {
+      case 'saKeys':
+        return this.protocol.acceptKeys(index, msg);
+      case 'saEncaps':
+        return this.protocol.acceptEncaps(index, msg);
+      case 'saShares':
+        return this.protocol.acceptShares(index, msg);
+      case 'saMasked':
+        return this.protocol.acceptMasked(index, msg);
+      case 'saUnmaskReply':
+        return this.protocol.acceptUnmaskReply(index, msg);
+      default:
+        throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} in a secure-aggregation round`);
+    }
+  }
+
+  /**
+   * Each member scales its update by numSamples / max numSamples in the group before masking, so the group's
+   * unmasked sum divided by the survivors' total weight is their sample-weighted mean.
+   */
+  private weights(): Map<number, number> {
+    const answered = this.stage?.arrivals.expected ?? new Set<number>();
+    const counts = [...answered].filter((i) => this.stage?.arrivals.has(i)).map((i) => [i, this.protocol.metadata(i).numSamples] as const);
+    const max = Math.max(1, ...counts.map(([, n]) => n));
+    return new Map(counts.map(([i, n]) => [i, n / max]));
+  }
+
+  private outcome(unit: AggregationUnit | undefined, contributors: string[], reason: string): GroupOutcome {
+    return {
+      group: this.group,
+      unit,
+      contributors,
+      reason,
+      meanLossEntries: contributors.map((id) => this.protocol.metadata(this.indexOf.get(id) as number)),
+      uploadBytes: unit ? this.uploadBytes : 0,
+      protocolMs: this.protocolMs,
+    };
+  }
+
+  private timed<T>(fn: () => T): T {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.protocolMs += performance.now() - t0;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Secure-aggregation collection (privacy "secagg"): the selected participants are partitioned into secure
+ * groups, every group runs SecAgg+ in parallel, and each group that completes yields one aggregation unit:
+ * its members' sample-weighted mean update, weighted by their total sample count. The coordinator never
+ * holds an individual update.
+ */
+import { FedwardenError, type Message } from '@fedwarden/shared';
+import type { CollectedRound, RoundCollector, RoundContext } from '../rounds/round-context.ts';
+import { weightedMeanLoss } from '../rounds/round-context.ts';
+import { GroupRun } from './group-run.ts';
+import { partitionGroups } from './groups.ts';
+
+export class SecaggCollector implements RoundCollector {
+  private readonly byParticipant = new Map<string, GroupRun>();
+
+  constructor(private readonly ctx: RoundContext) {}
+
+  async collect(selected: readonly string[]): Promise<CollectedRound> {
+    const { config, round } = this.ctx;
+    const { groupSize, groupPolicy } = config.secagg;
+    const groups = partitionGroups(selected, groupSize, groupPolicy, config.seed, round);
+    if (groups.length === 0) {
+      return empty(`${selected.length} selected, fewer than one secure group of ${groupSize}`);
+    }
+    const runs = groups.map((members, g) => new GroupRun(this.ctx, g + 1, members));
+    runs.forEach((run, g) => (groups[g] as string[]).forEach((id) => this.byParticipant.set(id, run)));
+    const outcomes = await Promise.all(runs.map((r) => r.run()));
+    this.byParticipant.clear();
+
+    const done = outcomes.filter((o) => o.unit !== undefined);
+    const entries = done.flatMap((o) => o.meanLossEntries);
+    return {
+      units: done.map((o) => o.unit!),
+      contributors: done.flatMap((o) => o.contributors),
+      meanLoss: weightedMeanLoss(entries),
+      samples: entries.reduce((s, e) => s + e.numSamples, 0),
+      uploadBytes: done.reduce((s, o) => s + o.uploadBytes, 0),
+      protocolMs: outcomes.reduce((s, o) => s + o.protocolMs, 0),
+      notes: outcomes.filter((o) => o.unit === undefined).map((o) => o.reason),
+    };
+  }
+
+  onMessage(participantId: string, msg: Message, frameBytes: number): void {
+    const run = this.byParticipant.get(participantId);
+    if (!run) {
+      if (msg.kind === 'update') throw new FedwardenError('UNEXPECTED_MESSAGE', 'plain update in a secure-aggregation round');
+      return; // not in this round (or the round has finished): a late message is dropped
+    }
+    run.onMessage(participantId, msg, frameBytes);
+  }
+
+  onLeave(participantId: string): void {
+    this.byParticipant.get(participantId)?.onLeave(participantId);
+  }
+}
+
+function empty(note: string): CollectedRound {
+  return { units: [], contributors: [], meanLoss: null, samples: 0, uploadBytes: 0, protocolMs: 0, notes: [note] };
+}

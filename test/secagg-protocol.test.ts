@@ -1,0 +1,606 @@
+/**
+ * SecAgg+ with ML-KEM end to end in memory: one coordinator SecaggGroup and n SecaggClients with real crypto
+ * and every message through the wire codec, no sockets. Checks the exact mod-2^32 sum of the survivors'
+ * quantized inputs with dropouts at each stage, clean aborts below threshold, that a masked upload looks
+ * uniform, what an honest member refuses to reveal, stage order on both sides, and tampered relays.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  FedwardenError,
+  ML_KEM768_CIPHERTEXT_BYTES,
+  ML_KEM768_PUBLIC_KEY_BYTES,
+  SECRET_BYTES,
+  createRng,
+  encapsRandomness,
+  encapsulate,
+  openShares,
+  pairwiseSecrets,
+  shareKey,
+  decodeMessage,
+  defaultThreshold,
+  deriveSeed,
+  encodeMessage,
+  neighbourGraph,
+  quantizationBits,
+  quantize,
+  type Message,
+  type MessageOf,
+} from '@fedwarden/shared';
+import { SecaggClient } from '@fedwarden/client';
+import { SecaggGroup } from '@fedwarden/coordinator';
+
+const STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
+type Stage = (typeof STAGES)[number];
+const ROUND = 7;
+const GROUP = 3;
+const CLIP = 1;
+
+/** A reproducible byte stream (sfc32) that can be forked at its current position. */
+class ByteStream {
+  private readonly rng;
+  private consumed = 0;
+  constructor(private readonly seed: number) {
+    this.rng = createRng(seed);
+  }
+  readonly bytes = (n: number): Uint8Array => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.floor(this.rng.next() * 256);
+    this.consumed += n;
+    return out;
+  };
+  fork(): ByteStream {
+    const copy = new ByteStream(this.seed);
+    copy.bytes(this.consumed);
+    return copy;
+  }
+}
+
+/** Every message crosses the real codec, as on the wire. */
+function wire<M extends Message>(msg: M): M {
+  return decodeMessage(encodeMessage(msg)) as M;
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof FedwardenError ? err.code : `not a FedwardenError: ${String(err)}`;
+  }
+  return undefined;
+}
+
+interface Scenario {
+  readonly n: number;
+  readonly graph: number[][];
+  readonly t: number;
+  readonly dim: number;
+  readonly seed: number;
+  /** Member → the first stage whose message it never sends. */
+  readonly drop?: Readonly<Record<number, Stage>>;
+  readonly zeros?: boolean;
+}
+
+function complete(n: number): number[][] {
+  return neighbourGraph(n, { kind: 'complete' }, 0);
+}
+
+function ring(n: number, k: number, seed: number): number[][] {
+  return neighbourGraph(n, { kind: 'kRegular', k }, seed);
+}
+
+function updateOf(sc: Scenario, i: number): Float32Array {
+  if (sc.zeros) return new Float32Array(sc.dim);
+  const rng = createRng(deriveSeed(sc.seed, 1000 + i));
+  return Float32Array.from({ length: sc.dim }, () => 3 * rng.next() - 1.5); // some beyond ±clip
+}
+
+class Harness {
+  readonly group: SecaggGroup;
+  readonly clients = new Map<number, SecaggClient>();
+  readonly streams = new Map<number, ByteStream>();
+  readonly expectedQ = new Map<number, Uint32Array>();
+  readonly weights = new Map<number, number>();
+  readonly bits: number;
+
+  constructor(readonly sc: Scenario) {
+    this.bits = quantizationBits(sc.n);
+    const memberIds = Array.from({ length: sc.n }, (_, i) => `p${i + 1}`);
+    this.group = new SecaggGroup({ round: ROUND, group: GROUP, memberIds, graph: sc.graph, threshold: sc.t, clip: CLIP, bits: this.bits, dim: sc.dim });
+    for (let i = 1; i <= sc.n; i++) {
+      const stream = new ByteStream(deriveSeed(sc.seed, i));
+      this.streams.set(i, stream);
+      this.clients.set(i, new SecaggClient(ROUND, wire({ kind: 'roundStart', round: ROUND, plan: { epochs: 1, batchSize: 1, learningRate: 0.1 }, deadlineMs: 1, global: new Float32Array(0), secagg: this.group.setupFor(i) }).secagg!, stream.bytes));
+      this.weights.set(i, ((i % 3) + 1) / 3);
+    }
+  }
+
+  client(i: number): SecaggClient {
+    return this.clients.get(i) as SecaggClient;
+  }
+
+  sends(i: number, stage: Stage): boolean {
+    const d = this.sc.drop?.[i];
+    return d === undefined || STAGES.indexOf(stage) < STAGES.indexOf(d);
+  }
+
+  keys(): Map<number, MessageOf<'saPeerKeys'>> {
+    for (let i = 1; i <= this.sc.n; i++) {
+      if (this.sends(i, 'keys')) this.group.acceptKeys(i, wire(this.client(i).keys({ numSamples: 10 * i, meanLoss: 0.5, trainMs: 100 + i })));
+    }
+    return this.group.relayKeys();
+  }
+
+  encaps(relay = this.keys()): Map<number, MessageOf<'saPeerEncaps'>> {
+    for (const [i, m] of relay) if (this.sends(i, 'encaps')) this.group.acceptEncaps(i, wire(this.client(i).encaps(wire(m))));
+    return this.group.relayEncaps();
+  }
+
+  shares(relay = this.encaps()): Map<number, MessageOf<'saPeerShares'>> {
+    for (const [i, m] of relay) if (this.sends(i, 'shares')) this.group.acceptShares(i, wire(this.client(i).shares(wire(m))));
+    return this.group.relayShares(this.weights);
+  }
+
+  masked(relay = this.shares()): Map<number, MessageOf<'saUnmask'>> {
+    for (const [i, m] of relay) {
+      if (!this.sends(i, 'masked')) continue;
+      const update = updateOf(this.sc, i);
+      // The client's next draws are its rounding randomness: quantize the same way for the expected sum.
+      const fork = this.streams.get(i)!.fork();
+      this.expectedQ.set(i, quantize(update, m.weight, CLIP, this.bits, fork.bytes).q);
+      this.group.acceptMasked(i, wire(this.client(i).masked(wire(m), update)));
+    }
+    return this.group.unmaskRequests();
+  }
+
+  unmask(relay = this.masked()): ReturnType<SecaggGroup['finish']> {
+    for (const [i, m] of relay) if (this.sends(i, 'unmask')) this.group.acceptUnmaskReply(i, wire(this.client(i).unmask(wire(m))));
+    return this.group.finish();
+  }
+
+  expectedSum(): Uint32Array {
+    const sum = new Uint32Array(this.sc.dim);
+    for (const q of this.expectedQ.values()) for (let k = 0; k < sum.length; k++) sum[k] = (sum[k] as number) + (q[k] as number);
+    return sum;
+  }
+
+  /** Σ over survivors of clamp(w·x, ±clip), the value weightedSum estimates. */
+  expectedWeighted(survivors: readonly number[]): Float64Array {
+    const out = new Float64Array(this.sc.dim);
+    for (const i of survivors) {
+      const x = updateOf(this.sc, i);
+      const w = this.weights.get(i) as number;
+      for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) + Math.max(-CLIP, Math.min(CLIP, w * (x[k] as number)));
+    }
+    return out;
+  }
+}
+
+/** Run a whole round; the sum must be exact whenever it succeeds. */
+function runRound(sc: Scenario): { h: Harness; result: ReturnType<SecaggGroup['finish']> } {
+  const h = new Harness(sc);
+  const result = h.unmask();
+  if (result.ok) {
+    expect(result.survivors).toEqual([...h.expectedQ.keys()].sort((a, b) => a - b));
+    expect(result.sum).toEqual(h.expectedSum());
+    const step = (2 * CLIP) / (2 ** h.bits - 1);
+    const want = h.expectedWeighted(result.survivors);
+    let worst = 0;
+    for (let k = 0; k < want.length; k++) worst = Math.max(worst, Math.abs((result.weightedSum[k] as number) - (want[k] as number)));
+    expect(worst).toBeLessThan(result.survivors.length * step + 1e-5 * result.survivors.length);
+  }
+  return { h, result };
+}
+
+describe('secure aggregation protocol: exact sums', () => {
+  it.each([
+    ['complete, n = 5', { n: 5, graph: complete(5), t: defaultThreshold(4) }],
+    ['complete, n = 8', { n: 8, graph: complete(8), t: defaultThreshold(7) }],
+    ['4-regular, n = 10', { n: 10, graph: ring(10, 4, 11), t: defaultThreshold(4) }],
+    ['6-regular, n = 9', { n: 9, graph: ring(9, 6, 12), t: defaultThreshold(6) }],
+  ])('no dropout, %s: the sum of every quantized input', (_, g) => {
+    const { result } = runRound({ ...g, dim: 257, seed: 1 });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.survivors).toHaveLength(g.n);
+  });
+
+  for (const stage of STAGES) {
+    it(`one member drops before sending ${stage}: exact sum of the survivors (complete and 4-regular)`, () => {
+      const a = runRound({ n: 7, graph: complete(7), t: defaultThreshold(6), dim: 100, seed: 2, drop: { 2: stage } });
+      expect(a.result.ok).toBe(true);
+      const b = runRound({ n: 10, graph: ring(10, 4, 13), t: defaultThreshold(4), dim: 100, seed: 3, drop: { 6: stage } });
+      expect(b.result.ok).toBe(true);
+      // A member that sent its masked input but never answered unmask is still in the sum.
+      if (a.result.ok) expect(a.result.survivors.includes(2)).toBe(stage === 'unmask');
+      if (b.result.ok) expect(b.result.survivors.includes(6)).toBe(stage === 'unmask');
+    });
+  }
+
+  it('dropouts at every stage in one round (complete, n = 12, t = 6)', () => {
+    const { result } = runRound({
+      n: 12,
+      graph: complete(12),
+      t: 6,
+      dim: 300,
+      seed: 4,
+      drop: { 1: 'keys', 2: 'encaps', 3: 'shares', 4: 'masked', 5: 'unmask' },
+    });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.survivors).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('dropouts at every stage in one round (6-regular, n = 12, t = 4)', () => {
+    // t = ⌈2k/3⌉ tolerates k − t = 2 lost neighbours per member: these drops are placed so that none loses more.
+    const graph = ring(12, 6, 21);
+    const { result } = runRound({ n: 12, graph, t: defaultThreshold(6), dim: 300, seed: 5, drop: { 1: 'keys', 3: 'shares', 7: 'masked', 12: 'unmask' } });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.survivors).toEqual([2, 4, 5, 6, 8, 9, 10, 11, 12]);
+  });
+
+  it('a member left with fewer than t neighbours is pruned and the rest still sum exactly', () => {
+    // Members 1..7 form a complete graph; member 8 hangs off 1..4. With 1 gone, 8 has 3 < t = 4.
+    const graph: number[][] = [[]];
+    for (let i = 1; i <= 7; i++) graph.push([1, 2, 3, 4, 5, 6, 7, ...(i <= 4 ? [8] : [])].filter((j) => j !== i));
+    graph.push([1, 2, 3, 4]);
+    const h = new Harness({ n: 8, graph, t: 4, dim: 64, seed: 6, drop: { 1: 'encaps' } });
+    const relay = h.encaps();
+    expect([...relay.keys()]).toEqual([2, 3, 4, 5, 6, 7]); // nobody relays to or from 8 any more
+    const result = h.unmask(h.masked(h.shares(relay)));
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.survivors).toEqual([2, 3, 4, 5, 6, 7]);
+      expect(result.sum).toEqual(h.expectedSum());
+    }
+  });
+});
+
+describe('secure aggregation protocol: clean aborts below threshold', () => {
+  it('too few members reach keys: the group fails at once and every later call falls through', () => {
+    const h = new Harness({ n: 5, graph: complete(5), t: 3, dim: 16, seed: 7, drop: { 1: 'keys', 2: 'keys' } });
+    // Three left, each with 2 < t neighbours.
+    expect(h.keys().size).toBe(0);
+    expect(h.group.stage).toBe('failed');
+    expect(h.group.relayEncaps().size).toBe(0);
+    expect(h.group.relayShares(new Map()).size).toBe(0);
+    expect(h.group.unmaskRequests().size).toBe(0);
+    const result = h.group.finish();
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/neighbours/);
+  });
+
+  it('too many drop before masked: nobody is asked to unmask', () => {
+    const h = new Harness({ n: 7, graph: complete(7), t: 4, dim: 16, seed: 8, drop: { 1: 'masked', 2: 'masked', 3: 'masked' } });
+    const requests = h.masked();
+    expect(requests.size).toBe(0);
+    expect(h.group.canStillSucceed()).toBe(false);
+    const result = h.group.finish();
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/threshold is 4/);
+  });
+
+  it('too many drop during unmask: no partial result', () => {
+    const h = new Harness({ n: 7, graph: complete(7), t: 4, dim: 16, seed: 9, drop: { 1: 'masked', 2: 'unmask', 3: 'unmask' } });
+    const result = h.unmask();
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/shares, threshold is 4/);
+    expect(h.group.stage).toBe('failed');
+  });
+
+  it('one fewer unmask dropout succeeds exactly (the boundary)', () => {
+    const { result } = runRound({ n: 7, graph: complete(7), t: 4, dim: 16, seed: 9, drop: { 1: 'masked', 2: 'unmask' } });
+    expect(result.ok).toBe(true);
+  });
+
+  it('canStillSucceed follows the members known to be gone', () => {
+    const h = new Harness({ n: 7, graph: complete(7), t: 4, dim: 16, seed: 10 });
+    const relay = h.shares();
+    for (const [i, m] of relay) if (i > 3) h.group.acceptMasked(i, h.client(i).masked(m, updateOf(h.sc, i)));
+    expect(h.group.pending()).toEqual([1, 2, 3]);
+    expect(h.group.canStillSucceed()).toBe(true);
+    expect(h.group.canStillSucceed([1, 2])).toBe(true); // 5 survivors, 4 partners each
+    expect(h.group.canStillSucceed([1, 2, 3])).toBe(false); // 4 survivors, 3 partners each < t
+  });
+
+  it('canStillSucceed during unmask counts the replies still possible; abort forgets the group', () => {
+    const h = new Harness({ n: 7, graph: complete(7), t: 4, dim: 16, seed: 11, drop: { 1: 'masked' } });
+    const requests = h.masked();
+    expect([...requests.keys()]).toEqual([2, 3, 4, 5, 6, 7]);
+    h.group.acceptUnmaskReply(7, h.client(7).unmask(requests.get(7)!));
+    expect(h.group.pending()).toEqual([2, 3, 4, 5, 6]);
+    expect(h.group.canStillSucceed([2])).toBe(true);
+    expect(h.group.canStillSucceed([2, 3])).toBe(false); // b_4 would have 3 shares (5, 6, 7)
+    expect(h.group.canStillSucceed([7])).toBe(true); // 7 has already answered
+    h.group.abort('round cancelled');
+    expect(h.group.stage).toBe('failed');
+    expect(h.group.canStillSucceed()).toBe(false);
+    const result = h.group.finish();
+    expect(result).toEqual({ ok: false, reason: 'round cancelled' });
+  });
+});
+
+describe('secure aggregation protocol: what the coordinator sees', () => {
+  it('the masked upload of an all-zero update is indistinguishable from uniform (chi-square)', () => {
+    const dim = 1 << 14;
+    const h = new Harness({ n: 3, graph: complete(3), t: 2, dim, seed: 12, zeros: true });
+    const relay = h.shares();
+    const m = relay.get(1)!;
+    const masked = h.client(1).masked(m, new Float32Array(dim)).masked;
+    const q = quantize(new Float32Array(dim), m.weight, CLIP, h.bits).q;
+    const chi = (words: Uint32Array, shift: number, bits: number): number => {
+      const bins = 1 << bits;
+      const counts = new Float64Array(bins);
+      for (const w of words) counts[(w >>> shift) & (bins - 1)]! += 1;
+      const expected = words.length / bins;
+      return counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+    };
+    // df = 255: mean 255, sd ≈ 22.6; the 0.1 % two-sided interval is about [185, 337].
+    const bytes = new Uint8Array(masked.buffer, masked.byteOffset, masked.byteLength);
+    const byteCounts = chi(Uint32Array.from(bytes), 0, 8);
+    expect(byteCounts).toBeGreaterThan(185);
+    expect(byteCounts).toBeLessThan(337);
+    const highByte = chi(masked, 24, 8);
+    expect(highByte).toBeGreaterThan(185);
+    expect(highByte).toBeLessThan(337);
+    const highBit = masked.reduce((s, w) => s + (w >>> 31), 0);
+    expect(Math.abs(highBit - dim / 2)).toBeLessThan(4 * Math.sqrt(dim / 4)); // 4 sd
+    // The same statistic on the unmasked input is enormous: the test can tell.
+    expect(chi(q, 24, 8)).toBeGreaterThan(10_000);
+  });
+});
+
+describe('secure aggregation protocol: an honest member refuses', () => {
+  /** A round up to the unmask requests, with member 6 dropped before masked (so there is someone to ask about). */
+  function atUnmask(): { h: Harness; request: MessageOf<'saUnmask'>; client: SecaggClient } {
+    const h = new Harness({ n: 6, graph: complete(6), t: 3, dim: 16, seed: 13, drop: { 6: 'masked' } });
+    const requests = h.masked();
+    const request = requests.get(1)!;
+    expect(request.survivors).toEqual([2, 3, 4, 5]);
+    expect(request.dropped).toEqual([6]);
+    return { h, request, client: h.client(1) };
+  }
+
+  function refuses(client: SecaggClient, bad: MessageOf<'saUnmask'>, good: MessageOf<'saUnmask'>): void {
+    expect(codeOf(() => client.unmask(bad))).toBe('UNEXPECTED_MESSAGE');
+    expect(client.stage).toBe('failed');
+    // Having refused, it reveals nothing even to the correct question.
+    expect(codeOf(() => client.unmask(good))).toBe('UNEXPECTED_MESSAGE');
+  }
+
+  it('both secrets of one member (named survivor and dropped)', () => {
+    const { client, request } = atUnmask();
+    refuses(client, { ...request, survivors: [...request.survivors, 6] }, request);
+  });
+
+  it('both secrets of a survivor (a survivor also listed as dropped)', () => {
+    const { client, request } = atUnmask();
+    refuses(client, { ...request, dropped: [...request.dropped, 2] }, request);
+  });
+
+  it('a non-partner: itself, or an index outside the group', () => {
+    for (const extra of [1, 9]) {
+      const { client, request } = atUnmask();
+      refuses(client, { ...request, survivors: [...request.survivors, extra] }, request);
+    }
+  });
+
+  it('a partner left out', () => {
+    const { client, request } = atUnmask();
+    refuses(client, { ...request, dropped: [] }, request);
+  });
+
+  it('fewer than t surviving partners', () => {
+    const { client, request } = atUnmask();
+    refuses(client, { ...request, survivors: [2, 3], dropped: [4, 5, 6] }, request);
+  });
+
+  it('a wrong round', () => {
+    const { client, request } = atUnmask();
+    refuses(client, { ...request, round: ROUND + 1 }, request);
+  });
+
+  it('being asked twice: the second time gets nothing, and the first answer had one kind per member', () => {
+    const { client, request } = atUnmask();
+    const reply = client.unmask(request);
+    expect(reply.selfShares.map((e) => e.index)).toEqual([2, 3, 4, 5]);
+    expect(reply.masterShares.map((e) => e.index)).toEqual([6]);
+    expect(client.stage).toBe('done');
+    expect(codeOf(() => client.unmask(request))).toBe('UNEXPECTED_MESSAGE');
+    expect(client.stage).toBe('done');
+  });
+
+  it('masking with fewer than t partners', () => {
+    const h = new Harness({ n: 6, graph: complete(6), t: 3, dim: 16, seed: 14 });
+    const m = h.shares().get(1)!;
+    expect(codeOf(() => h.client(1).masked({ ...m, shares: m.shares.slice(0, 2) }, new Float32Array(16)))).toBe('UNEXPECTED_MESSAGE');
+  });
+});
+
+describe('secure aggregation protocol: stage order and input checks', () => {
+  it('client: each stage only after its predecessor; done and failed are final', () => {
+    const h = new Harness({ n: 4, graph: complete(4), t: 2, dim: 8, seed: 15 });
+    const c = h.client(1);
+    expect(codeOf(() => c.encaps({ kind: 'saPeerKeys', round: ROUND, keys: [] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(c.stage).toBe('failed');
+    expect(codeOf(() => c.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 }))).toBe('UNEXPECTED_MESSAGE');
+
+    const c2 = h.client(2);
+    c2.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
+    expect(c2.stage).toBe('encaps');
+    expect(codeOf(() => c2.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 }))).toBe('UNEXPECTED_MESSAGE');
+    expect(c2.stage).toBe('failed');
+
+    const c3 = h.client(3);
+    c3.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
+    expect(codeOf(() => c3.shares({ kind: 'saPeerEncaps', round: ROUND, cipherTexts: [] }))).toBe('UNEXPECTED_MESSAGE');
+
+    const c4 = h.client(4);
+    c4.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
+    c4.dispose();
+    expect(c4.stage).toBe('failed');
+    expect(codeOf(() => c4.encaps({ kind: 'saPeerKeys', round: ROUND, keys: [] }))).toBe('UNEXPECTED_MESSAGE');
+  });
+
+  it('client: relayed keys must be neighbours, not itself, distinct, of the right size and round', () => {
+    const h = new Harness({ n: 6, graph: ring(6, 2, 3), t: 2, dim: 8, seed: 16 });
+    const relay = h.keys();
+    const i = 1;
+    const m = relay.get(i)!;
+    const nonNeighbour = [2, 3, 4, 5, 6].find((j) => !h.group.setupFor(i).neighbours.includes(j))!;
+    const key = m.keys[0]!.bytes;
+    const cases: Array<[MessageOf<'saPeerKeys'>, string]> = [
+      [{ ...m, round: ROUND - 1 }, 'UNEXPECTED_MESSAGE'],
+      [{ ...m, keys: [...m.keys, { index: i, bytes: key }] }, 'UNEXPECTED_MESSAGE'],
+      [{ ...m, keys: [...m.keys, { index: nonNeighbour, bytes: key }] }, 'UNEXPECTED_MESSAGE'],
+      [{ ...m, keys: [m.keys[0]!, m.keys[0]!] }, 'UNEXPECTED_MESSAGE'],
+      [{ ...m, keys: [{ index: m.keys[0]!.index, bytes: key.subarray(1) }] }, 'BAD_FRAME'],
+    ];
+    for (const [bad, code] of cases) {
+      const fresh = new SecaggClient(ROUND, h.group.setupFor(i), createRngBytes(1));
+      fresh.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
+      expect(codeOf(() => fresh.encaps(bad))).toBe(code);
+      expect(fresh.stage).toBe('failed');
+    }
+  });
+
+  it('a threshold of at most half the degree is refused on both sides (split-view protection)', () => {
+    const params = { round: ROUND, group: GROUP, memberIds: ['a', 'b', 'c', 'd', 'e'], graph: complete(5), threshold: 2, clip: CLIP, bits: 29, dim: 4 };
+    expect(codeOf(() => new SecaggGroup(params))).toBe('BAD_CONFIG');
+    const setup = { group: GROUP, index: 1, members: 5, neighbours: [2, 3, 4, 5], threshold: 2, clip: CLIP, bits: 29 };
+    expect(codeOf(() => new SecaggClient(ROUND, setup))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3 }))).toBeUndefined();
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, neighbours: [1, 2, 3, 4] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, neighbours: [3, 2, 4, 5], threshold: 3 }))).toBe('UNEXPECTED_MESSAGE');
+  });
+
+  it('coordinator: stage order, members, rounds, duplicates and sizes, without corrupting state', () => {
+    const h = new Harness({ n: 5, graph: complete(5), t: 3, dim: 8, seed: 17 });
+    const g = h.group;
+    expect(codeOf(() => g.relayEncaps())).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.unmaskRequests())).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.finish())).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptMasked(1, { kind: 'saMasked', round: ROUND, masked: new Uint32Array(8) }))).toBe('UNEXPECTED_MESSAGE');
+
+    const k1 = h.client(1).keys({ numSamples: 3, meanLoss: 0.25, trainMs: 9 });
+    expect(codeOf(() => g.acceptKeys(0, k1))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptKeys(6, k1))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptKeys(1, { ...k1, round: ROUND + 1 }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptKeys(1, { ...k1, maskPublicKey: k1.maskPublicKey.subarray(1) }))).toBe('BAD_FRAME');
+    expect(codeOf(() => g.acceptKeys(1, { ...k1, sharePublicKey: k1.sharePublicKey.subarray(1) }))).toBe('BAD_FRAME');
+    expect(codeOf(() => g.acceptKeys(1, { ...k1, numSamples: 0 }))).toBe('BAD_UPDATE');
+    g.acceptKeys(1, k1);
+    expect(codeOf(() => g.acceptKeys(1, { ...k1, numSamples: 99 }))).toBe('UNEXPECTED_MESSAGE');
+    expect(g.metadata(1)).toEqual({ numSamples: 3, meanLoss: 0.25, trainMs: 9 });
+    for (let i = 2; i <= 5; i++) g.acceptKeys(i, h.client(i).keys({ numSamples: i, meanLoss: 0, trainMs: 0 }));
+    expect(g.pending()).toEqual([]);
+    const relay = g.relayKeys();
+    expect(g.stage).toBe('encaps');
+    expect(codeOf(() => g.relayKeys())).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptKeys(1, k1))).toBe('UNEXPECTED_MESSAGE');
+
+    const e2 = h.client(2).encaps(relay.get(2)!);
+    expect(e2.cipherTexts.map((c) => c.index)).toEqual([3, 4, 5]);
+    // Missing a higher neighbour, addressed to a lower one, or a wrong size: refused, and nothing recorded.
+    expect(codeOf(() => g.acceptEncaps(2, { ...e2, cipherTexts: e2.cipherTexts.slice(1) }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptEncaps(2, { ...e2, cipherTexts: [...e2.cipherTexts, { index: 1, bytes: e2.cipherTexts[0]!.bytes }] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptEncaps(2, { ...e2, cipherTexts: [{ index: 3, bytes: new Uint8Array(5) }, ...e2.cipherTexts.slice(1)] }))).toBe('BAD_FRAME');
+    expect(g.pending()).toContain(2);
+    g.acceptEncaps(2, e2);
+    expect(codeOf(() => g.acceptEncaps(2, e2))).toBe('UNEXPECTED_MESSAGE');
+    for (const i of [1, 3, 4, 5]) g.acceptEncaps(i, h.client(i).encaps(relay.get(i)!));
+    const relay2 = g.relayEncaps();
+    for (const [i, m] of relay2) g.acceptShares(i, h.client(i).shares(m));
+    const relay3 = g.relayShares(h.weights);
+    const m1 = h.client(1).masked(relay3.get(1)!, new Float32Array(8));
+    expect(codeOf(() => g.acceptMasked(1, { ...m1, masked: m1.masked.subarray(1) }))).toBe('BAD_UPDATE');
+    g.acceptMasked(1, m1);
+    expect(codeOf(() => g.acceptUnmaskReply(1, { kind: 'saUnmaskReply', round: ROUND, selfShares: [], masterShares: [] }))).toBe('UNEXPECTED_MESSAGE');
+  });
+
+  it('coordinator: relayShares needs a weight in (0, 1] for everyone it relays to', () => {
+    const h = new Harness({ n: 4, graph: complete(4), t: 2, dim: 8, seed: 18 });
+    const relay = h.encaps();
+    for (const [i, m] of relay) h.group.acceptShares(i, h.client(i).shares(m));
+    expect(codeOf(() => h.group.relayShares(new Map([[1, 1]])))).toBe('INTERNAL');
+    expect(codeOf(() => h.group.relayShares(new Map([1, 2, 3, 4].map((i) => [i, i === 2 ? 0 : 1]))))).toBe('INTERNAL');
+    expect(h.group.stage).toBe('shares'); // nothing changed: a correct call still works
+    expect(h.group.relayShares(h.weights).size).toBe(4);
+  });
+});
+
+describe('secure aggregation protocol: tampering', () => {
+  it('a tampered relayed share is refused (DECRYPT_FAILED) before anything is uploaded', () => {
+    const h = new Harness({ n: 5, graph: complete(5), t: 3, dim: 8, seed: 19 });
+    const m = h.shares().get(1)!;
+    const flipped = m.shares.map((e, k) => (k === 1 ? { index: e.index, bytes: e.bytes.map((b, j) => (j === 7 ? b ^ 1 : b)) } : e));
+    expect(codeOf(() => h.client(1).masked({ ...m, shares: flipped }, new Float32Array(8)))).toBe('DECRYPT_FAILED');
+    expect(h.client(1).stage).toBe('failed');
+
+    const h2 = new Harness({ n: 5, graph: complete(5), t: 3, dim: 8, seed: 19 });
+    const m2 = h2.shares().get(1)!;
+    // Shares relabelled as coming from another sender fail authentication too (bound to sender and receiver).
+    const swapped = m2.shares.map((e, k, all) => ({ index: e.index, bytes: all[(k + 1) % all.length]!.bytes }));
+    expect(codeOf(() => h2.client(1).masked({ ...m2, shares: swapped }, new Float32Array(8)))).toBe('DECRYPT_FAILED');
+  });
+
+  it('a wrong share in an unmask reply aborts the group instead of a wrong sum', () => {
+    for (const which of ['selfShares', 'masterShares'] as const) {
+      const h = new Harness({ n: 6, graph: complete(6), t: 3, dim: 8, seed: 20, drop: { 6: 'masked' } });
+      const requests = h.masked();
+      for (const [i, m] of requests) {
+        const reply = h.client(i).unmask(m);
+        if (i === 1) {
+          const list = reply[which].map((e, k) => (k === 0 ? { index: e.index, bytes: e.bytes.map((b) => b ^ 0x5a) } : e));
+          h.group.acceptUnmaskReply(i, { ...reply, [which]: list });
+        } else h.group.acceptUnmaskReply(i, reply);
+      }
+      const result = h.group.finish();
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.reason).toMatch(/inconsistent|does not match/);
+    }
+  });
+});
+
+function createRngBytes(seed: number): (n: number) => Uint8Array {
+  return new ByteStream(seed).bytes;
+}
+
+describe('secure aggregation protocol: the share channel is independent of the pairwise master', () => {
+  it('rebuilding a member’s pairwise master recovers its mask secrets but never opens its sealed shares', () => {
+    const seed = 21;
+    const h = new Harness({ n: 5, graph: complete(5), t: defaultThreshold(4), dim: 8, seed });
+    // Member 1 draws b_1 then P_1 first: replay its stream to learn P_1, as a coordinator would after
+    // reconstructing it from t master shares when member 1 is declared dropped.
+    const replay = new ByteStream(deriveSeed(seed, 1));
+    replay.bytes(SECRET_BYTES);
+    const master = replay.bytes(SECRET_BYTES);
+
+    const relayKeys = h.keys();
+    const encaps = new Map<number, MessageOf<'saEncaps'>>();
+    for (const [i, m] of relayKeys) {
+      encaps.set(i, wire(h.client(i).encaps(wire(m))));
+      h.group.acceptEncaps(i, encaps.get(i)!);
+    }
+    const shares = new Map<number, MessageOf<'saShares'>>();
+    for (const [i, m] of h.group.relayEncaps()) {
+      shares.set(i, wire(h.client(i).shares(wire(m))));
+      h.group.acceptShares(i, shares.get(i)!);
+    }
+
+    const keysOf2 = relayKeys.get(1)!.keys.find((k) => k.index === 2)!.bytes;
+    const m12 = encapsRandomness(master, ROUND, GROUP, 1, 2);
+    const recovered = encapsulate(keysOf2.subarray(0, ML_KEM768_PUBLIC_KEY_BYTES), m12);
+    // Control: P_1 does reproduce member 1's mask-key exchange with member 2 (the recovery path works)…
+    const sent = encaps.get(1)!.cipherTexts.find((c) => c.index === 2)!.bytes;
+    expect(recovered.cipherText).toEqual(sent.subarray(0, ML_KEM768_CIPHERTEXT_BYTES));
+    // …but nothing derived from it opens the shares member 1 sealed for member 2.
+    const sealed = shares.get(1)!.shares.find((s) => s.index === 2)!.bytes;
+    const candidates = [
+      shareKey(recovered.sharedSecret, ROUND, GROUP, 1, 2),
+      shareKey(recovered.sharedSecret, ROUND, GROUP, 2, 1),
+      pairwiseSecrets(recovered.sharedSecret, ROUND, GROUP, 1, 2).maskSeed,
+    ];
+    for (const key of candidates) expect(codeOf(() => openShares(key, ROUND, GROUP, 1, 2, sealed))).toBe('DECRYPT_FAILED');
+    // Member 2 itself opens them: the relay is intact.
+    const relayShares = h.group.relayShares(h.weights);
+    expect(codeOf(() => h.client(2).masked(wire(relayShares.get(2)!), new Float32Array(8)))).toBeUndefined();
+  });
+});
