@@ -3,15 +3,20 @@
  * WebSockets and the real post-quantum channel — on the MNIST domain-shift task (see task/mnist-task.ts).
  *
  *   pnpm simulate [--clients 10] [--rounds 10] [--seed 1] [--alpha 0.5] [--epochs 2] [--batch-size 32]
- *                 [--lr 0.003] [--json] [--quiet]
+ *                 [--lr 0.003] [--privacy trusted|secagg] [--group-size 5] [--dropout 0] [--json] [--quiet]
+ *
+ * --dropout P: each round, each participant vanishes with probability P at a random stage (before training,
+ * or in secure aggregation before encaps, shares, masked or unmask): it disconnects and rejoins at once for
+ * later rounds, as a node on a flaky link would.
  *
  * Prints a per-round table (round, participants, mean local loss, global accuracy); with --json, ends with
  * one JSON line summarising the run.
  */
 import { parseArgs } from 'node:util';
 import { Coordinator, ephemeralIdentity, generateToken, hashToken, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
-import { FederatedClient, initTensorFlow } from '@fedwarden/client';
+import { initTensorFlow } from '@fedwarden/client';
 import { createLogger, deriveSeed, toFedwardenError } from '@fedwarden/shared';
+import { SimulatedParticipant } from './simulated-participant.ts';
 import { prepareMnistTask } from './task/mnist-task.ts';
 
 interface SimulationOptions {
@@ -22,6 +27,9 @@ interface SimulationOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  privacy: 'trusted' | 'secagg';
+  groupSize: number;
+  dropout: number;
   json: boolean;
   quiet: boolean;
 }
@@ -38,6 +46,8 @@ function parseOptions(argv: string[]): SimulationOptions {
       'batch-size': { type: 'string', default: '32' },
       lr: { type: 'string', default: '0.003' },
       privacy: { type: 'string', default: 'trusted' },
+      'group-size': { type: 'string', default: '5' },
+      dropout: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
@@ -52,7 +62,11 @@ function parseOptions(argv: string[]): SimulationOptions {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${v}"`);
     return n;
   };
-  if (values.privacy !== 'trusted') throw new Error(`--privacy ${values.privacy}: only "trusted" is implemented so far`);
+  if (values.privacy !== 'trusted' && values.privacy !== 'secagg') {
+    throw new Error(`--privacy must be "trusted" or "secagg", got "${values.privacy}"`);
+  }
+  const dropout = Number(values.dropout);
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1), got "${values.dropout}"`);
   return {
     clients: int('clients', values.clients, 1),
     rounds: int('rounds', values.rounds, 1),
@@ -61,6 +75,9 @@ function parseOptions(argv: string[]): SimulationOptions {
     epochs: int('epochs', values.epochs, 1),
     batchSize: int('batch-size', values['batch-size'], 1),
     learningRate: num('lr', values.lr),
+    privacy: values.privacy,
+    groupSize: int('group-size', values['group-size'], 3),
+    dropout,
     json: values.json,
     quiet: values.quiet,
   };
@@ -72,7 +89,11 @@ async function simulate(opts: SimulationOptions): Promise<void> {
     if (!opts.quiet) process.stderr.write(line + '\n');
   };
   const backend = await initTensorFlow();
-  say(`fedwarden simulate: ${opts.clients} participants, ${opts.rounds} rounds, seed ${opts.seed}, tfjs backend ${backend}`);
+  say(
+    `fedwarden simulate: ${opts.clients} participants, ${opts.rounds} rounds, seed ${opts.seed}, ` +
+      `privacy ${opts.privacy}${opts.privacy === 'secagg' ? ` (groups of ${opts.groupSize})` : ''}, ` +
+      `dropout ${opts.dropout}, tfjs backend ${backend}`,
+  );
   const task = await prepareMnistTask({
     seed: opts.seed,
     clients: opts.clients,
@@ -88,6 +109,8 @@ async function simulate(opts: SimulationOptions): Promise<void> {
     logLevel: 'warn',
     participants: tokens.map((t, i) => ({ id: `p${String(i).padStart(3, '0')}`, tokenSha256: hashToken(t) })),
     rounds: { count: opts.rounds, minParticipants: opts.clients, quorum: 0.5, deadlineMs: 600_000 },
+    privacy: opts.privacy,
+    secagg: { groupSize: opts.groupSize, stageTimeoutMs: 60_000 },
     training: { epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate },
   });
   const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger('warn', { component: 'coordinator' }));
@@ -112,23 +135,29 @@ async function simulate(opts: SimulationOptions): Promise<void> {
     });
   });
 
-  const clients = task.shards.map(
+  const participants = task.shards.map(
     (shard, i) =>
-      new FederatedClient({
-        url: `ws://127.0.0.1:${port}`,
-        fingerprint: coordinator.identity.fingerprint,
-        token: tokens[i] as string,
-        model: task.createModel(),
-        data: shard,
-        seed: deriveSeed(opts.seed, 1000 + i),
-      }),
+      new SimulatedParticipant(
+        {
+          url: `ws://127.0.0.1:${port}`,
+          fingerprint: coordinator.identity.fingerprint,
+          token: tokens[i] as string,
+          model: task.createModel(),
+          data: shard,
+          seed: deriveSeed(opts.seed, 1000 + i),
+        },
+        opts.privacy,
+        opts.dropout,
+        deriveSeed(opts.seed, 2000 + i),
+      ),
   );
-  const runs = clients.map((c) => c.run());
+  participants.forEach((p) => p.start());
   try {
     await coordinator.run();
-    await Promise.all(runs);
+    await Promise.all(participants.map((p) => p.finished()));
     await evaluations;
   } finally {
+    participants.forEach((p) => p.stop());
     await coordinator.stop();
   }
 
@@ -140,12 +169,22 @@ async function simulate(opts: SimulationOptions): Promise<void> {
   const summary = {
     rounds: opts.rounds,
     clients: opts.clients,
-    privacy: 'trusted',
+    privacy: opts.privacy,
+    groupSize: opts.privacy === 'secagg' ? opts.groupSize : null,
+    dropoutRate: opts.dropout,
     seed: opts.seed,
     backend,
     baseAccuracy: round4(task.baseAccuracy),
     finalAccuracy: round4(finalAccuracy),
     abortedRounds: rows.length - completed.length,
+    dropped: rows.reduce((s, r) => s + r.record.dropped.length, 0),
+    vanished: participants.reduce((s, p) => s + p.vanished, 0),
+    secaggSeconds:
+      opts.privacy === 'secagg'
+        ? round4(
+            (rows.reduce((s, r) => s + r.record.protocolMs, 0) + participants.reduce((s, p) => s + p.secaggMs, 0)) / 1000,
+          )
+        : 0,
     adapterParams,
     uploadBytesPerParam: uploads > 0 ? round4(uploadBytes / (uploads * adapterParams)) : null,
     wallSeconds: round4((Date.now() - started) / 1000),
