@@ -68,8 +68,13 @@ export const configSchema = z.strictObject({
        * reputation single out attackers but lets an observer of many rounds disaggregate updates.
        */
       groupPolicy: z.enum(['fixed', 'reshuffle']).default('fixed'),
-      /** Neighbour degree k in the group's graph; 0 = default (complete up to 16 members, else ≈2·log2 n, SecAgg+). */
+      /**
+       * Neighbour degree k in the group's graph; 0 = default: complete up to 16 members, else the smallest
+       * even k ≥ 2·⌈log2 n⌉ (SecAgg+) that survives `maxDropout` with failure probability ≤ 1e-3.
+       */
       degree: z.number().int().min(0).default(0),
+      /** Fraction of a group expected to drop in a round; sizes the default degree. */
+      maxDropout: z.number().min(0).lt(1).default(0.1),
       /** Shamir threshold t; 0 = default ⌈2k/3⌉ (more than half of k; about two thirds for a malicious coordinator). */
       threshold: z.number().int().min(0).default(0),
       /** Updates are clipped to [-clip, clip] per coordinate before quantization. */
@@ -77,7 +82,7 @@ export const configSchema = z.strictObject({
       /** Deadline for each protocol stage after training (keys → encaps → shares → masked → unmask), ms. */
       stageTimeoutMs: positiveInt.default(30_000),
     })
-    .default({ groupSize: 5, groupPolicy: 'fixed', degree: 0, threshold: 0, clip: 1, stageTimeoutMs: 30_000 }),
+    .default({ groupSize: 5, groupPolicy: 'fixed', degree: 0, maxDropout: 0.1, threshold: 0, clip: 1, stageTimeoutMs: 30_000 }),
   training: z
     .strictObject({
       epochs: z.number().int().min(1).max(1000).default(2),

@@ -5,6 +5,7 @@
  *
  *   pnpm bench:secagg [--n 10,50,100,200] [--d 10000,100000,1000000] [--dropout 0,0.1,0.3] [--json]
  *
+ * Each group's degree is chosen as the coordinator does with secagg.maxDropout = max(0.1, the row's dropout).
  * Dropouts are taken at the costliest point for the coordinator: after the shares stage, before the masked
  * upload, so that every dropped member's pairwise masks must be reconstructed from shares of its master.
  * Participant times are the mean per participant; coordinator times are for the whole group. The unmask
@@ -50,7 +51,9 @@ function zeros(): StageTimes {
 }
 
 function runGroup(n: number, d: number, dropout: number, seed: number): Row {
-  const k = defaultDegree(n);
+  // The group is sized, as the coordinator does, for the dropout it must survive (config secagg.maxDropout,
+  // default 0.1).
+  const k = defaultDegree(n, Math.max(0.1, dropout));
   const graph = neighbourGraph(n, k >= n - 1 ? { kind: 'complete' } : { kind: 'kRegular', k }, seed);
   const threshold = defaultThreshold(k);
   const indices = Array.from({ length: n }, (_, i) => i + 1);

@@ -55,7 +55,7 @@ export class GroupRun {
   ) {
     const { config, round } = ctx;
     const n = memberIds.length;
-    const k = config.secagg.degree > 0 ? Math.min(config.secagg.degree, n - 1) : defaultDegree(n);
+    const k = config.secagg.degree > 0 ? Math.min(config.secagg.degree, n - 1) : defaultDegree(n, config.secagg.maxDropout);
     const graph = neighbourGraph(n, k >= n - 1 ? { kind: 'complete' } : { kind: 'kRegular', k }, deriveSeed(config.seed, round, group));
     const threshold = config.secagg.threshold > 0 ? config.secagg.threshold : defaultThreshold(Math.min(k, n - 1));
     this.protocol = new SecaggGroup({

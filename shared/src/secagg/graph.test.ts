@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultDegree, defaultThreshold, neighbourGraph } from './graph.ts';
+import { defaultDegree, defaultThreshold, neighbourGraph, binomialTail } from './graph.ts';
 import { codeOf } from './test-support.ts';
 
 /** Why `graph` is not a simple undirected k-regular graph on 1..n with sorted rows, or undefined. */
@@ -84,10 +84,14 @@ describe('neighbourGraph', () => {
 });
 
 describe('defaultDegree', () => {
-  it('is complete up to 16 members, then the even 2·⌈log2 n⌉', () => {
+  it('is complete up to 16 members, then (without dropouts) the even 2·⌈log2 n⌉', () => {
     const cases: [number, number][] = [[1, 0], [2, 1], [5, 4], [16, 15], [17, 10], [32, 10], [33, 12], [100, 14], [255, 16]];
-    for (const [n, k] of cases) expect([n, defaultDegree(n)]).toEqual([n, k]);
-    for (let n = 17; n <= 255; n++) expect(defaultDegree(n) % 2).toBe(0);
+    for (const [n, k] of cases) expect([n, defaultDegree(n, 0)]).toEqual([n, k]);
+    for (let n = 17; n <= 255; n++) {
+      expect(defaultDegree(n, 0) % 2).toBe(0);
+      const k = defaultDegree(n);
+      expect(k % 2 === 0 || k === n - 1).toBe(true); // even for a ring, or the complete graph
+    }
   });
 
   it('always gives a graph neighbourGraph accepts', () => {
@@ -111,5 +115,29 @@ describe('defaultThreshold', () => {
 
   it('rejects k outside 1..254', () => {
     for (const k of [0, 255, 2.5]) expect(codeOf(() => defaultThreshold(k))).toBe('BAD_CONFIG');
+  });
+});
+
+describe('defaultDegree sized for dropouts', () => {
+  it('binomialTail matches hand-computed values', () => {
+    // P[Bin(4, 0.5) > 2] = (4 + 1) / 16
+    expect(binomialTail(4, 0.5, 2)).toBeCloseTo(5 / 16, 12);
+    expect(binomialTail(10, 0, 3)).toBe(0);
+    expect(binomialTail(3, 0.2, -1)).toBeCloseTo(1, 12);
+  });
+
+  it('keeps the SecAgg+ 2⌈log2 n⌉ floor when dropouts are rare, grows k as they become likely', () => {
+    expect(defaultDegree(100, 0)).toBe(14);
+    const k10 = defaultDegree(100, 0.1);
+    const k20 = defaultDegree(200, 0.1);
+    expect(k10).toBeGreaterThan(14);
+    expect(k10 % 2).toBe(0);
+    // The bound it promises holds: n · P[a member loses more than k − t neighbours] ≤ 1e-3.
+    expect(100 * binomialTail(k10, 0.1, k10 - defaultThreshold(k10))).toBeLessThanOrEqual(1e-3);
+    expect(200 * binomialTail(k20, 0.1, k20 - defaultThreshold(k20))).toBeLessThanOrEqual(1e-3);
+    // and k10 − 2 would not have met it.
+    expect(100 * binomialTail(k10 - 2, 0.1, k10 - 2 - defaultThreshold(k10 - 2))).toBeGreaterThan(1e-3);
+    // With t ≈ 2k/3 a sparse graph cannot absorb 30 % dropouts: complete.
+    expect(defaultDegree(100, 0.3)).toBe(99);
   });
 });

@@ -47,12 +47,34 @@ export function neighbourGraph(n: number, spec: GraphSpec, seed: number): number
   }
 }
 
-/** k for a group of n: all n − 1 up to 16 members, else the even 2·⌈log2 n⌉ (at most n − 1). */
-export function defaultDegree(n: number): number {
+/**
+ * k for a group of n that is expected to lose up to a fraction `dropout` of its members in a round.
+ * Up to 16 members: all n − 1. Otherwise the smallest even k ≥ 2·⌈log2 n⌉ (SecAgg+) for which the chance
+ * that some member loses more than k − t of its k neighbours (t = defaultThreshold(k)), and with them its
+ * secrets, is at most `failureBound`: n · P[Binomial(k, dropout) > k − t] ≤ failureBound (a union bound;
+ * neighbours are taken to drop independently). When no k < n − 1 achieves it, the complete graph.
+ */
+export function defaultDegree(n: number, dropout = 0.1, failureBound = 1e-3): number {
   checkMembers('defaultDegree', n);
+  if (!(dropout >= 0 && dropout < 1)) throw new FedwardenError('BAD_CONFIG', 'defaultDegree: dropout must be in [0, 1)');
+  if (!(failureBound > 0 && failureBound < 1)) throw new FedwardenError('BAD_CONFIG', 'defaultDegree: failureBound must be in (0, 1)');
   if (n <= COMPLETE_GRAPH_MAX_MEMBERS) return n - 1;
-  const k = 2 * (32 - Math.clz32(n - 1)); // 2·⌈log2 n⌉, even
-  return Math.min(k, n - 1);
+  for (let k = 2 * (32 - Math.clz32(n - 1)); k < n - 1; k += 2) {
+    if (n * binomialTail(k, dropout, k - defaultThreshold(k)) <= failureBound) return k;
+  }
+  return n - 1;
+}
+
+/** P[Binomial(k, p) > m], summing the pmf by its ratio recurrence (k ≤ 254: no underflow of (1 − p)^k). */
+export function binomialTail(k: number, p: number, m: number): number {
+  if (p === 0) return m < 0 ? 1 : 0;
+  let pmf = Math.pow(1 - p, k);
+  let cdf = 0;
+  for (let x = 0; x <= Math.min(m, k); x++) {
+    cdf += pmf;
+    pmf *= ((k - x) / (x + 1)) * (p / (1 - p));
+  }
+  return Math.max(0, 1 - cdf);
 }
 
 /**

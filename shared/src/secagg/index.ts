@@ -7,7 +7,7 @@ export { SHAMIR_MAX_SHARES, shamirCombine, shamirSplit, type ShamirShare } from 
 export { MASK_SEED_BYTES, applyMask, expandMask } from './prg.ts';
 export { measureMaskThroughput, type MaskThroughput } from './mask-throughput.ts';
 export { dequantizeSum, quantizationBits, quantize, type Quantized } from './quantize.ts';
-export { COMPLETE_GRAPH_MAX_MEMBERS, defaultDegree, defaultThreshold, neighbourGraph, type GraphSpec } from './graph.ts';
+export { COMPLETE_GRAPH_MAX_MEMBERS, binomialTail, defaultDegree, defaultThreshold, neighbourGraph, type GraphSpec } from './graph.ts';
 export {
   SEALED_SHARES_BYTES,
   SECRET_BYTES,
