@@ -5,8 +5,8 @@ describe('fedAvg', () => {
   it('weights updates by sample count', () => {
     const out = fedAvg(
       [
-        { id: 'a', delta: Float32Array.of(1, 0, 4), weight: 1 },
-        { id: 'b', delta: Float32Array.of(3, 2, 0), weight: 3 },
+        { id: 'a', delta: Float32Array.of(1, 0, 4), weight: 1, members: ['a'] },
+        { id: 'b', delta: Float32Array.of(3, 2, 0), weight: 3, members: ['b'] },
       ],
       3,
     );
@@ -16,6 +16,6 @@ describe('fedAvg', () => {
 
   it('rejects empty input and non-positive weights', () => {
     expect(() => fedAvg([], 2)).toThrow(/no units/);
-    expect(() => fedAvg([{ id: 'z', delta: Float32Array.of(1), weight: 0 }], 1)).toThrow(/weight 0/);
+    expect(() => fedAvg([{ id: 'z', delta: Float32Array.of(1), weight: 0, members: ['z'] }], 1)).toThrow(/weight 0/);
   });
 });

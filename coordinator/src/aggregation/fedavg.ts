@@ -4,12 +4,7 @@
  */
 import { axpy } from '@fedwarden/shared';
 
-/** One aggregation unit: a participant's update (trusted mode) or a secure group's sum. */
-export interface AggregationUnit {
-  readonly id: string;
-  readonly delta: Float32Array;
-  readonly weight: number;
-}
+import type { AggregationUnit } from './strategy.ts';
 
 export function fedAvg(units: readonly AggregationUnit[], dim: number): Float32Array {
   if (units.length === 0) throw new RangeError('fedAvg: no units');

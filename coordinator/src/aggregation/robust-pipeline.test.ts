@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createBetaReputation } from '../reputation/beta-reputation.ts';
+import { createFedAvg } from './fedavg-strategy.ts';
+import { createFedwardenStrategy, type PipelineStep } from './robust-pipeline.ts';
+import { syntheticUnits } from './synthetic-units.ts';
+import { context, unit } from './test-helpers.ts';
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let j = 0; j < a.length; j++) {
+    ab += a[j]! * b[j]!;
+    aa += a[j]! * a[j]!;
+    bb += b[j]! * b[j]!;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('fedwarden strategy', () => {
+  it('keeps honest units, clips boosted ones, rejects the attackers, and reports evidence', () => {
+    const dim = 2000;
+    const counts = { honest: 40, 'sign-flip': 6, sybil: 6, noise: 6, scaled: 6, boosted: 4 };
+    const { units, kinds, direction } = syntheticUnits({ dim, counts, seed: 11 });
+    const units2 = [...units, unit('nan', new Array<number>(dim).fill(Number.NaN))];
+    const steps: PipelineStep[] = [];
+    const r = createFedwardenStrategy({ onStep: (s) => steps.push(s) }).aggregate(units2, context(dim));
+
+    const kindOf = new Map(units.map((u, i) => [u.id, kinds[i]]));
+    expect(new Set(r.kept.map((id) => kindOf.get(id)))).toEqual(new Set(['honest', 'boosted']));
+    expect(r.kept).toHaveLength(44);
+    expect(r.rejected).toHaveLength(25);
+    expect(r.rejected.find((v) => v.id === 'nan')?.reason).toBe('non-finite values');
+    // boosted units (×10 an honest update) are honest in direction: kept, clipped to 2 × the median norm
+    const boosted = r.adjusted.filter((v) => v.id.startsWith('boosted'));
+    expect(boosted).toHaveLength(4);
+    expect(boosted[0]!.reason).toMatch(/^norm clipped \d+\.\d× to /);
+    expect(r.diagnostics).toMatchObject({ majority: true, width: 256, sketched: true, minPts: 14 });
+
+    const outcome = new Map(r.evidence.map((e) => [e.unitId, e.outcome]));
+    expect(outcome.get('honest-0')).toBe('kept');
+    expect(outcome.get('boosted-0')).toBe('clipped');
+    expect(outcome.get('sign-flip-0')).toBe('rejected');
+    expect(outcome.get('nan')).toBe('rejected');
+    expect(steps).toEqual(['sanity', 'clip', 'project', 'cosine', 'dbscan', 'reputation', 'average']);
+
+    // the step points along the honest direction; FedAvg's is dragged off by the attackers
+    const ours = cosine(r.step, direction);
+    const fedAvg = cosine(createFedAvg().aggregate(units, context(dim)).step, direction);
+    expect(ours).toBeGreaterThan(0.95); // measured 0.988
+    expect(fedAvg).toBeLessThan(0.75); // measured 0.669
+  });
+
+  it('weights kept units by their members\' mean reputation', () => {
+    const book = createBetaReputation();
+    book.recordRound(1, [{ unitId: 'b', members: ['b'], outcome: 'rejected' }]); // b: 1/3
+    const r = createFedwardenStrategy({ reputation: book }).aggregate([unit('a', [1]), unit('b', [3])], context(1));
+    // weights 1 × 0.5 and 1 × 1/3: (0.5·1 + 1/3·3) / (5/6) = 1.8
+    expect(r.step[0]).toBeCloseTo(1.8, 6);
+  });
+
+  it('rejects a unit whose members are all excluded, without evidence against it', () => {
+    const book = createBetaReputation();
+    for (let round = 1; round <= 3; round++) book.recordRound(round, [{ unitId: 'x', members: ['x'], outcome: 'rejected' }]);
+    expect(book.isExcluded('x')).toBe(true);
+    const ctx = { ...context(2), round: 4 };
+    const group = unit('g1', [1, 1], 10, ['x', 'y']); // secagg group: multiplier (0 + 0.5)/2
+    const r = createFedwardenStrategy({ reputation: book }).aggregate([unit('x', [1, 0]), group], ctx);
+    expect(r.rejected).toEqual([{ id: 'x', reason: 'reputation: every member excluded' }]);
+    expect(r.kept).toEqual(['g1']);
+    expect(r.evidence).toEqual([{ unitId: 'g1', members: ['x', 'y'], outcome: 'kept' }]);
+  });
+
+  it('returns a zero step when every unit is rejected', () => {
+    const r = createFedwardenStrategy().aggregate([unit('z', [0, 0]), unit('w', [1, 1], 0)], context(2));
+    expect(Array.from(r.step)).toEqual([0, 0]);
+    expect(r.kept).toEqual([]);
+  });
+});

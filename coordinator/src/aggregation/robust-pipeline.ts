@@ -1,0 +1,135 @@
+/**
+ * The fedwarden strategy (DESIGN.md, "Privacy modes and Byzantine robustness"): over aggregation units —
+ * participants in trusted mode, secure groups' mean updates in secagg mode —
+ *   1. sanity checks (sanity.ts): shape, finite values, positive weight, free riders;
+ *   2. norm bound (norm-bound.ts): each unit scaled to at most clipFactor × median norm, applied as a factor
+ *      in step 6, never by copying a delta;
+ *   3. count-sketch projection (projection.ts, seeded from ctx.seed) and cosine distances (cosine.ts);
+ *   4. DBSCAN majority cluster (dbscan-filter.ts): units outside it are rejected; without a majority, units
+ *      within the norm bound are kept;
+ *   5. reputation weighting, when a book is given: weight × mean weightMultiplier of the unit's members
+ *      (a unit whose members are all excluded is rejected, with no evidence recorded against it);
+ *   6. the weighted average Σ wᵢ·cᵢ·xᵢ / Σ wᵢ (cᵢ the clip factor).
+ * The strategy does not update reputation: its result carries `evidence`, which the coordinator passes to
+ * reputation.recordRound once the round is final.
+ * Tolerance: f < n/2 units whose directions lie outside the honest cloud are rejected (sign flips, noise,
+ * Sybil or scaled minorities); any unit, inside the cloud or not, is capped at clipFactor × the median norm;
+ * reputation then shrinks and excludes repeat offenders. Not covered: attacks inside the honest cloud
+ * ("a little is enough", Baruch et al. 2019) beyond what the norm bound allows, and an attacking majority.
+ * `onStep` is a profiling hook (bench:robust passes a clock); the strategy itself reads no clock.
+ */
+import { deriveSeed } from '@fedwarden/shared';
+
+import { type BetaReputation, type UnitEvidence } from '../reputation/beta-reputation.ts';
+import { evidenceFromResult } from '../reputation/evidence.ts';
+import { cosineDistances } from './cosine.ts';
+import { dbscanMajority, type DbscanOptions } from './dbscan-filter.ts';
+import { normBoundFactors, type NormBoundOptions } from './norm-bound.ts';
+import { PROJECTION_DEFAULTS, projectDeltas } from './projection.ts';
+import { sanityCheck, type SanityOptions } from './sanity.ts';
+import type { AggregationResult, AggregationUnit, Strategy, StrategyContext, UnitVerdict } from './strategy.ts';
+import { scaledWeightedMean } from './unit-math.ts';
+
+export type PipelineStep = 'sanity' | 'clip' | 'project' | 'cosine' | 'dbscan' | 'reputation' | 'average';
+
+export interface FedwardenOptions extends SanityOptions, NormBoundOptions {
+  /** Reputation book for weighting (read only here). Default: none, weights as given. */
+  readonly reputation?: BetaReputation;
+  /** Count-sketch width m. Default 256 (exact cosines when dim ≤ 2m). */
+  readonly projectionDim?: number;
+  readonly dbscan?: DbscanOptions;
+  /** Called after each step, in order; for profiling. */
+  readonly onStep?: (step: PipelineStep) => void;
+}
+
+export interface FedwardenDiagnostics {
+  readonly normBound: number;
+  readonly eps: number;
+  readonly minPts: number;
+  /** False when no cluster held a majority (or fewer than 3 units): nothing was rejected by direction. */
+  readonly majority: boolean;
+  readonly clusterSizes: readonly number[];
+  /** Width of the vectors compared (m, or dim in exact mode) and whether they were sketched. */
+  readonly width: number;
+  readonly sketched: boolean;
+}
+
+export interface FedwardenResult extends AggregationResult {
+  /** One entry per unit for reputation.recordRound (none for units excluded by reputation). */
+  readonly evidence: UnitEvidence[];
+  readonly diagnostics: FedwardenDiagnostics;
+}
+
+export interface FedwardenStrategy extends Strategy {
+  aggregate(units: readonly AggregationUnit[], ctx: StrategyContext): FedwardenResult;
+}
+
+export function createFedwardenStrategy(options: FedwardenOptions = {}): FedwardenStrategy {
+  const m = options.projectionDim ?? PROJECTION_DEFAULTS.dim;
+  if (!(Number.isInteger(m) && m >= 1)) throw new RangeError(`createFedwardenStrategy: projectionDim ${m}`);
+  const step = options.onStep ?? ((): void => {});
+  return {
+    name: 'fedwarden',
+    tolerance:
+      'norm bound (c × median) + DBSCAN majority cluster on cosine distances + beta reputation; ' +
+      'f < n/2 units with directions outside the honest cloud, every unit capped at c × the median norm',
+    aggregate(units, ctx) {
+      const sane = sanityCheck(units, ctx.dim, options);
+      step('sanity');
+      const kept = sane.kept;
+      const n = kept.length;
+      const nb = normBoundFactors(kept, sane.norms, options);
+      step('clip');
+      const projection = projectDeltas(kept.map((u) => u.delta), ctx.dim, deriveSeed(ctx.seed, 1), m);
+      step('project');
+      const dist = cosineDistances(projection.rows, n, projection.width);
+      step('cosine');
+      const withinBound = Array.from(nb.factors, (f) => f === 1);
+      const clusters = dbscanMajority(dist, n, options.dbscan, withinBound);
+      step('dbscan');
+
+      const rejected: UnitVerdict[] = [...sane.rejected];
+      for (const r of clusters.rejected) rejected.push({ id: (kept[r.index] as AggregationUnit).id, reason: r.reason });
+      const excludedByReputation = new Set<string>();
+      const survivors: AggregationUnit[] = [];
+      const weights: number[] = [];
+      const scales: number[] = [];
+      for (const i of clusters.kept) {
+        const u = kept[i] as AggregationUnit;
+        const multiplier = options.reputation?.unitMultiplier(u.members, ctx.round) ?? 1;
+        if (!(multiplier > 0)) {
+          rejected.push({ id: u.id, reason: 'reputation: every member excluded' });
+          excludedByReputation.add(u.id);
+          continue;
+        }
+        survivors.push(u);
+        weights.push(u.weight * multiplier);
+        scales.push(nb.factors[i] as number);
+      }
+      const survivorIds = new Set(survivors.map((u) => u.id));
+      const adjusted = nb.adjusted.filter((v) => survivorIds.has(v.id));
+      step('reputation');
+
+      const result: AggregationResult = {
+        step: scaledWeightedMean(survivors, ctx.dim, weights, scales),
+        kept: survivors.map((u) => u.id),
+        rejected,
+        adjusted,
+      };
+      step('average');
+      return {
+        ...result,
+        evidence: evidenceFromResult(units, result, excludedByReputation),
+        diagnostics: {
+          normBound: nb.bound,
+          eps: clusters.eps,
+          minPts: clusters.minPts,
+          majority: clusters.majority,
+          clusterSizes: clusters.clusterSizes,
+          width: projection.width,
+          sketched: !projection.exact,
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The one interface every aggregation strategy implements, robust or not, so that simulations compare them
+ * side by side and the coordinator swaps them by name. A strategy is pure: units in, one step out, plus what
+ * it kept and rejected (the evidence reputation and the dashboard use). No I/O, no clocks; randomness only
+ * from ctx.seed.
+ */
+
+/** One aggregation unit: a participant's update (trusted mode) or a secure group's mean update (secagg). */
+export interface AggregationUnit {
+  readonly id: string;
+  readonly delta: Float32Array;
+  /** Non-negative weight (sample count, scaled by reputation where the coordinator applies it). */
+  readonly weight: number;
+  /** Participants whose updates the unit holds: [id] in trusted mode, the group's survivors in secagg. */
+  readonly members: readonly string[];
+}
+
+export interface StrategyContext {
+  readonly round: number;
+  /** Adapter length; every unit's delta has it (sanity checks reject others). */
+  readonly dim: number;
+  /** Seed for any randomness (random projections), derived per round by the caller. */
+  readonly seed: number;
+  /** The previous round's aggregated step (zeros in round 1), for strategies that use momentum or distances to it. */
+  readonly previousStep: Float32Array;
+}
+
+export interface UnitVerdict {
+  readonly id: string;
+  /** Why the unit was excluded or down-weighted, e.g. "non-finite", "norm clipped 3.1×", "DBSCAN outlier". */
+  readonly reason: string;
+}
+
+export interface AggregationResult {
+  /** The step to add to the global adapter. */
+  readonly step: Float32Array;
+  /** Units that contributed (possibly clipped or re-weighted). */
+  readonly kept: readonly string[];
+  /** Units that did not contribute, with the reason. */
+  readonly rejected: readonly UnitVerdict[];
+  /** Units that contributed but were altered (clipped), with the reason. */
+  readonly adjusted: readonly UnitVerdict[];
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** Paper and the number of Byzantine units f it tolerates among n, as text for reports. */
+  readonly tolerance: string;
+  aggregate(units: readonly AggregationUnit[], ctx: StrategyContext): AggregationResult;
+}
