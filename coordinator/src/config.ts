@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, FedwardenError } from '@fedwarden/shared';
+import { STRATEGY_NAMES } from './aggregation/registry.ts';
 
 const positiveInt = z.number().int().positive();
 
@@ -83,6 +84,43 @@ export const configSchema = z.strictObject({
       stageTimeoutMs: positiveInt.default(30_000),
     })
     .default({ groupSize: 5, groupPolicy: 'fixed', degree: 0, maxDropout: 0.1, threshold: 0, clip: 1, stageTimeoutMs: 30_000 }),
+  aggregation: z
+    .strictObject({
+      /**
+       * "fedwarden": sanity → median-based norm bound → DBSCAN on cosine distances (majority cluster) →
+       * reputation weighting → weighted mean. Baselines for comparison: "fedavg", "median", "trimmed-mean",
+       * "krum", "multi-krum", "centered-clipping".
+       */
+      strategy: z.enum(STRATEGY_NAMES).default('fedwarden'),
+      /** Norm bound: units are clipped to clipFactor × the median unit norm (fedwarden). */
+      clipFactor: z.number().positive().default(2),
+      /** Fraction trimmed at each end per coordinate (trimmed-mean). */
+      trimFraction: z.number().min(0).lt(0.5).default(0.2),
+      /** Assumed Byzantine fraction f/n (krum, multi-krum). */
+      byzantineFraction: z.number().min(0).lt(0.5).default(0.2),
+    })
+    .default({ strategy: 'fedwarden', clipFactor: 2, trimFraction: 0.2, byzantineFraction: 0.2 }),
+  reputation: z
+    .strictObject({
+      /** λ: weight of past evidence each round (beta reputation with forgetting). */
+      forgetting: z.number().gt(0).max(1).default(0.9),
+      /** A participant whose score falls below this is excluded from selection for cooldownRounds. */
+      excludeBelow: z.number().min(0).lt(1).default(0.25),
+      cooldownRounds: z.number().int().min(0).default(5),
+      /** Scores below this are reported as flagged (dashboard, detection metrics). */
+      flagBelow: z.number().min(0).lt(1).default(0.4),
+    })
+    .default({ forgetting: 0.9, excludeBelow: 0.25, cooldownRounds: 5, flagBelow: 0.4 }),
+  anomaly: z
+    .strictObject({
+      /** Rounds of unit features the isolation forest scores against. */
+      windowRounds: z.number().int().min(1).default(10),
+      /** Isolation score from which a unit raises an alert (≈0.5 is normal, → 1 anomalous). */
+      isolationThreshold: z.number().gt(0.5).lt(1).default(0.6),
+      /** Accuracy drop (absolute) below the recent best that raises a degradation alert. */
+      accuracyDrop: z.number().positive().default(0.05),
+    })
+    .default({ windowRounds: 10, isolationThreshold: 0.6, accuracyDrop: 0.05 }),
   training: z
     .strictObject({
       epochs: z.number().int().min(1).max(1000).default(2),

@@ -22,7 +22,9 @@ import {
   type MessageOf,
   type RoundOutcome,
 } from '@fedwarden/shared';
-import { fedAvg } from './aggregation/fedavg.ts';
+import type { UnitVerdict } from './aggregation/strategy.ts';
+import type { Alert } from './anomaly/alert.ts';
+import { Defences, type Review } from './defences.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
 import type { CoordinatorIdentity } from './identity.ts';
@@ -44,6 +46,17 @@ export interface RoundRecord {
   readonly dropped: readonly string[];
   /** Aggregation units: one per participant (trusted) or per secure group that completed (secagg). */
   readonly units: number;
+  /** Each unit's participants, by unit id. */
+  readonly unitMembers: Readonly<Record<string, readonly string[]>>;
+  /** Units the aggregation strategy left out, and units it altered (clipped), with reasons. */
+  readonly rejected: readonly UnitVerdict[];
+  readonly adjusted: readonly UnitVerdict[];
+  /** Alerts of the anomaly detectors about this round. */
+  readonly alerts: readonly Alert[];
+  /** Participants the round's evidence excluded from the next rounds (reputation). */
+  readonly excluded: readonly string[];
+  /** Accuracy of the new global adapter, when the coordinator was given an evaluator. */
+  readonly accuracy?: number;
   /** Sample-weighted mean of the participants' reported training loss; null if none reported. */
   readonly meanLoss: number | null;
   readonly samples: number;
@@ -62,7 +75,13 @@ export interface CoordinatorEvents {
   finished: [readonly RoundRecord[]];
 }
 
+export interface CoordinatorOptions {
+  /** Scores a global adapter (e.g. accuracy on held-out data); feeds the degradation detector and the record. */
+  readonly evaluate?: (global: Float32Array) => Promise<number>;
+}
+
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
+  private readonly defences: Defences;
   private readonly server: CoordinatorServer;
   private readonly enrolment: Enrolment;
   private readonly participants = new Map<string, ParticipantConnection>();
@@ -81,8 +100,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     readonly config: CoordinatorConfig,
     readonly identity: CoordinatorIdentity,
     private readonly log: Logger = createLogger(config.logLevel, { component: 'coordinator' }),
+    private readonly options: CoordinatorOptions = {},
   ) {
     super();
+    this.defences = new Defences(config);
     this.enrolment = new Enrolment(config.participants);
     this.server = new CoordinatorServer(
       config,
@@ -133,6 +154,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.manifest;
   }
 
+  /** Participants whose reputation is below the flag threshold or who are excluded. */
+  flaggedParticipants(): string[] {
+    return this.defences.flagged();
+  }
+
+  /** A participant's current reputation score in [0, 1] (0.5 for newcomers). */
+  reputationOf(participantId: string): number {
+    return this.defences.reputation.score(participantId);
+  }
+
   /** Run the configured number of rounds, then tell participants the federation is finished. */
   async run(): Promise<readonly RoundRecord[]> {
     for (let round = 1; round <= this.config.rounds.count && !this.stopped; round++) {
@@ -160,7 +191,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const state = new RoundState(round);
     const global = this.global as Float32Array;
     const rng = createRng(deriveSeed(this.config.seed, round));
-    const candidates = shuffle(rng, [...this.participants.keys()].sort());
+    const candidates = shuffle(rng, [...this.participants.keys()].filter((id) => this.defences.selectable(id, round)).sort());
     const max = this.config.rounds.maxParticipants;
     const selected = max > 0 ? candidates.slice(0, max) : candidates;
     const log = this.log.child({ round });
@@ -179,6 +210,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           return false;
         }
       },
+      reputationWeight: (id) => this.defences.weight(id, round),
     };
     const collector: RoundCollector =
       this.config.privacy === 'secagg' ? new SecaggCollector(ctx) : new TrustedCollector(ctx);
@@ -196,6 +228,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const needed = Math.max(1, Math.ceil(this.config.rounds.quorum * selected.length));
     let outcome: RoundOutcome;
     let reason: string;
+    let review: Review | undefined;
     if (this.stopped) {
       state.transition('aborted');
       outcome = 'aborted';
@@ -206,15 +239,30 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       reason = `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed`;
     } else {
       state.transition('aggregating');
-      const step = fedAvg(collected.units, global.length);
-      const next = global.slice();
-      axpy(1, step, next);
-      this.global = next;
-      state.transition('completed');
-      outcome = 'completed';
-      reason = `${collected.contributors.length} of ${selected.length} contributed in ${collected.units.length} units`;
+      review = this.defences.review(round, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52));
+      if (review.kept.length === 0) {
+        state.transition('aborted');
+        outcome = 'aborted';
+        reason = `${this.defences.strategyName} rejected every unit`;
+      } else {
+        const next = global.slice();
+        axpy(1, review.step, next);
+        this.global = next;
+        state.transition('completed');
+        outcome = 'completed';
+        reason =
+          `${collected.contributors.length} of ${selected.length} contributed in ${collected.units.length} units, ` +
+          `${review.rejected.length} rejected by ${this.defences.strategyName}`;
+      }
     }
     if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
+    const accuracy = outcome === 'completed' && this.options.evaluate ? await this.options.evaluate(this.global!.slice()) : undefined;
+    const dropoutRate = selected.length > 0 ? 1 - collected.contributors.length / selected.length : 0;
+    const alerts = [
+      ...(review?.alerts ?? []),
+      ...this.defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy),
+    ];
+    for (const alert of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert });
 
     const contributors = new Set(collected.contributors);
     const record: RoundRecord = {
@@ -226,6 +274,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       reported: collected.contributors,
       dropped: selected.filter((id) => !contributors.has(id)),
       units: collected.units.length,
+      unitMembers: Object.fromEntries(collected.units.map((u) => [u.id, u.members])),
+      rejected: review?.rejected ?? [],
+      adjusted: review?.adjusted ?? [],
+      alerts,
+      excluded: review?.excluded ?? [],
+      ...(accuracy !== undefined ? { accuracy } : {}),
       meanLoss: collected.meanLoss,
       samples: collected.samples,
       uploadBytes: collected.uploadBytes,

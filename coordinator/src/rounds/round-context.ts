@@ -3,8 +3,9 @@
  * aggregator. The trusted and secure-aggregation collectors are interchangeable behind this seam.
  */
 import type { Logger, Message } from '@fedwarden/shared';
-import type { AggregationUnit } from '../aggregation/fedavg.ts';
+import type { AggregationUnit } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
+import type { UnitStats } from '../defences.ts';
 
 export interface RoundContext {
   readonly round: number;
@@ -13,10 +14,14 @@ export interface RoundContext {
   readonly log: Logger;
   /** Seal and send to a participant; false if it is not connected or the send failed. */
   send(participantId: string, msg: Message): Promise<boolean>;
+  /** Reputation multiplier in [0, 1] for the weight a participant's update gets (secure aggregation). */
+  reputationWeight(participantId: string): number;
 }
 
 export interface CollectedRound {
   readonly units: AggregationUnit[];
+  /** What participants reported about each unit's training, for the anomaly detectors. */
+  readonly unitStats: ReadonlyMap<string, UnitStats>;
   /** Participants whose update is inside some unit. */
   readonly contributors: string[];
   /** Sample-weighted mean of the contributors' reported training loss; null if none. */

@@ -27,7 +27,8 @@ export class TrustedCollector implements RoundCollector {
     this.updates = undefined;
     const accepted = updates.accepted;
     return {
-      units: accepted.map((u) => ({ id: u.participantId, delta: u.delta, weight: u.numSamples })),
+      units: accepted.map((u) => ({ id: u.participantId, delta: u.delta, weight: u.numSamples, members: [u.participantId] })),
+      unitStats: new Map(accepted.map((u) => [u.participantId, { meanLoss: u.meanLoss, trainMs: u.trainMs, numSamples: u.numSamples }])),
       contributors: accepted.map((u) => u.participantId),
       meanLoss: weightedMeanLoss(accepted),
       samples: accepted.reduce((s, u) => s + u.numSamples, 0),

@@ -20,7 +20,7 @@ import {
   type Message,
   type MessageKind,
 } from '@fedwarden/shared';
-import type { AggregationUnit } from '../aggregation/fedavg.ts';
+import type { AggregationUnit } from '../aggregation/strategy.ts';
 import { Arrivals } from '../rounds/arrivals.ts';
 import type { RoundContext } from '../rounds/round-context.ts';
 import { SecaggGroup } from './group-protocol.ts';
@@ -34,7 +34,7 @@ export interface GroupOutcome {
   readonly unit: AggregationUnit | undefined;
   readonly contributors: string[];
   readonly reason: string;
-  readonly meanLossEntries: Array<{ meanLoss: number; numSamples: number }>;
+  readonly meanLossEntries: Array<{ meanLoss: number; trainMs: number; numSamples: number }>;
   readonly uploadBytes: number;
   readonly protocolMs: number;
 }
@@ -106,7 +106,7 @@ export class GroupRun {
     }
     const delta = result.weightedSum.map((v) => v / weightSum);
     const contributors = result.survivors.map((i) => this.memberIds[i - 1] as string);
-    return this.outcome({ id: `group-${this.group}`, delta, weight: samples }, contributors, '');
+    return this.outcome({ id: `group-${this.group}`, delta, weight: samples, members: contributors }, contributors, '');
   }
 
   onMessage(participantId: string, msg: Message, frameBytes: number): void {
@@ -162,14 +162,18 @@ export class GroupRun {
   }
 
   /**
-   * Each member scales its update by numSamples / max numSamples in the group before masking, so the group's
-   * unmasked sum divided by the survivors' total weight is their sample-weighted mean.
+   * Each member scales its update by its weight — sample count × reputation multiplier, over the group's
+   * largest — before masking, so the group's unmasked sum divided by the survivors' total weight is their
+   * weighted mean. A member with no weight left (multiplier 0) gets the smallest positive weight the wire
+   * allows rather than none, since a zero would reveal nothing about it but abort its group.
    */
   private weights(): Map<number, number> {
     const answered = this.stage?.arrivals.expected ?? new Set<number>();
-    const counts = [...answered].filter((i) => this.stage?.arrivals.has(i)).map((i) => [i, this.protocol.metadata(i).numSamples] as const);
-    const max = Math.max(1, ...counts.map(([, n]) => n));
-    return new Map(counts.map(([i, n]) => [i, n / max]));
+    const raw = [...answered]
+      .filter((i) => this.stage?.arrivals.has(i))
+      .map((i) => [i, this.protocol.metadata(i).numSamples * this.ctx.reputationWeight(this.memberIds[i - 1] as string)] as const);
+    const max = Math.max(Number.MIN_VALUE, ...raw.map(([, w]) => w));
+    return new Map(raw.map(([i, w]) => [i, Math.max(w / max, 1e-6)]));
   }
 
   private outcome(unit: AggregationUnit | undefined, contributors: string[], reason: string): GroupOutcome {

@@ -5,6 +5,7 @@
  * holds an individual update.
  */
 import { FedwardenError, type Message } from '@fedwarden/shared';
+import type { UnitStats } from '../defences.ts';
 import type { CollectedRound, RoundCollector, RoundContext } from '../rounds/round-context.ts';
 import { weightedMeanLoss } from '../rounds/round-context.ts';
 import { GroupRun } from './group-run.ts';
@@ -31,6 +32,7 @@ export class SecaggCollector implements RoundCollector {
     const entries = done.flatMap((o) => o.meanLossEntries);
     return {
       units: done.map((o) => o.unit!),
+      unitStats: new Map(done.map((o) => [o.unit!.id, groupStats(o.meanLossEntries)])),
       contributors: done.flatMap((o) => o.contributors),
       meanLoss: weightedMeanLoss(entries),
       samples: entries.reduce((s, e) => s + e.numSamples, 0),
@@ -55,5 +57,15 @@ export class SecaggCollector implements RoundCollector {
 }
 
 function empty(note: string): CollectedRound {
-  return { units: [], contributors: [], meanLoss: null, samples: 0, uploadBytes: 0, protocolMs: 0, notes: [note] };
+  return { units: [], unitStats: new Map(), contributors: [], meanLoss: null, samples: 0, uploadBytes: 0, protocolMs: 0, notes: [note] };
+}
+
+/** A group's unit stats: the members' sample-weighted mean loss, mean training time, total samples. */
+function groupStats(entries: ReadonlyArray<{ meanLoss: number; trainMs: number; numSamples: number }>): UnitStats {
+  const samples = entries.reduce((s, e) => s + e.numSamples, 0);
+  return {
+    meanLoss: weightedMeanLoss(entries) ?? 0,
+    trainMs: entries.reduce((s, e) => s + e.trainMs, 0) / Math.max(1, entries.length),
+    numSamples: samples,
+  };
 }

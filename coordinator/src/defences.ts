@@ -1,0 +1,93 @@
+/**
+ * The coordinator's defences around aggregation, for one federation: the configured strategy, the beta
+ * reputation book it feeds (and that weights and excludes participants), and the anomaly detectors that
+ * watch every round. Pure bookkeeping over the round's units: no sockets, storage or clocks.
+ */
+import type { RoundOutcome } from '@fedwarden/shared';
+import { createStrategy } from './aggregation/registry.ts';
+import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
+import type { AggregationResult, AggregationUnit, Strategy, UnitVerdict } from './aggregation/strategy.ts';
+import type { Alert } from './anomaly/alert.ts';
+import { DegradationDetector } from './anomaly/degradation-detector.ts';
+import { IsolationForestDetector } from './anomaly/isolation-forest-detector.ts';
+import { computeUnitFeatures } from './anomaly/unit-features.ts';
+import type { CoordinatorConfig } from './config.ts';
+import { createBetaReputation, type BetaReputation } from './reputation/beta-reputation.ts';
+import { evidenceFromResult } from './reputation/evidence.ts';
+import type { ReputationStore } from './reputation/reputation-store.ts';
+
+/** What participants reported about the training behind a unit (a group's means in secagg mode). */
+export interface UnitStats {
+  readonly meanLoss: number;
+  readonly trainMs: number;
+  readonly numSamples: number;
+}
+
+export interface Review {
+  readonly step: Float32Array;
+  readonly kept: readonly string[];
+  readonly rejected: readonly UnitVerdict[];
+  readonly adjusted: readonly UnitVerdict[];
+  readonly alerts: Alert[];
+  /** Participants this round's evidence excluded from the next rounds. */
+  readonly excluded: readonly string[];
+}
+
+export class Defences {
+  readonly reputation: BetaReputation;
+  private readonly strategy: Strategy;
+  private readonly isolation: IsolationForestDetector;
+  private readonly degradation: DegradationDetector;
+  private previousStep: Float32Array | undefined;
+
+  constructor(config: CoordinatorConfig, store?: ReputationStore) {
+    this.reputation = createBetaReputation({ ...config.reputation, ...(store ? { store } : {}) });
+    this.strategy = createStrategy(config.aggregation, this.reputation);
+    this.isolation = new IsolationForestDetector({
+      windowRounds: config.anomaly.windowRounds,
+      threshold: config.anomaly.isolationThreshold,
+    });
+    this.degradation = new DegradationDetector({ accuracyDrop: config.anomaly.accuracyDrop });
+  }
+
+  get strategyName(): string {
+    return this.strategy.name;
+  }
+
+  /** May this participant be selected in `round`? (Not while excluded by reputation.) */
+  selectable(id: string, round: number): boolean {
+    return !this.reputation.isExcluded(id, round);
+  }
+
+  /** Reputation multiplier in [0, 1] for the weight a participant is assigned (secure aggregation). */
+  weight(id: string, round: number): number {
+    return this.reputation.weightMultiplier(id, round);
+  }
+
+  /** Aggregate the round's units, record the evidence in the reputation book, and score the units. */
+  review(round: number, units: readonly AggregationUnit[], stats: ReadonlyMap<string, UnitStats>, seed: number): Review {
+    const dim = units[0]?.delta.length ?? 0;
+    const previousStep = this.previousStep ?? new Float32Array(dim);
+    const result: AggregationResult = this.strategy.aggregate(units, { round, dim, seed, previousStep });
+    const evidence = 'evidence' in result ? (result as FedwardenResult).evidence : evidenceFromResult(units, result);
+    const excluded = this.reputation.recordRound(round, evidence);
+    const observations = units.map((u) => ({ id: u.id, delta: u.delta, ...(stats.get(u.id) ?? { meanLoss: 0, trainMs: 0, numSamples: 0 }) }));
+    const report = this.isolation.observe(round, computeUnitFeatures(observations, result.step, previousStep));
+    if (result.kept.length > 0) this.previousStep = result.step;
+    return { step: result.step, kept: result.kept, rejected: result.rejected, adjusted: result.adjusted, alerts: report.alerts, excluded };
+  }
+
+  /** Round-level degradation checks once the outcome (and, where an evaluator exists, accuracy) is known. */
+  roundMetrics(round: number, outcome: RoundOutcome, meanLoss: number | null, dropoutRate: number, accuracy?: number): Alert[] {
+    return this.degradation.observe({
+      round,
+      dropoutRate,
+      ...(meanLoss !== null && outcome === 'completed' ? { meanLoss } : {}),
+      ...(accuracy !== undefined ? { accuracy } : {}),
+    });
+  }
+
+  flagged(round?: number): string[] {
+    return this.reputation.flagged(round);
+  }
+}

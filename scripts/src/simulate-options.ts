@@ -1,0 +1,136 @@
+/** Command-line options of `pnpm simulate`, parsed and checked (bad input → an error naming the flag). */
+import { parseArgs } from 'node:util';
+
+export const DEFENCES = ['fedwarden', 'fedavg', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'centered-clipping'] as const;
+export type Defence = (typeof DEFENCES)[number];
+
+export interface SimulationOptions {
+  readonly clients: number;
+  readonly rounds: number;
+  readonly seed: number;
+  readonly alpha: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly privacy: 'trusted' | 'secagg';
+  readonly groupSize: number;
+  readonly dropout: number;
+  /** Attack name, or 'none'. */
+  readonly attack: string;
+  /** Fraction of participants that are Byzantine. */
+  readonly byzantine: number;
+  readonly defence: Defence;
+  readonly json: boolean;
+  readonly quiet: boolean;
+}
+
+export interface MatrixRequest {
+  readonly attacks: readonly string[] | undefined;
+  readonly defences: readonly Defence[];
+  readonly outDir: string;
+  /** The flags every cell runs with. */
+  readonly cellArgs: readonly string[];
+}
+
+export type SimulateCommand =
+  | { readonly mode: 'single'; readonly options: SimulationOptions }
+  | { readonly mode: 'matrix'; readonly options: SimulationOptions; readonly matrix: MatrixRequest };
+
+/** The matrix defaults to the adversarial setting of the robustness evaluation. */
+const MATRIX_DEFAULTS = { clients: '50', rounds: '30', byzantine: '0.2' };
+
+export function parseSimulateArgs(argv: string[]): SimulateCommand {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      rounds: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      alpha: { type: 'string', default: '0.5' },
+      epochs: { type: 'string', default: '2' },
+      'batch-size': { type: 'string', default: '32' },
+      lr: { type: 'string', default: '0.003' },
+      privacy: { type: 'string', default: 'trusted' },
+      'group-size': { type: 'string', default: '5' },
+      dropout: { type: 'string', default: '0' },
+      attack: { type: 'string', default: 'none' },
+      byzantine: { type: 'string' },
+      defence: { type: 'string', default: 'fedwarden' },
+      matrix: { type: 'boolean', default: false },
+      attacks: { type: 'string' },
+      defences: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const matrix = values.matrix;
+  const pick = (key: keyof typeof MATRIX_DEFAULTS, single: string) => values[key] ?? (matrix ? MATRIX_DEFAULTS[key] : single);
+  const int = (name: string, v: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+  const positive = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+  const fraction = (name: string, v: string) => {
+    const n = Number(v);
+    if (!(n >= 0 && n < 1)) throw new Error(`--${name} must be in [0, 1), got "${v}"`);
+    return n;
+  };
+  if (values.privacy !== 'trusted' && values.privacy !== 'secagg') {
+    throw new Error(`--privacy must be "trusted" or "secagg", got "${values.privacy}"`);
+  }
+  const defence = checkDefence(values.defence);
+  const options: SimulationOptions = {
+    clients: int('clients', pick('clients', '10'), 1),
+    rounds: int('rounds', pick('rounds', '10'), 1),
+    seed: int('seed', values.seed, 0),
+    alpha: positive('alpha', values.alpha),
+    epochs: int('epochs', values.epochs, 1),
+    batchSize: int('batch-size', values['batch-size'], 1),
+    learningRate: positive('lr', values.lr),
+    privacy: values.privacy,
+    groupSize: int('group-size', values['group-size'], 3),
+    dropout: fraction('dropout', values.dropout),
+    attack: values.attack,
+    byzantine: fraction('byzantine', pick('byzantine', '0')),
+    defence,
+    json: values.json,
+    quiet: values.quiet,
+  };
+  if (options.attack !== 'none' && options.byzantine === 0) throw new Error(`--attack ${options.attack} needs --byzantine > 0`);
+  if (!matrix) return { mode: 'single', options };
+
+  const cellArgs = [
+    ['--clients', options.clients],
+    ['--rounds', options.rounds],
+    ['--seed', options.seed],
+    ['--alpha', options.alpha],
+    ['--epochs', options.epochs],
+    ['--batch-size', options.batchSize],
+    ['--lr', options.learningRate],
+    ['--privacy', options.privacy],
+    ['--group-size', options.groupSize],
+    ['--dropout', options.dropout],
+    ['--byzantine', options.byzantine],
+  ].flatMap(([flag, value]) => [String(flag), String(value)]);
+  return {
+    mode: 'matrix',
+    options,
+    matrix: {
+      attacks: values.attacks?.split(','),
+      defences: values.defences ? values.defences.split(',').map(checkDefence) : [...DEFENCES],
+      outDir: values.out ?? `out/matrix-${options.privacy}-seed${options.seed}`,
+      cellArgs,
+    },
+  };
+}
+
+function checkDefence(name: string): Defence {
+  if (!(DEFENCES as readonly string[]).includes(name)) throw new Error(`--defence must be one of ${DEFENCES.join(', ')}; got "${name}"`);
+  return name as Defence;
+}

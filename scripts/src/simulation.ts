@@ -1,0 +1,194 @@
+/**
+ * One simulated federation: a coordinator and N participants in one process over real loopback WebSockets
+ * and the real post-quantum channel, on the MNIST domain-shift task (task/mnist-task.ts), optionally with a
+ * fraction of Byzantine participants driven by one adversary (attacks/), vanishing participants, and either
+ * privacy mode. Returns the per-round records and a JSON-ready summary.
+ */
+import { Coordinator, ephemeralIdentity, generateToken, hashToken, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
+import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
+import { createLogger, createRng, deriveSeed, shuffle } from '@fedwarden/shared';
+import { Adversary } from './attacks/adversary.ts';
+import { createAttack } from './attacks/registry.ts';
+import type { SimulationOptions } from './simulate-options.ts';
+import { SimulatedParticipant } from './simulated-participant.ts';
+import { prepareMnistTask } from './task/mnist-task.ts';
+
+export interface SimulationSummary {
+  readonly rounds: number;
+  readonly clients: number;
+  readonly privacy: 'trusted' | 'secagg';
+  readonly groupSize: number | null;
+  readonly dropoutRate: number;
+  readonly attack: string;
+  readonly byzantine: number;
+  readonly defence: string;
+  readonly seed: number;
+  readonly backend: string;
+  readonly baseAccuracy: number;
+  readonly finalAccuracy: number;
+  readonly accuracyPerRound: number[];
+  readonly abortedRounds: number;
+  readonly dropped: number;
+  readonly vanished: number;
+  readonly secaggSeconds: number;
+  /** Reputation-flagged participants at the end against the true Byzantine set; null without Byzantines. */
+  readonly detection: { precision: number | null; recall: number | null; flagged: number } | null;
+  /** Isolation-forest alerts per unit-round, for units holding a Byzantine participant and for the others. */
+  readonly alertRates: { byzantine: number | null; honest: number | null };
+  readonly adapterParams: number;
+  readonly uploadBytesPerParam: number | null;
+  readonly wallSeconds: number;
+}
+
+export async function runSimulation(opts: SimulationOptions, say: (line: string) => void): Promise<SimulationSummary> {
+  const started = Date.now();
+  const backend = await initTensorFlow();
+  const byzantineCount = Math.round(opts.byzantine * opts.clients);
+  say(
+    `fedwarden simulate: ${opts.clients} participants, ${opts.rounds} rounds, seed ${opts.seed}, ` +
+      `privacy ${opts.privacy}${opts.privacy === 'secagg' ? ` (groups of ${opts.groupSize})` : ''}, dropout ${opts.dropout}, ` +
+      `attack ${opts.attack}${byzantineCount > 0 ? ` by ${byzantineCount}` : ''}, defence ${opts.defence}, tfjs backend ${backend}`,
+  );
+  const task = await prepareMnistTask({ seed: opts.seed, clients: opts.clients, alpha: opts.alpha, onProgress: (m) => say(`  ${m}`) });
+  say(`  base model accuracy on rotated digits: ${(task.baseAccuracy * 100).toFixed(1)}%`);
+
+  const ids = task.shards.map((_, i) => `p${String(i).padStart(3, '0')}`);
+  const byzantine = new Set(shuffle(createRng(deriveSeed(opts.seed, 0xb42)), [...ids]).slice(0, byzantineCount));
+  const attack = opts.attack === 'none' ? undefined : createAttack(opts.attack);
+  const adversary = attack ? new Adversary(attack, opts.clients, [...byzantine], deriveSeed(opts.seed, 0xad7)) : undefined;
+
+  const tokens = ids.map(() => generateToken());
+  const config = parseConfig({
+    port: 0,
+    seed: opts.seed,
+    logLevel: 'warn',
+    participants: ids.map((id, i) => ({ id, tokenSha256: hashToken(tokens[i] as string) })),
+    rounds: { count: opts.rounds, minParticipants: opts.clients, quorum: 0.5, deadlineMs: 600_000 },
+    privacy: opts.privacy,
+    secagg: { groupSize: opts.groupSize, stageTimeoutMs: 60_000, maxDropout: Math.max(0.1, opts.dropout) },
+    training: { epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate },
+    aggregation: { strategy: opts.defence },
+  });
+  // The coordinator scores each new global adapter on the held-out rotated digits (its degradation detector
+  // watches the accuracy); an aborted round leaves the adapter, and so the accuracy, unchanged.
+  const evaluator = task.createModel();
+  const evaluate = async (global: Float32Array) => {
+    evaluator.setWeights(global);
+    return (await evaluator.evaluate(task.test)).accuracy;
+  };
+  const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger('error', { component: 'coordinator' }), { evaluate });
+  const port = await coordinator.listen();
+
+  const rows: Array<{ record: RoundRecord; accuracy: number }> = [];
+  say('');
+  say('round  participants  mean local loss  global accuracy  rejected  alerts');
+  coordinator.on('round', (record) => {
+    const accuracy = record.accuracy ?? rows.at(-1)?.accuracy ?? task.baseAccuracy;
+    rows.push({ record, accuracy });
+    say(
+      `${String(record.round).padStart(5)}  ${`${record.reported.length}/${record.selected.length}`.padStart(12)}  ` +
+        `${(record.meanLoss?.toFixed(4) ?? '-').padStart(15)}  ${`${(accuracy * 100).toFixed(1)}%`.padStart(15)}` +
+        `  ${String(record.rejected.length).padStart(8)}  ${String(record.alerts.length).padStart(6)}` +
+        (record.outcome === 'aborted' ? `  aborted: ${record.reason}` : ''),
+    );
+  });
+
+  const participants = task.shards.map((shard, i) => {
+    const id = ids[i] as string;
+    const isByzantine = adversary !== undefined && byzantine.has(id);
+    const model: TrainableModel = isByzantine ? adversary.wrap(id, task.createModel()) : task.createModel();
+    const data = isByzantine && attack?.poisonData ? attack.poisonData(shard) : shard;
+    return new SimulatedParticipant(
+      {
+        url: `ws://127.0.0.1:${port}`,
+        fingerprint: coordinator.identity.fingerprint,
+        token: tokens[i] as string,
+        model,
+        data,
+        seed: deriveSeed(opts.seed, 1000 + i),
+      },
+      opts.privacy,
+      opts.dropout,
+      deriveSeed(opts.seed, 2000 + i),
+    );
+  });
+  participants.forEach((p) => p.start());
+  try {
+    await coordinator.run();
+    await Promise.all(participants.map((p) => p.finished()));
+  } finally {
+    participants.forEach((p) => p.stop());
+    await coordinator.stop();
+  }
+  evaluator.dispose();
+
+  const completed = rows.filter((r) => r.record.outcome === 'completed');
+  const uploads = completed.reduce((s, r) => s + r.record.reported.length, 0);
+  const uploadBytes = completed.reduce((s, r) => s + r.record.uploadBytes, 0);
+  const finalAccuracy = rows.at(-1)?.accuracy ?? task.baseAccuracy;
+  return {
+    rounds: opts.rounds,
+    clients: opts.clients,
+    privacy: opts.privacy,
+    groupSize: opts.privacy === 'secagg' ? opts.groupSize : null,
+    dropoutRate: opts.dropout,
+    attack: opts.attack,
+    byzantine: opts.byzantine,
+    defence: opts.defence,
+    seed: opts.seed,
+    backend,
+    baseAccuracy: round4(task.baseAccuracy),
+    finalAccuracy: round4(finalAccuracy),
+    accuracyPerRound: rows.map((r) => round4(r.accuracy)),
+    abortedRounds: rows.length - completed.length,
+    dropped: rows.reduce((s, r) => s + r.record.dropped.length, 0),
+    vanished: participants.reduce((s, p) => s + p.vanished, 0),
+    secaggSeconds:
+      opts.privacy === 'secagg'
+        ? round4((rows.reduce((s, r) => s + r.record.protocolMs, 0) + participants.reduce((s, p) => s + p.secaggMs, 0)) / 1000)
+        : 0,
+    detection: byzantine.size > 0 ? detection(coordinator.flaggedParticipants(), byzantine) : null,
+    alertRates: alertRates(rows.map((r) => r.record), byzantine),
+    adapterParams: task.adapterParams,
+    uploadBytesPerParam: uploads > 0 ? round4(uploadBytes / (uploads * task.adapterParams)) : null,
+    wallSeconds: round4((Date.now() - started) / 1000),
+  };
+}
+
+function detection(flagged: readonly string[], byzantine: ReadonlySet<string>) {
+  const hits = flagged.filter((id) => byzantine.has(id)).length;
+  return {
+    precision: flagged.length > 0 ? round4(hits / flagged.length) : null,
+    recall: byzantine.size > 0 ? round4(hits / byzantine.size) : null,
+    flagged: flagged.length,
+  };
+}
+
+/** Isolation-forest alerts per unit-round: units holding a Byzantine participant versus the others. */
+function alertRates(records: readonly RoundRecord[], byzantine: ReadonlySet<string>) {
+  let byzUnits = 0;
+  let byzAlerts = 0;
+  let honestUnits = 0;
+  let honestAlerts = 0;
+  for (const r of records) {
+    const alerted = new Set(r.alerts.filter((a) => a.detector === 'isolation-forest' && a.unit).map((a) => a.unit as string));
+    for (const [unit, members] of Object.entries(r.unitMembers)) {
+      const bad = members.some((m) => byzantine.has(m));
+      if (bad) {
+        byzUnits++;
+        if (alerted.has(unit)) byzAlerts++;
+      } else {
+        honestUnits++;
+        if (alerted.has(unit)) honestAlerts++;
+      }
+    }
+  }
+  return {
+    byzantine: byzUnits > 0 ? round4(byzAlerts / byzUnits) : null,
+    honest: honestUnits > 0 ? round4(honestAlerts / honestUnits) : null,
+  };
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
