@@ -239,7 +239,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       reason = `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed`;
     } else {
       state.transition('aggregating');
-      review = this.defences.review(round, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52));
+      review = this.defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52));
       if (review.kept.length === 0) {
         state.transition('aborted');
         outcome = 'aborted';

@@ -64,14 +64,19 @@ export class Defences {
     return this.reputation.weightMultiplier(id, round);
   }
 
-  /** Aggregate the round's units, record the evidence in the reputation book, and score the units. */
-  review(round: number, units: readonly AggregationUnit[], stats: ReadonlyMap<string, UnitStats>, seed: number): Review {
-    const dim = units[0]?.delta.length ?? 0;
+  /**
+   * Aggregate the round's units, record the evidence in the reputation book, and score the units. `dim` is
+   * the global adapter's length: never taken from a unit, which an attacker controls.
+   */
+  review(round: number, dim: number, units: readonly AggregationUnit[], stats: ReadonlyMap<string, UnitStats>, seed: number): Review {
     const previousStep = this.previousStep ?? new Float32Array(dim);
     const result: AggregationResult = this.strategy.aggregate(units, { round, dim, seed, previousStep });
     const evidence = 'evidence' in result ? (result as FedwardenResult).evidence : evidenceFromResult(units, result);
     const excluded = this.reputation.recordRound(round, evidence);
-    const observations = units.map((u) => ({ id: u.id, delta: u.delta, ...(stats.get(u.id) ?? { meanLoss: 0, trainMs: 0, numSamples: 0 }) }));
+    // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.
+    const observations = units
+      .filter((u) => u.delta.length === dim)
+      .map((u) => ({ id: u.id, delta: u.delta, ...(stats.get(u.id) ?? { meanLoss: 0, trainMs: 0, numSamples: 0 }) }));
     const report = this.isolation.observe(round, computeUnitFeatures(observations, result.step, previousStep));
     if (result.kept.length > 0) this.previousStep = result.step;
     return { step: result.step, kept: result.kept, rejected: result.rejected, adjusted: result.adjusted, alerts: report.alerts, excluded };

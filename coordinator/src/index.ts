@@ -1,7 +1,27 @@
 export { Coordinator, type RoundRecord, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
 export { STRATEGY_NAMES, createStrategy, type StrategyName } from './aggregation/registry.ts';
-export { createFedwardenStrategy } from './aggregation/robust-pipeline.ts';
-export { createBetaReputation, type BetaReputation } from './reputation/beta-reputation.ts';
+export {
+  createFedwardenStrategy,
+  type FedwardenOptions,
+  type FedwardenResult,
+  type FedwardenStrategy,
+  type PipelineStep,
+} from './aggregation/robust-pipeline.ts';
+export { createFedAvg } from './aggregation/fedavg-strategy.ts';
+export { createCoordinateMedian } from './aggregation/coordinate-median.ts';
+export { createTrimmedMean } from './aggregation/trimmed-mean.ts';
+export { createKrum, createMultiKrum } from './aggregation/krum.ts';
+export { createCenteredClipping } from './aggregation/centered-clipping.ts';
+export { syntheticUnits, type UnitKind } from './aggregation/synthetic-units.ts';
+export {
+  createBetaReputation,
+  type BetaReputation,
+  type BetaReputationOptions,
+  type EvidenceOutcome,
+  type UnitEvidence,
+} from './reputation/beta-reputation.ts';
+export { MemoryReputationStore, type ReputationRecord, type ReputationStore } from './reputation/reputation-store.ts';
+export { evidenceFromResult } from './reputation/evidence.ts';
 export type { Alert } from './anomaly/alert.ts';
 export { parseConfig, loadConfig, configSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
 export {

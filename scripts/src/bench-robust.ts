@@ -15,10 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-// TODO(lead): switch to '@fedwarden/coordinator' once index.ts exports these.
-import { createFedwardenStrategy, type PipelineStep } from '../../coordinator/src/aggregation/robust-pipeline.ts';
-import { syntheticUnits } from '../../coordinator/src/aggregation/synthetic-units.ts';
-import { createBetaReputation } from '../../coordinator/src/reputation/beta-reputation.ts';
+import { createBetaReputation, createFedwardenStrategy, syntheticUnits, type PipelineStep } from '@fedwarden/coordinator';
 
 const STEPS: readonly PipelineStep[] = ['sanity', 'clip', 'project', 'cosine', 'dbscan', 'reputation', 'average'];
 const COLUMNS = ['sanity', 'clip', 'project', 'cosine', 'dbscan', 'rest', 'total'] as const;

@@ -96,15 +96,15 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   const participants = task.shards.map((shard, i) => {
     const id = ids[i] as string;
     const isByzantine = adversary !== undefined && byzantine.has(id);
+    // A Byzantine participant's wrapped model poisons its data per round itself (on-off poisons only later).
     const model: TrainableModel = isByzantine ? adversary.wrap(id, task.createModel()) : task.createModel();
-    const data = isByzantine && attack?.poisonData ? attack.poisonData(shard) : shard;
     return new SimulatedParticipant(
       {
         url: `ws://127.0.0.1:${port}`,
         fingerprint: coordinator.identity.fingerprint,
         token: tokens[i] as string,
         model,
-        data,
+        data: shard,
         seed: deriveSeed(opts.seed, 1000 + i),
       },
       opts.privacy,
@@ -164,14 +164,16 @@ function detection(flagged: readonly string[], byzantine: ReadonlySet<string>) {
   };
 }
 
-/** Isolation-forest alerts per unit-round: units holding a Byzantine participant versus the others. */
+/** Isolation-forest alerts (warning or worse) per unit-round: units holding a Byzantine participant versus the others. */
 function alertRates(records: readonly RoundRecord[], byzantine: ReadonlySet<string>) {
   let byzUnits = 0;
   let byzAlerts = 0;
   let honestUnits = 0;
   let honestAlerts = 0;
   for (const r of records) {
-    const alerted = new Set(r.alerts.filter((a) => a.detector === 'isolation-forest' && a.unit).map((a) => a.unit as string));
+    const alerted = new Set(
+      r.alerts.filter((a) => a.detector === 'isolation-forest' && a.severity !== 'info' && a.unit).map((a) => a.unit as string),
+    );
     for (const [unit, members] of Object.entries(r.unitMembers)) {
       const bad = members.some((m) => byzantine.has(m));
       if (bad) {

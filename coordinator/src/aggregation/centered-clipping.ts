@@ -5,12 +5,12 @@
  *     v ← v + (1/n) Σᵢ clip(xᵢ − v, τ),   clip(z, τ) = z · min(1, τ / ‖z‖).
  * τ: a fixed radius if configured; by default it is data-driven, the median over units of ‖xᵢ − v‖ recomputed
  * at each iteration, so that with an honest majority the radius is an honest unit's distance and an outlier
- * moves v by at most τ/n per iteration however far it is. L defaults to 3 (the paper finds one to three enough
- * from a good centre).
- * Tolerance: a Byzantine fraction δ < 0.1-ish with the paper's fixed τ and momentum; every unit moves the result
- * by at most τ/n per iteration, so f attackers bias it by at most L·f·τ/n. Units count equally (claimed sample
- * counts are ignored). Limits: the guarantee assumes bounded honest variance; with a poor centre (round 1,
- * v₀ = 0) more iterations are needed.
+ * moves v by at most τ/n per iteration however far it is. L defaults to 3: one iteration does from a good
+ * centre, a few more recover from a poor one (round 1's zeros).
+ * Tolerance: a small Byzantine fraction δ = f/n (the paper's analysis, with its fixed τ and worker momentum,
+ * takes δ ≲ 0.1); every unit moves the result by at most τ/n per iteration, so f attackers bias it by at most
+ * L·f·τ/n. Units count equally (claimed sample counts are ignored). Limits: the guarantee assumes bounded
+ * honest variance; with a poor centre (round 1, v₀ = 0) more iterations are needed.
  */
 import { sanityCheck, type SanityOptions } from './sanity.ts';
 import { medianInPlace } from './stats.ts';
@@ -77,7 +77,7 @@ export function createCenteredClipping(options: CenteredClippingOptions = {}): S
   if (options.tau !== undefined && !(options.tau > 0)) throw new RangeError(`createCenteredClipping: tau ${options.tau}`);
   return {
     name: 'centered-clipping',
-    tolerance: 'Karimireddy, He & Jaggi, ICML 2021; bias ≤ L·f·τ/n, δ = f/n small (≈ 0.1–0.2)',
+    tolerance: 'Karimireddy, He & Jaggi, ICML 2021; small δ = f/n (analysis: δ ≲ 0.1), bias ≤ L·f·τ/n',
     aggregate(units: readonly AggregationUnit[], ctx: StrategyContext): AggregationResult {
       const { kept, rejected } = sanityCheck(units, ctx.dim, options);
       const { step, clipRatios } = centeredClipping(kept, ctx.dim, ctx.previousStep, iterations, options.tau);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng, normal } from '@fedwarden/shared';
 import { IsolationForestDetector, scoreUnits, type FeatureRow } from './isolation-forest-detector.ts';
-import type { UnitFeature } from './unit-features.ts';
+import { computeUnitFeatures, type UnitFeature } from './unit-features.ts';
 
 // The forest draws from Math.random (the package cannot be seeded), so every assertion keeps a wide margin.
 // Measured over 100 runs of these exact rows (seed 7, 200 trees): ordinary units never scored above 0.58
@@ -107,6 +107,15 @@ describe('IsolationForestDetector', () => {
     ]);
     expect(report.scores.map((s) => s.id)).not.toContain('u4');
     expect(report.scores).toHaveLength(9);
+  });
+
+  it('takes the rows computeUnitFeatures produces', () => {
+    const rows: FeatureRow[] = computeUnitFeatures(
+      [{ id: 'a', delta: Float32Array.of(1, 0), meanLoss: 1, trainMs: 5, numSamples: 10 }],
+      Float32Array.of(1, 0),
+      new Float32Array(2),
+    );
+    expect(new IsolationForestDetector().observe(1, rows).skipped).toBe('window has 1 rows, needs 20');
   });
 
   it('validates its options', () => {

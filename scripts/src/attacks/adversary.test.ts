@@ -4,6 +4,7 @@ import { subtract } from '@fedwarden/shared';
 import type { Attack, AttackContext } from './attack.ts';
 import { Adversary } from './adversary.ts';
 import { labelFlip } from './label-flip.ts';
+import { onOff } from './on-off.ts';
 
 const DIM = 2;
 const PLAN: TrainOptions = { epochs: 1, batchSize: 1, learningRate: 0.1 };
@@ -190,6 +191,15 @@ describe('Adversary', () => {
     // Flipped labels 9 and 7: mean label 8 (twice flipped would give 1 again).
     expect(ra.delta).toEqual([8, 1]);
     expect(rb.delta).toEqual([8, 1]);
+  });
+
+  it('poisons per round for an attack that switches (on-off with label flip)', async () => {
+    const attack = onOff({ honestRounds: 1, then: labelFlip() });
+    const adversary = new Adversary(attack, 10, ['a'], 1);
+    const a = adversary.wrap('a', new FakeModel(1, 1));
+    // Round 1 is honest: mean label 1. Round 2 trains on flipped labels: mean label 8.
+    expect((await clientRound(a, Float32Array.of(0, 0), attack.poisonData!(DATA))).delta).toEqual([1, 1]);
+    expect((await clientRound(a, Float32Array.of(1, 1), attack.poisonData!(DATA))).delta).toEqual([8, 1]);
   });
 
   it("passes the attack's errors to the participants and checks what it crafts", async () => {
