@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { createBetaReputation, createFedwardenStrategy, syntheticUnits, type PipelineStep } from '@fedwarden/coordinator';
+import { median } from '@fedwarden/shared';
 
 const STEPS: readonly PipelineStep[] = ['sanity', 'clip', 'project', 'cosine', 'dbscan', 'reputation', 'average'];
 const COLUMNS = ['sanity', 'clip', 'project', 'cosine', 'dbscan', 'rest', 'total'] as const;
@@ -44,11 +45,6 @@ const list = (s: string): number[] => s.split(',').map((x) => Number(x.trim()));
 const reps = Number(values.reps);
 if (!(Number.isInteger(reps) && reps >= 1)) throw new RangeError(`--reps ${values.reps}`);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 function benchOne(n: number, d: number): Row {
   const attackers = Math.round(0.2 * n);

@@ -27,6 +27,7 @@ import {
   fingerprint,
   generateKemKeyPair,
   manifestSize,
+  median,
   shuffle,
 } from '@fedwarden/shared';
 import { MNIST_RECOMMENDED_PLAN, type MnistTask, prepareMnistTask } from './task/mnist-task.ts';
@@ -177,11 +178,6 @@ function wireBytesPerAdapterParameter(manifest: AdapterManifest): number {
   return (len + wsHeader) / d;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 async function main(argv: string[]): Promise<void> {
   const opts = parseOptions(argv);

@@ -1,8 +1,10 @@
 /** Command-line options of `pnpm simulate`, parsed and checked (bad input → an error naming the flag). */
 import { parseArgs } from 'node:util';
+import { STRATEGY_NAMES, type StrategyName } from '@fedwarden/coordinator';
 
-export const DEFENCES = ['fedwarden', 'fedavg', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'centered-clipping'] as const;
-export type Defence = (typeof DEFENCES)[number];
+/** A defence is one of the coordinator's aggregation strategies. */
+export const DEFENCES = STRATEGY_NAMES;
+export type Defence = StrategyName;
 
 export interface SimulationOptions {
   readonly clients: number;

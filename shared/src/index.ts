@@ -12,3 +12,4 @@ export * from './crypto/kdf.ts';
 export * from './crypto/aead.ts';
 export * from './crypto/channel.ts';
 export * from './secagg/index.ts';
+export * from './stats.ts';

@@ -13,7 +13,7 @@
  * honest variance; with a poor centre (round 1, v₀ = 0) more iterations are needed.
  */
 import { sanityCheck, type SanityOptions } from './sanity.ts';
-import { medianInPlace } from './stats.ts';
+import { medianInPlace } from '@fedwarden/shared';
 import type { AggregationResult, AggregationUnit, Strategy, StrategyContext, UnitVerdict } from './strategy.ts';
 import { ids } from './unit-math.ts';
 

@@ -9,7 +9,7 @@
  * Cost O(n·d) expected (quickselect per coordinate on one scratch column).
  */
 import { sanityCheck, type SanityOptions } from './sanity.ts';
-import { medianInPlace } from './stats.ts';
+import { medianInPlace } from '@fedwarden/shared';
 import type { AggregationResult, AggregationUnit, Strategy, StrategyContext } from './strategy.ts';
 import { ids } from './unit-math.ts';
 

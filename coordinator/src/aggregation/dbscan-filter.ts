@@ -39,7 +39,7 @@
  */
 import clustering from 'density-clustering';
 
-import { medianInPlace, selectInPlace } from './stats.ts';
+import { medianInPlace, selectInPlace } from '@fedwarden/shared';
 
 export interface DbscanOptions {
   /** Minimum neighbourhood size (the point itself included). Default max(2, ⌈n/5⌉). */

@@ -12,7 +12,7 @@
  * `normBoundFactors` returns per-unit scale factors (the robust pipeline folds them into the weighted average
  * and never copies a delta); `clipToNormBound` returns clipped copies for callers that want the vectors.
  */
-import { median } from './stats.ts';
+import { median } from '@fedwarden/shared';
 import type { AggregationUnit, UnitVerdict } from './strategy.ts';
 
 export interface NormBoundOptions {

@@ -12,7 +12,7 @@
  * finiteness check. Reasons are reported in the order above, per unit: a short unit is "wrong length" even
  * if it also holds a NaN. The norms of the kept units are returned for the norm bound to reuse.
  */
-import { median } from './stats.ts';
+import { median } from '@fedwarden/shared';
 import type { AggregationUnit, UnitVerdict } from './strategy.ts';
 import { squaredNorms } from './unit-math.ts';
 

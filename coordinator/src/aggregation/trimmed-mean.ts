@@ -7,7 +7,7 @@
  * Cost O(n·d) expected: two quickselects per coordinate on one scratch column.
  */
 import { sanityCheck, type SanityOptions } from './sanity.ts';
-import { selectInPlace } from './stats.ts';
+import { selectInPlace } from '@fedwarden/shared';
 import type { AggregationResult, AggregationUnit, Strategy, StrategyContext } from './strategy.ts';
 import { ids } from './unit-math.ts';
 

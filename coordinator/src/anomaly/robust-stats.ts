@@ -5,13 +5,12 @@
  * |z| > 3.5 marks an outlier; 1.4826 = 1/Φ⁻¹(3/4) makes the scale the standard deviation for normal data).
  * A median-based scale is not dragged by the outliers it is meant to expose, as a standard deviation is.
  */
+import { median as medianOf } from '@fedwarden/shared';
 
 /** Median of the finite values (NaN when there are none). Does not modify its input. */
 export function median(values: readonly number[]): number {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = v.length >> 1;
-  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+  const finite = values.filter(Number.isFinite);
+  return finite.length === 0 ? Number.NaN : medianOf(finite);
 }
 
 /** Median absolute deviation from the median (finite values only). */

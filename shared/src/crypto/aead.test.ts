@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FedwardenError } from '../errors.ts';
 import { aeadOpen, aeadSeal, counterNonce } from './aead.ts';
 import { hex, loadVectorFile } from './vector-file.ts';
+import { codeOf } from '../test-support.ts';
 
 interface GcmVector {
   name: string;
@@ -15,14 +16,6 @@ interface GcmVector {
 
 const gcm = loadVectorFile<GcmVector>('aes-256-gcm.json');
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof FedwardenError ? err.code : `not a FedwardenError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 describe('AES-256-GCM known answers (GCM spec test cases 13-16)', () => {
   it('has the four AES-256 96-bit-IV cases', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { FedwardenError } from '../errors.ts';
 import {
   CLIENT_KEX_BYTES,
   FRAME_CLIENT_KEX,
@@ -13,6 +12,7 @@ import {
   frameType,
 } from './channel.ts';
 import { fingerprint, generateKemKeyPair } from './kem.ts';
+import { codeOf } from '../test-support.ts';
 
 const identity = generateKemKeyPair();
 const pin = fingerprint(identity.publicKey);
@@ -23,14 +23,6 @@ function connect(): { client: SecureSession; server: SecureSession } {
   return { client, server: handshake.accept(kexFrame) };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof FedwardenError ? err.code : `not a FedwardenError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 function message(i: number): Uint8Array {
   return new TextEncoder().encode(`message ${i} `.repeat(1 + (i % 7)));

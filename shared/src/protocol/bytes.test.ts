@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FedwardenError } from '../errors.ts';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
+import { codeOf } from '../test-support.ts';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof FedwardenError ? err.code : `not a FedwardenError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 const small: ProtocolLimits = { maxFrameBytes: 1024, maxVectorLength: 16, maxStringBytes: 8, maxGroupSize: 255, maxManifestEntries: 4 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hex, loadVectorFile } from '../crypto/vector-file.ts';
 import { AES_POLYNOMIAL, GF256_GENERATOR, gfAdd, gfDiv, gfInv, gfMul } from './gf256.ts';
-import { codeOf } from './test-support.ts';
+import { codeOf } from '../test-support.ts';
 
 interface ProductVector {
   name: string;

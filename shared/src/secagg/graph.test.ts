@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultDegree, defaultThreshold, neighbourGraph, binomialTail } from './graph.ts';
-import { codeOf } from './test-support.ts';
+import { codeOf } from '../test-support.ts';
 
 /** Why `graph` is not a simple undirected k-regular graph on 1..n with sorted rows, or undefined. */
 function regularityProblem(graph: number[][], n: number, k: number): string | undefined {

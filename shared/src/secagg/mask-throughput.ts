@@ -7,6 +7,7 @@
 import { createCipheriv, randomFillSync } from 'node:crypto';
 import { FedwardenError } from '../errors.ts';
 import { AES128_KEY_BYTES, AES_BLOCK_BYTES, MASK_SEED_BYTES, applyMask, expandMask } from './prg.ts';
+import { median } from '../stats.ts';
 
 /** The chunk size applyMask streams in, for the chunked raw baseline. */
 const CHUNK_BYTES = 64 * 1024;
@@ -67,8 +68,3 @@ export function measureMaskThroughput(d: number, reps: number): MaskThroughput {
   return { expandMBps, maskMBps, rawMBps, expandRatio: expandMBps / rawMBps, ratio: maskMBps / rawMBps };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MOD_ADD_CHUNK_WORDS, MOD_ADD_SIMD, addModWords, addModWordsScalar, wipeModAdd } from './mod-add.ts';
-import { codeOf } from './test-support.ts';
+import { codeOf } from '../test-support.ts';
 
 const EDGES = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe];
 

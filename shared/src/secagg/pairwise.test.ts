@@ -14,7 +14,7 @@ import {
   shareKey,
 } from './pairwise.ts';
 import { shamirCombine, shamirSplit } from './shamir.ts';
-import { codeOf } from './test-support.ts';
+import { codeOf } from '../test-support.ts';
 
 /** The info string built independently: label || u32le fields, with Buffer's own writer. */
 function info(label: string, ...fields: number[]): Buffer {

@@ -1,9 +1,9 @@
 /**
- * Test-only helpers for the secure-aggregation suites (not exported from the package): a seeded byte source
+ * Test-only helpers for the shared suites (not exported from the package): a seeded byte source
  * and Pearson's chi-square goodness-of-fit test against the uniform distribution.
  */
-import { createRng } from '../rng.ts';
-import { FedwardenError } from '../errors.ts';
+import { createRng } from './rng.ts';
+import { FedwardenError } from './errors.ts';
 
 /** Reproducible bytes from rng.ts (sfc32), standing in for the CSPRNG where a test needs determinism. */
 export function seededBytes(seed: number): (n: number) => Uint8Array {

@@ -1,5 +1,5 @@
 /**
- * Order statistics over Float64Array scratch buffers, shared by the robust aggregators: Hoare's quickselect
+ * Order statistics over Float64Array scratch buffers, shared by the robust aggregators, detectors and benchmarks: Hoare's quickselect
  * (expected O(n), in place) and the median built on it. Pure; callers pass a scratch copy when they need their
  * data intact.
  */
