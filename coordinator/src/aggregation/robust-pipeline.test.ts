@@ -33,7 +33,9 @@ describe('fedwarden strategy', () => {
     const boosted = r.adjusted.filter((v) => v.id.startsWith('boosted'));
     expect(boosted).toHaveLength(4);
     expect(boosted[0]!.reason).toMatch(/^norm clipped \d+\.\d× to /);
-    expect(r.diagnostics).toMatchObject({ majority: true, width: 256, sketched: true, minPts: 14 });
+    // The six identical Sybils are rejected as colluding before DBSCAN, which then sees 62 units: minPts ⌈62/5⌉.
+    expect(r.diagnostics).toMatchObject({ majority: true, width: 256, sketched: true, minPts: 13 });
+    expect(r.rejected.filter((v) => v.reason.includes('collusion')).map((v) => kindOf.get(v.id))).toEqual(new Array(6).fill('sybil'));
 
     const outcome = new Map(r.evidence.map((e) => [e.unitId, e.outcome]));
     expect(outcome.get('honest-0')).toBe('kept');

@@ -5,8 +5,9 @@
  *   2. norm bound (norm-bound.ts): each unit scaled to at most clipFactor × median norm, applied as a factor
  *      in step 6, never by copying a delta;
  *   3. count-sketch projection (projection.ts, seeded from ctx.seed) and cosine distances (cosine.ts);
- *   4. DBSCAN majority cluster (dbscan-filter.ts): units outside it are rejected; without a majority, units
- *      within the norm bound are kept;
+ *   4. colluding near-duplicates are rejected (collusion.ts); then the DBSCAN majority cluster
+ *      (dbscan-filter.ts): units outside it are rejected; without a majority, units within the norm bound
+ *      are kept;
  *   5. reputation weighting, when a book is given: weight × mean weightMultiplier of the unit's members
  *      (a unit whose members are all excluded is rejected, with no evidence recorded against it);
  *   6. the weighted average Σ wᵢ·cᵢ·xᵢ / Σ wᵢ (cᵢ the clip factor).
@@ -22,6 +23,7 @@ import { deriveSeed } from '@fedwarden/shared';
 
 import { type BetaReputation, type UnitEvidence } from '../reputation/beta-reputation.ts';
 import { evidenceFromResult } from '../reputation/evidence.ts';
+import { nearDuplicates, subMatrix } from './collusion.ts';
 import { cosineDistances } from './cosine.ts';
 import { dbscanMajority, type DbscanOptions } from './dbscan-filter.ts';
 import { normBoundFactors, type NormBoundOptions } from './norm-bound.ts';
@@ -38,6 +40,8 @@ export interface FedwardenOptions extends SanityOptions, NormBoundOptions {
   /** Count-sketch width m. Default 256 (exact cosines when dim ≤ 2m). */
   readonly projectionDim?: number;
   readonly dbscan?: DbscanOptions;
+  /** Units closer than this cosine distance to another unit are rejected as colluding. Default 0.01; 0 disables. */
+  readonly duplicateDistance?: number;
   /** Called after each step, in order; for profiling. */
   readonly onStep?: (step: PipelineStep) => void;
 }
@@ -71,7 +75,8 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
   return {
     name: 'fedwarden',
     tolerance:
-      'norm bound (c × median) + DBSCAN majority cluster on cosine distances + beta reputation; ' +
+      'norm bound (c × median) + near-duplicate (collusion) rejection + DBSCAN majority cluster on cosine ' +
+      'distances + beta reputation; ' +
       'f < n/2 units with directions outside the honest cloud, every unit capped at c × the median norm',
     aggregate(units, ctx) {
       const sane = sanityCheck(units, ctx.dim, options);
@@ -84,17 +89,25 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       step('project');
       const dist = cosineDistances(projection.rows, n, projection.width);
       step('cosine');
-      const withinBound = Array.from(nb.factors, (f) => f === 1);
-      const clusters = dbscanMajority(dist, n, options.dbscan, withinBound);
+      // Colluding near-duplicates go first, so that a block of identical attackers can neither pose as a
+      // dense cluster nor break the honest majority that DBSCAN looks for.
+      const colluding = nearDuplicates(dist, sane.norms, n, options.duplicateDistance);
+      const candidates = Array.from({ length: n }, (_, i) => i).filter((i) => !colluding.has(i));
+      const withinBound = candidates.map((i) => nb.factors[i] === 1);
+      const clusters = dbscanMajority(subMatrix(dist, n, candidates), candidates.length, options.dbscan, withinBound);
       step('dbscan');
 
       const rejected: UnitVerdict[] = [...sane.rejected];
-      for (const r of clusters.rejected) rejected.push({ id: (kept[r.index] as AggregationUnit).id, reason: r.reason });
+      for (const i of colluding) rejected.push({ id: (kept[i] as AggregationUnit).id, reason: 'near-duplicate of another unit (collusion)' });
+      for (const r of clusters.rejected) {
+        rejected.push({ id: (kept[candidates[r.index] as number] as AggregationUnit).id, reason: r.reason });
+      }
       const excludedByReputation = new Set<string>();
       const survivors: AggregationUnit[] = [];
       const weights: number[] = [];
       const scales: number[] = [];
-      for (const i of clusters.kept) {
+      for (const c of clusters.kept) {
+        const i = candidates[c] as number;
         const u = kept[i] as AggregationUnit;
         const multiplier = options.reputation?.unitMultiplier(u.members, ctx.round) ?? 1;
         if (!(multiplier > 0)) {
