@@ -27,6 +27,9 @@ export async function startFederation(
     logLevel: 'silent',
     participants: tokens.map((t, i) => ({ id: `p${i}`, tokenSha256: hashToken(t) })),
     rounds: { count: 2, minParticipants: participants, deadlineMs: 10_000 },
+    // Protocol tests check what arrives, so aggregate plainly; robustness has its own tests. (The robust
+    // pipeline would rightly reject test participants that all send the same update as colluding.)
+    aggregation: { strategy: 'fedavg' },
     ...overrides,
   });
   const coordinator = new Coordinator(config, ephemeralIdentity(), silentLogger);
