@@ -6,7 +6,7 @@
 import type { RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
 import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
-import type { AggregationResult, AggregationUnit, Strategy, UnitVerdict } from './aggregation/strategy.ts';
+import type { AggregationResult, AggregationUnit, Strategy } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
 import { DegradationDetector } from './anomaly/degradation-detector.ts';
 import { IsolationForestDetector } from './anomaly/isolation-forest-detector.ts';
@@ -23,11 +23,7 @@ export interface UnitStats {
   readonly numSamples: number;
 }
 
-export interface Review {
-  readonly step: Float32Array;
-  readonly kept: readonly string[];
-  readonly rejected: readonly UnitVerdict[];
-  readonly adjusted: readonly UnitVerdict[];
+export interface Review extends AggregationResult {
   readonly alerts: Alert[];
   /** Participants this round's evidence excluded from the next rounds. */
   readonly excluded: readonly string[];

@@ -16,20 +16,16 @@ import { parseArgs } from 'node:util';
 import { SecaggClient } from '@fedwarden/client';
 import { SecaggGroup } from '@fedwarden/coordinator';
 import {
-  ServerHandshake,
-  clientHandshake,
   createRng,
   defaultDegree,
   deriveSeed,
   defaultThreshold,
-  encodeMessage,
-  fingerprint,
-  generateKemKeyPair,
   measureMaskThroughput,
   neighbourGraph,
   quantizationBits,
   shuffle,
 } from '@fedwarden/shared';
+import { uploadWireBytes } from './report/wire-bytes.ts';
 
 const STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
 type Stage = (typeof STAGES)[number];
@@ -124,11 +120,7 @@ function runGroup(n: number, d: number, dropout: number, seed: number): Row {
 
 /** Sealed saMasked frame plus its masked WebSocket header, per parameter. */
 function maskedBytesPerParam(d: number): number {
-  const server = new ServerHandshake(generateKemKeyPair());
-  const { session } = clientHandshake(server.helloFrame, fingerprint(server.helloFrame.subarray(34)));
-  const sealed = session.seal(encodeMessage({ kind: 'saMasked', round: 1, masked: new Uint32Array(d) }));
-  const len = sealed.length;
-  return (len + 2 + (len < 126 ? 0 : len < 65_536 ? 2 : 8) + 4) / d;
+  return uploadWireBytes({ kind: 'saMasked', round: 1, masked: new Uint32Array(d) }) / d;
 }
 
 function list(value: string, name: string): number[] {

@@ -19,17 +19,13 @@ import { type LabeledData, type TrainableModel, initTensorFlow, tf } from '@fedw
 import {
   type AdapterManifest,
   type TrainingPlan,
-  ServerHandshake,
-  clientHandshake,
   createRng,
   deriveSeed,
-  encodeMessage,
-  fingerprint,
-  generateKemKeyPair,
   manifestSize,
   median,
   shuffle,
 } from '@fedwarden/shared';
+import { uploadWireBytes } from './report/wire-bytes.ts';
 import { MNIST_RECOMMENDED_PLAN, type MnistTask, prepareMnistTask } from './task/mnist-task.ts';
 
 interface BenchOptions {
@@ -163,19 +159,11 @@ async function runBare(task: MnistTask, data: LabeledData, plan: TrainingPlan, s
   return { samplesPerSecond: (data.count * plan.epochs) / seconds, finalLoss: meanLoss };
 }
 
-/**
- * Bytes on the wire per adapter parameter of one update upload: the update message encoded by the shared
- * codec, sealed by a real channel session, plus the WebSocket frame header of a masked client frame.
- */
+/** Bytes on the wire per adapter parameter of one update upload (sealed frame and WebSocket header). */
 function wireBytesPerAdapterParameter(manifest: AdapterManifest): number {
   const d = manifestSize(manifest);
-  const server = new ServerHandshake(generateKemKeyPair());
-  const { session } = clientHandshake(server.helloFrame, fingerprint(server.helloFrame.subarray(34)));
   const delta = Float32Array.from({ length: d }, (_, i) => Math.sin(i));
-  const sealed = session.seal(encodeMessage({ kind: 'update', round: 1, numSamples: 100, meanLoss: 0.5, trainMs: 1, delta }));
-  const len = sealed.length;
-  const wsHeader = 2 + (len < 126 ? 0 : len < 65_536 ? 2 : 8) + 4; // RFC 6455 §5.2, client frames are masked
-  return (len + wsHeader) / d;
+  return uploadWireBytes({ kind: 'update', round: 1, numSamples: 100, meanLoss: 0.5, trainMs: 1, delta }) / d;
 }
 
 
