@@ -98,8 +98,13 @@ export const configSchema = z.strictObject({
       trimFraction: z.number().min(0).lt(0.5).default(0.2),
       /** Assumed Byzantine fraction f/n (krum, multi-krum). */
       byzantineFraction: z.number().min(0).lt(0.5).default(0.2),
+      /**
+       * Sample counts are self-reported: a unit's weight (and a member's weight inside a secure group) is
+       * capped at weightCap × the round's median. 0 disables.
+       */
+      weightCap: z.number().min(0).default(3),
     })
-    .default({ strategy: 'fedwarden', clipFactor: 2, trimFraction: 0.2, byzantineFraction: 0.2 }),
+    .default({ strategy: 'fedwarden', clipFactor: 2, trimFraction: 0.2, byzantineFraction: 0.2, weightCap: 3 }),
   reputation: z
     .strictObject({
       /** λ: weight of past evidence each round (beta reputation with forgetting). */

@@ -38,3 +38,19 @@ describe('Defences.review', () => {
     expect(defences.selectable('h0', 5)).toBe(true);
   });
 });
+
+describe('Defences weight cap', () => {
+  it('keeps a participant claiming a huge dataset from dominating the mean', () => {
+    const defences = new Defences(config);
+    const ids = Array.from({ length: 6 }, (_, i) => `h${i}`);
+    const honest = honestUnits(ids, 3);
+    // Inside the honest cloud but far along +y, and claiming a billion samples.
+    const greedy = { ...unit('greedy', [1, 1.6, 0.5, 0, 0, 0]), weight: 1e9 };
+    const review = defences.review(1, 6, [...honest, greedy], stats, 5);
+    expect(review.kept).toContain('greedy');
+    const honestMeanY = honest.reduce((s, u) => s + u.delta[1]!, 0) / honest.length;
+    // Uncapped, the step would be the greedy update itself (y ≈ 1.6); capped at 3 × the median weight
+    // (30 of 90 total), it moves y only part of the way.
+    expect(review.step[1]!).toBeLessThan(honestMeanY + 0.5 * (1.6 - honestMeanY));
+  });
+});

@@ -5,6 +5,7 @@
  */
 import type { RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
+import { capWeights } from './aggregation/weight-cap.ts';
 import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
 import type { AggregationResult, AggregationUnit, Strategy } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
@@ -35,8 +36,10 @@ export class Defences {
   private readonly isolation: IsolationForestDetector;
   private readonly degradation: DegradationDetector;
   private previousStep: Float32Array | undefined;
+  private readonly weightCap: number;
 
   constructor(config: CoordinatorConfig, store?: ReputationStore) {
+    this.weightCap = config.aggregation.weightCap;
     this.reputation = createBetaReputation({ ...config.reputation, ...(store ? { store } : {}) });
     this.strategy = createStrategy(config.aggregation, this.reputation);
     this.isolation = new IsolationForestDetector({
@@ -66,7 +69,9 @@ export class Defences {
    */
   review(round: number, dim: number, units: readonly AggregationUnit[], stats: ReadonlyMap<string, UnitStats>, seed: number): Review {
     const previousStep = this.previousStep ?? new Float32Array(dim);
-    const result: AggregationResult = this.strategy.aggregate(units, { round, dim, seed, previousStep });
+    const weights = capWeights(units.map((u) => u.weight), this.weightCap);
+    const capped = units.map((u, i) => (weights[i] === u.weight ? u : { ...u, weight: weights[i] as number }));
+    const result: AggregationResult = this.strategy.aggregate(capped, { round, dim, seed, previousStep });
     const evidence = 'evidence' in result ? (result as FedwardenResult).evidence : evidenceFromResult(units, result);
     const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.

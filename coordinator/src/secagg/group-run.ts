@@ -21,6 +21,7 @@ import {
   type MessageKind,
 } from '@fedwarden/shared';
 import type { AggregationUnit } from '../aggregation/strategy.ts';
+import { capWeights } from '../aggregation/weight-cap.ts';
 import { Arrivals } from '../rounds/arrivals.ts';
 import type { RoundContext } from '../rounds/round-context.ts';
 import { SecaggGroup } from './group-protocol.ts';
@@ -162,16 +163,16 @@ export class GroupRun {
   }
 
   /**
-   * Each member scales its update by its weight — sample count × reputation multiplier, over the group's
-   * largest — before masking, so the group's unmasked sum divided by the survivors' total weight is their
+   * Each member scales its update by its weight — sample count (capped at weightCap × the group's median,
+   * since it is self-reported) × reputation multiplier, over the group's largest — before masking, so the group's unmasked sum divided by the survivors' total weight is their
    * weighted mean. A member with no weight left (multiplier 0) gets the smallest positive weight the wire
    * allows rather than none, since a zero would reveal nothing about it but abort its group.
    */
   private weights(): Map<number, number> {
     const answered = this.stage?.arrivals.expected ?? new Set<number>();
-    const raw = [...answered]
-      .filter((i) => this.stage?.arrivals.has(i))
-      .map((i) => [i, this.protocol.metadata(i).numSamples * this.ctx.reputationWeight(this.memberIds[i - 1] as string)] as const);
+    const members = [...answered].filter((i) => this.stage?.arrivals.has(i));
+    const samples = capWeights(members.map((i) => this.protocol.metadata(i).numSamples), this.ctx.config.aggregation.weightCap);
+    const raw = members.map((i, a) => [i, (samples[a] as number) * this.ctx.reputationWeight(this.memberIds[i - 1] as string)] as const);
     const max = Math.max(Number.MIN_VALUE, ...raw.map(([, w]) => w));
     return new Map(raw.map(([i, w]) => [i, Math.max(w / max, 1e-6)]));
   }
