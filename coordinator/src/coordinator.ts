@@ -13,7 +13,6 @@ import {
   createRng,
   deriveSeed,
   initAdapter,
-  manifestHash,
   manifestSize,
   shuffle,
   type AdapterManifest,
@@ -27,6 +26,7 @@ import type { Alert } from './anomaly/alert.ts';
 import { Defences, type Review } from './defences.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
+import { ManifestAgreement } from './manifest-agreement.ts';
 import type { CoordinatorIdentity } from './identity.ts';
 import type { ParticipantConnection } from './net/participant-connection.ts';
 import { CoordinatorServer } from './net/server.ts';
@@ -85,8 +85,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly server: CoordinatorServer;
   private readonly enrolment: Enrolment;
   private readonly participants = new Map<string, ParticipantConnection>();
-  private manifest: AdapterManifest | undefined;
-  private manifestDigest: string | undefined;
+  private readonly manifests: ManifestAgreement;
   private global: Float32Array | undefined;
   private collector: RoundCollector | undefined;
   private readonly records: RoundRecord[] = [];
@@ -105,6 +104,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     super();
     this.defences = new Defences(config);
     this.enrolment = new Enrolment(config.participants);
+    this.manifests = new ManifestAgreement(config.model.manifestSha256);
     this.server = new CoordinatorServer(
       config,
       identity,
@@ -151,7 +151,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   get adapterManifest(): AdapterManifest | undefined {
-    return this.manifest;
+    return this.manifests.manifest;
   }
 
   /** Participants whose reputation is below the flag threshold or who are excluded. */
@@ -318,15 +318,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private authenticate(hello: MessageOf<'hello'>, conn: ParticipantConnection): string {
     const id = this.enrolment.authenticate(hello.token);
     if (id === undefined) throw new FedwardenError('AUTH_FAILED', 'unknown enrolment token');
-    const digest = manifestHash(hello.manifest);
-    const pinned = this.config.model.manifestSha256;
-    if (pinned !== undefined && digest !== pinned) {
-      throw new FedwardenError('MANIFEST_MISMATCH', `manifest ${digest.slice(0, 16)}… is not the configured one`);
-    }
-    if (this.manifestDigest === undefined) {
-      this.adoptManifest(hello.manifest, digest, id);
-    } else if (digest !== this.manifestDigest) {
-      throw new FedwardenError('MANIFEST_MISMATCH', `manifest ${digest.slice(0, 16)}… differs from the federation's`);
+    const adopted = this.manifests.accept(hello.manifest);
+    if (adopted) {
+      this.global = initAdapter(adopted.manifest, createRng(deriveSeed(this.config.seed, 0x41444150)));
+      this.log.info('adapter manifest adopted', { by: id, manifestSha256: adopted.digest, params: manifestSize(adopted.manifest) });
     }
     const previous = this.participants.get(id);
     if (previous && previous !== conn) {
@@ -334,13 +329,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       previous.fail(new FedwardenError('SUPERSEDED', 'participant connected again'));
     }
     return id;
-  }
-
-  private adoptManifest(manifest: AdapterManifest, digest: string, by: string): void {
-    this.manifest = manifest;
-    this.manifestDigest = digest;
-    this.global = initAdapter(manifest, createRng(deriveSeed(this.config.seed, 0x41444150)));
-    this.log.info('adapter manifest adopted', { by, manifestSha256: digest, params: manifestSize(manifest) });
   }
 
   private onReady(conn: ParticipantConnection): void {
