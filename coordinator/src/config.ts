@@ -153,6 +153,27 @@ export const configSchema = z.strictObject({
       heartbeatIntervalMs: positiveInt.default(15_000),
       /** Bytes queued to one socket above which it is treated as a stalled consumer and closed. */
       maxBufferedBytes: positiveInt.default(64 * 1024 * 1024),
+      /**
+       * Most authenticated participants connected at once; a hello beyond it closes with FULL (4009). A participant
+       * reconnecting replaces its own connection and is always admitted. Handshaking sockets count against
+       * maxConnections only, so keep maxConnections above this to leave room for them. (rounds.maxParticipants is
+       * how many of the connected a round selects.)
+       */
+      maxParticipants: positiveInt.default(1000),
+      /**
+       * Per-connection message rate limit (token bucket): sustained data frames per second, and how many may come
+       * back to back. Exceeding it closes the connection with RATE_LIMITED (4011). Pings and pongs do not count.
+       * An honest participant sends a handful of frames per round.
+       */
+      messageRatePerSecond: z.number().positive().default(50),
+      messageBurst: positiveInt.default(100),
+      /**
+       * An update whose L2 norm exceeds this is rejected as BAD_UPDATE (4006) for that participant; the round goes
+       * on with the others. Far above honest adapter steps and above the scaled updates the robust pipeline is
+       * meant to weigh, it only stops values that would swamp the aggregate numerically. Trusted mode only: in
+       * secure aggregation each participant clips its own update to secagg.clip before masking.
+       */
+      maxUpdateNorm: z.number().positive().default(1e6),
     })
     .default({
       maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
@@ -164,6 +185,10 @@ export const configSchema = z.strictObject({
       handshakeTimeoutMs: 10_000,
       heartbeatIntervalMs: 15_000,
       maxBufferedBytes: 64 * 1024 * 1024,
+      maxParticipants: 1000,
+      messageRatePerSecond: 50,
+      messageBurst: 100,
+      maxUpdateNorm: 1e6,
     }),
 });
 
@@ -185,7 +210,10 @@ export function parseConfig(input: unknown): CoordinatorConfig {
     ids.add(p.id);
     hashes.add(p.tokenSha256);
   }
-  const { secagg, limits } = result.data;
+  const { secagg, limits, rounds } = result.data;
+  if (rounds.minParticipants > limits.maxParticipants) {
+    throw new FedwardenError('BAD_CONFIG', 'invalid coordinator config: rounds.minParticipants exceeds limits.maxParticipants');
+  }
   if (secagg.groupSize > limits.maxGroupSize) {
     throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.groupSize exceeds limits.maxGroupSize`);
   }

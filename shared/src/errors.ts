@@ -32,8 +32,14 @@ export const ERROR_CODES = {
   SUPERSEDED: { close: 4010, text: 'replaced by a newer connection' },
   /** Coordinator at capacity. */
   FULL: { close: 4009, text: 'coordinator full' },
+  /** A peer sent messages faster than its connection's rate limit allows. */
+  RATE_LIMITED: { close: 4011, text: 'message rate limit exceeded' },
   /** Configuration invalid (local only, never sent). */
   BAD_CONFIG: { close: 1011, text: 'invalid configuration' },
+  /** The coordinator's database has a schema newer than this code (local only, never sent). */
+  STORAGE_VERSION: { close: 1011, text: 'storage schema newer than this coordinator' },
+  /** Stored data failed an integrity check: checkpoint hash, audit chain (local only, never sent). */
+  STORAGE_CORRUPT: { close: 1011, text: 'storage failed an integrity check' },
   /** Bug or unexpected failure; normalised from unknown throws. */
   INTERNAL: { close: 1011, text: 'internal error' },
   /** Orderly shutdown. */

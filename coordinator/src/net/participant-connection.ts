@@ -1,13 +1,16 @@
 /**
  * One participant's WebSocket, from TCP accept to close: ML-KEM handshake, encrypted hello and enrolment,
  * then decoded messages handed to the coordinator. Socket callbacks never throw: every failure closes the
- * socket with the error's close code and a "CODE: reason" text.
+ * socket with the error's close code and a "CODE: reason" text. Every data frame, from the first, takes a token
+ * from the connection's rate limiter (RATE_LIMITED when it is empty), and the NetObserver hears of every frame,
+ * refusal and close.
  *
  *   handshake ──clientKex──▶ hello ──hello(token, manifest)──▶ ready ──▶ closed
  */
 import type { WebSocket } from 'ws';
 import {
   ERROR_CODES,
+  type ErrorCode,
   FedwardenError,
   ServerHandshake,
   closeReason,
@@ -21,6 +24,8 @@ import {
   type SecureSession,
 } from '@fedwarden/shared';
 import type { CoordinatorIdentity } from '../identity.ts';
+import { NOOP_NET_OBSERVER, type NetObserver } from './net-observer.ts';
+import { TokenBucket, type Clock } from './token-bucket.ts';
 
 type ConnectionPhase = 'handshake' | 'hello' | 'ready' | 'closed';
 
@@ -38,6 +43,18 @@ export interface ConnectionOptions {
   readonly handshakeTimeoutMs: number;
   readonly maxBufferedBytes: number;
   readonly rounds: number;
+  /** Token bucket for data frames: sustained frames per second and back-to-back burst. */
+  readonly messageRatePerSecond: number;
+  readonly messageBurst: number;
+  /** Monotonic milliseconds for the rate limiter; tests inject one. */
+  readonly clock?: Clock;
+}
+
+/** A protocol violation ws caught below us (it has already sent its own close frame): its status code as ours. */
+function wsErrorCode(err: Error): ErrorCode | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined; // a socket error, not a refusal
+  return code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH' ? 'TOO_BIG' : 'BAD_FRAME';
 }
 
 export class ParticipantConnection {
@@ -45,6 +62,7 @@ export class ParticipantConnection {
   private session: SecureSession | undefined;
   private readonly handshake: ServerHandshake;
   private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly rate: TokenBucket;
   private id: string | undefined;
   /** Set by the heartbeat: false after a ping, true again on pong. */
   alive = true;
@@ -55,8 +73,10 @@ export class ParticipantConnection {
     private readonly options: ConnectionOptions,
     private readonly hooks: ConnectionHooks,
     private readonly log: Logger,
+    private readonly observer: NetObserver = NOOP_NET_OBSERVER,
   ) {
     this.handshake = new ServerHandshake(identity.keyPair);
+    this.rate = new TokenBucket({ ratePerSecond: options.messageRatePerSecond, burst: options.messageBurst }, options.clock);
     this.handshakeTimer = setTimeout(
       () => this.fail(new FedwardenError('TIMEOUT', `no authenticated hello within ${options.handshakeTimeoutMs} ms`)),
       options.handshakeTimeoutMs,
@@ -65,9 +85,10 @@ export class ParticipantConnection {
     ws.on('pong', () => {
       this.alive = true;
     });
-    ws.on('error', (err) => this.log.debug('socket error', { err: err.message, participant: this.id }));
+    ws.on('error', (err) => this.socketError(err));
     ws.on('close', (code, reason) => this.closed(code, reason.toString('utf8')));
     ws.send(this.handshake.helloFrame);
+    observer.frameSent(this.handshake.helloFrame.length);
   }
 
   get participantId(): string | undefined {
@@ -87,6 +108,7 @@ export class ParticipantConnection {
       return Promise.reject(err);
     }
     const frame = this.session.seal(encodeMessage(msg));
+    this.observer.frameSent(frame.length, msg, this.id);
     return new Promise((resolve, reject) => {
       this.ws.send(frame, (err) => (err ? reject(toFedwardenError(err)) : resolve()));
     });
@@ -96,6 +118,7 @@ export class ParticipantConnection {
   fail(err: FedwardenError): void {
     if (this.phase === 'closed') return;
     this.log.info('closing connection', { participant: this.id, code: err.code, reason: err.message });
+    this.observer.rejected(err.code);
     this.close(err.closeCode, closeReason(err));
   }
 
@@ -122,6 +145,10 @@ export class ParticipantConnection {
   private receive(data: unknown, isBinary: boolean): void {
     if (this.phase === 'closed') return;
     try {
+      this.observer.frameReceived(data instanceof Buffer ? data.byteLength : 0);
+      if (!this.rate.take()) {
+        throw new FedwardenError('RATE_LIMITED', `more than ${this.options.messageRatePerSecond} frames/s (burst ${this.options.messageBurst})`);
+      }
       if (!isBinary || !(data instanceof Buffer)) throw new FedwardenError('UNSUPPORTED', 'binary frames only');
       const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       this.handleFrame(frame);
@@ -153,7 +180,20 @@ export class ParticipantConnection {
     this.hooks.onMessage(this, msg, frame.byteLength);
   }
 
+  private socketError(err: Error): void {
+    const code = wsErrorCode(err);
+    this.log.debug('socket error', { err: err.message, participant: this.id, code });
+    if (code === undefined || this.phase === 'closed') return;
+    // ws has closed the socket itself with the matching status (1009 too big, 1002 protocol error).
+    this.log.info('closing connection', { participant: this.id, code, reason: err.message });
+    this.observer.rejected(code);
+    this.phase = 'closed';
+    clearTimeout(this.handshakeTimer);
+    setTimeout(() => this.ws.terminate(), 5_000).unref();
+  }
+
   private closed(code: number, reason: string): void {
+    this.observer.closed(code);
     const wasAuthenticated = this.id !== undefined;
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);

@@ -1,6 +1,8 @@
 /**
- * HTTP + WebSocket listener. Owns sockets and their limits (payload size, connection cap, heartbeats);
- * knows nothing about rounds. Frames above maxFrameBytes are closed by ws itself with 1009.
+ * HTTP + WebSocket listener. Owns sockets and their limits (payload size, connection cap, authenticated
+ * participant cap, per-connection message rate, heartbeats); knows nothing about rounds. Frames above
+ * maxFrameBytes are closed by ws itself with 1009. Text frames reach ParticipantConnection unvalidated (it
+ * refuses every one with UNSUPPORTED), so ws spends nothing checking their UTF-8.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { FedwardenError, closeReason, type Logger } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorIdentity } from '../identity.ts';
+import { NOOP_NET_OBSERVER, type NetObserver } from './net-observer.ts';
 import { ParticipantConnection, type ConnectionHooks } from './participant-connection.ts';
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -17,14 +20,20 @@ export class CoordinatorServer {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<ParticipantConnection>();
   private heartbeat: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(
     private readonly config: CoordinatorConfig,
     private readonly identity: CoordinatorIdentity,
-    private readonly hooks: ConnectionHooks,
+    hooks: ConnectionHooks,
     private readonly log: Logger,
     httpHandler: HttpHandler,
+    private readonly observer: NetObserver = NOOP_NET_OBSERVER,
   ) {
+    const connectionHooks: ConnectionHooks = {
+      ...hooks,
+      authenticate: (hello, conn) => this.admit(hooks.authenticate(hello, conn), conn),
+    };
     this.http = createServer((req, res) => {
       if (!httpHandler(req, res)) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -34,10 +43,13 @@ export class CoordinatorServer {
       server: this.http,
       maxPayload: config.limits.maxFrameBytes,
       perMessageDeflate: false,
+      skipUTF8Validation: true,
     });
     this.wss.on('connection', (ws, req) => {
       if (this.connections.size >= config.limits.maxConnections) {
         const err = new FedwardenError('FULL', `at most ${config.limits.maxConnections} connections`);
+        observer.rejected(err.code);
+        ws.on('close', (code) => observer.closed(code));
         ws.close(err.closeCode, closeReason(err));
         return;
       }
@@ -49,9 +61,12 @@ export class CoordinatorServer {
           handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
           maxBufferedBytes: config.limits.maxBufferedBytes,
           rounds: config.rounds.count,
+          messageRatePerSecond: config.limits.messageRatePerSecond,
+          messageBurst: config.limits.messageBurst,
         },
-        this.hooks,
+        connectionHooks,
         this.log.child({ remote: req.socket.remoteAddress }),
+        observer,
       );
       this.connections.add(conn);
       ws.on('close', () => this.connections.delete(conn));
@@ -77,8 +92,26 @@ export class CoordinatorServer {
     return this.connections.size;
   }
 
+  /** Whether the listener is bound and accepting sockets (false before listen and once close begins). */
+  get listening(): boolean {
+    return this.http.listening && !this.closing;
+  }
+
+  /**
+   * The participant cap, checked once a hello has named its participant: one that is already connected
+   * replaces its own connection (the coordinator has superseded it), so a reconnect is never refused.
+   */
+  private admit(participantId: string, conn: ParticipantConnection): string {
+    let others = 0;
+    for (const c of this.connections) if (c !== conn && c.ready && c.participantId !== participantId) others++;
+    const max = this.config.limits.maxParticipants;
+    if (others >= max) throw new FedwardenError('FULL', `at most ${max} participants`);
+    return participantId;
+  }
+
   /** Stop accepting, close every socket with 1001, and wait for the listener to shut. */
   async close(): Promise<void> {
+    this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of this.connections) c.close();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
