@@ -27,6 +27,9 @@ import { Defences, type Review } from './defences.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
 import { ManifestAgreement } from './manifest-agreement.ts';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
+import { operatorEndpoints } from './metrics/http-endpoints.ts';
+import { readiness, type Readiness } from './metrics/readiness.ts';
 import type { CoordinatorIdentity } from './identity.ts';
 import type { ParticipantConnection } from './net/participant-connection.ts';
 import { CoordinatorServer } from './net/server.ts';
@@ -82,6 +85,8 @@ export interface CoordinatorOptions {
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly defences: Defences;
+  /** Prometheus metrics of this coordinator, served on /metrics. */
+  readonly metrics: CoordinatorMetrics;
   private readonly server: CoordinatorServer;
   private readonly enrolment: Enrolment;
   private readonly participants = new Map<string, ParticipantConnection>();
@@ -105,6 +110,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.defences = new Defences(config);
     this.enrolment = new Enrolment(config.participants);
     this.manifests = new ManifestAgreement(config.model.manifestSha256);
+    this.metrics = new CoordinatorMetrics({ participants: () => this.participants.size, connections: () => this.server.connectionCount });
+    this.metrics.watch(this);
+    const endpoints = operatorEndpoints(this.metrics, () => this.readiness(), this.log);
     this.server = new CoordinatorServer(
       config,
       identity,
@@ -115,13 +123,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         onClose: (conn) => this.onClose(conn),
       },
       this.log,
-      (req, res) => {
-        if (req.url === '/healthz') {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }) + '\n');
-          return true;
-        }
-        return false;
-      },
+      (req, res) => endpoints(req, res),
+      this.metrics.net,
     );
   }
 
@@ -143,6 +146,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   get connectedParticipants(): number {
     return this.participants.size;
+  }
+
+  /** Whether new participants should be sent here (/readyz), and if not, why. */
+  readiness(): Readiness {
+    const { limits } = this.config;
+    return readiness({
+      listening: this.server.listening,
+      stopping: this.stopped,
+      connections: this.server.connectionCount,
+      maxConnections: limits.maxConnections,
+      participants: this.participants.size,
+      maxParticipants: limits.maxParticipants,
+    });
   }
 
   /** A copy of the current global adapter (undefined before the first participant fixes the manifest). */
@@ -218,12 +234,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     log.info('round started', { selected: selected.length, privacy: this.config.privacy });
 
     state.transition('training');
+    const collectionStarted = performance.now();
     let collected: CollectedRound;
     try {
       collected = await collector.collect(selected);
     } finally {
       this.collector = undefined;
     }
+    this.metrics.observeStage('collection', (performance.now() - collectionStarted) / 1000);
 
     const needed = Math.max(1, Math.ceil(this.config.rounds.quorum * selected.length));
     let outcome: RoundOutcome;
@@ -239,7 +257,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       reason = `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed`;
     } else {
       state.transition('aggregating');
+      const aggregationStarted = performance.now();
       review = this.defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52));
+      this.metrics.observeStage('aggregation', (performance.now() - aggregationStarted) / 1000);
       if (review.kept.length === 0) {
         state.transition('aborted');
         outcome = 'aborted';

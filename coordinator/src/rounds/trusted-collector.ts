@@ -15,7 +15,7 @@ export class TrustedCollector implements RoundCollector {
 
   async collect(selected: readonly string[]): Promise<CollectedRound> {
     const { round, global, config } = this.ctx;
-    const updates = new UpdateCollector(round, new Set(selected), global.length);
+    const updates = new UpdateCollector(round, new Set(selected), global.length, config.limits.maxUpdateNorm);
     this.updates = updates;
     const start: Message = { kind: 'roundStart', round, plan: config.training, deadlineMs: config.rounds.deadlineMs, global };
     await Promise.all(

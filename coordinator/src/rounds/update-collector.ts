@@ -3,7 +3,7 @@
  * acknowledged again but counted once), validates it, tracks who dropped, and settles when every selected
  * participant has answered or gone, or at the deadline.
  */
-import { FedwardenError, allFinite, type MessageOf } from '@fedwarden/shared';
+import { FedwardenError, allFinite, l2Norm, type MessageOf } from '@fedwarden/shared';
 import { Arrivals } from './arrivals.ts';
 
 export interface AcceptedUpdate {
@@ -25,6 +25,8 @@ export class UpdateCollector {
     readonly round: number,
     readonly selected: ReadonlySet<string>,
     private readonly dim: number,
+    /** Updates with a larger L2 norm are refused (config limits.maxUpdateNorm). */
+    private readonly maxNorm = Number.POSITIVE_INFINITY,
   ) {
     this.arrivals = new Arrivals(selected);
   }
@@ -41,6 +43,8 @@ export class UpdateCollector {
       throw new FedwardenError('BAD_UPDATE', `update has ${msg.delta.length} parameters, expected ${this.dim}`);
     }
     if (!allFinite(msg.delta)) throw new FedwardenError('BAD_UPDATE', 'update contains NaN or Infinity');
+    const norm = l2Norm(msg.delta);
+    if (norm > this.maxNorm) throw new FedwardenError('BAD_UPDATE', `update norm ${norm.toExponential(3)} exceeds maxUpdateNorm ${this.maxNorm}`);
     if (!Number.isSafeInteger(msg.numSamples) || msg.numSamples < 1) {
       throw new FedwardenError('BAD_UPDATE', `numSamples must be a positive integer, got ${msg.numSamples}`);
     }

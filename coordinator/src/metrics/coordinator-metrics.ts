@@ -1,0 +1,152 @@
+/**
+ * The coordinator's Prometheus metrics (prom-client), in a Registry of its own so that several coordinators in
+ * one process (tests, simulations) never share counters; process metrics (CPU, memory, event loop, GC) are
+ * per process, so they live in one shared registry and are merged in at scrape time.
+ *
+ * Sources: the coordinator's events (round records, participants joining and leaving), the net layer through
+ * NetObserver (wire bytes, refusals by stable code, closes, the sent messages that time secure-aggregation
+ * stages) and two stage timings the round loop reports (collection, aggregation). Label values come from
+ * fixed sets, never from peers: a close code a peer chose that is not one of ours counts as "other".
+ */
+import type { EventEmitter } from 'node:events';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ERROR_CODES, ERROR_CODE_LIST, type ErrorCode, type Message } from '@fedwarden/shared';
+import type { CoordinatorEvents, RoundRecord } from '../coordinator.ts';
+import type { NetObserver } from '../net/net-observer.ts';
+import { SECAGG_STAGES, SecaggStageClock } from './secagg-stage-clock.ts';
+
+export const METRICS_PREFIX = 'fedwarden_';
+
+/** Stages with a duration: the whole round, its two halves, and the secure-aggregation stages (secagg_*). */
+export type Stage = 'round' | 'collection' | 'aggregation' | `secagg_${(typeof SECAGG_STAGES)[number]}`;
+
+/** Seconds: secure-aggregation relays take milliseconds, training stages minutes. */
+const STAGE_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/** Close codes worth a label of their own: RFC 6455's common ones and every code of ours. */
+const KNOWN_CLOSE_CODES = new Set<number>([1000, 1001, 1005, 1006, ...Object.values(ERROR_CODES).map((e) => e.close)]);
+
+export function closeCodeLabel(code: number): string {
+  return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';
+}
+
+let processRegistry: Registry | undefined;
+
+/** Default process metrics, collected once per process whatever the number of coordinators. */
+function sharedProcessRegistry(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: METRICS_PREFIX });
+  }
+  return processRegistry;
+}
+
+export interface MetricsSources {
+  /** Authenticated participants connected now. */
+  readonly participants: () => number;
+  /** Open sockets (handshaking or authenticated). */
+  readonly connections: () => number;
+}
+
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  /** What the net layer reports; hand it to CoordinatorServer. */
+  readonly net: NetObserver;
+
+  private readonly rounds: Counter<'outcome'>;
+  private readonly lastRound: Gauge;
+  private readonly joined: Counter;
+  private readonly left: Counter;
+  private readonly dropouts: Counter;
+  private readonly unitsRejected: Counter;
+  private readonly updateBytes: Counter;
+  private readonly bytesIn: Counter;
+  private readonly bytesOut: Counter;
+  private readonly stages: Histogram<'stage'>;
+  private readonly secaggCpu: Counter;
+  private readonly alerts: Counter<'detector' | 'severity'>;
+  private readonly rejections: Counter<'code'>;
+  private readonly closes: Counter<'close_code'>;
+  private readonly stageClock: SecaggStageClock;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    const name = (n: string) => METRICS_PREFIX + n;
+    this.rounds = new Counter({ name: name('rounds_total'), help: 'Rounds finished, by outcome (completed, aborted).', labelNames: ['outcome'], registers });
+    for (const outcome of ['completed', 'aborted']) this.rounds.inc({ outcome }, 0);
+    this.lastRound = new Gauge({ name: name('last_round'), help: 'Number of the last finished round.', registers });
+    new Gauge({ name: name('participants_connected'), help: 'Authenticated participants connected now.', registers, collect() { this.set(sources.participants()); } });
+    new Gauge({ name: name('connections_open'), help: 'Open WebSocket connections, handshaking or authenticated.', registers, collect() { this.set(sources.connections()); } });
+    this.joined = new Counter({ name: name('participants_joined_total'), help: 'Participants that authenticated (reconnections included).', registers });
+    this.left = new Counter({ name: name('participants_left_total'), help: 'Authenticated participants that disconnected.', registers });
+    this.dropouts = new Counter({ name: name('dropouts_total'), help: 'Selected participants whose update did not reach the aggregate of their round.', registers });
+    this.unitsRejected = new Counter({ name: name('units_rejected_total'), help: 'Aggregation units the robust strategy left out.', registers });
+    this.updateBytes = new Counter({ name: name('update_bytes_total'), help: 'Wire bytes of the update (or masked-input) frames in the aggregates.', registers });
+    this.bytesIn = new Counter({ name: name('received_bytes_total'), help: 'WebSocket data-frame bytes received from participants.', registers });
+    this.bytesOut = new Counter({ name: name('sent_bytes_total'), help: 'WebSocket data-frame bytes sent to participants.', registers });
+    this.stages = new Histogram({
+      name: name('stage_duration_seconds'),
+      help: 'Wall-clock duration of round stages: round, collection (training and upload), aggregation, and per secure group secagg_keys (includes training), secagg_encaps, secagg_shares, secagg_masked, secagg_unmask.',
+      labelNames: ['stage'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
+    this.secaggCpu = new Counter({ name: name('secagg_protocol_seconds_total'), help: 'Coordinator CPU time spent in the secure-aggregation protocol.', registers });
+    this.alerts = new Counter({ name: name('alerts_total'), help: 'Anomaly-detector alerts, by detector and severity.', labelNames: ['detector', 'severity'], registers });
+    this.rejections = new Counter({
+      name: name('rejections_total'),
+      help: 'Frames, handshakes and connections the coordinator refused, by stable error code; each closes its connection.',
+      labelNames: ['code'],
+      registers,
+    });
+    for (const code of ERROR_CODE_LIST) this.rejections.inc({ code }, 0);
+    this.closes = new Counter({ name: name('connections_closed_total'), help: 'Closed WebSocket connections, by close code (either side; 1006: no close frame).', labelNames: ['close_code'], registers });
+    this.stageClock = new SecaggStageClock((stage, seconds) => this.observeStage(`secagg_${stage}`, seconds));
+
+    this.net = {
+      frameReceived: (bytes) => this.bytesIn.inc(bytes),
+      frameSent: (bytes, msg, participantId) => {
+        this.bytesOut.inc(bytes);
+        if (msg && participantId !== undefined) this.messageSent(participantId, msg);
+      },
+      rejected: (code) => this.rejected(code),
+      closed: (closeCode) => this.closes.inc({ close_code: closeCodeLabel(closeCode) }),
+    };
+  }
+
+  /** Count everything the coordinator reports through its events. */
+  watch(coordinator: EventEmitter<CoordinatorEvents>): void {
+    coordinator.on('round', (record) => this.observeRound(record));
+    coordinator.on('participantJoined', () => this.joined.inc());
+    coordinator.on('participantLeft', () => this.left.inc());
+  }
+
+  observeRound(record: RoundRecord): void {
+    this.rounds.inc({ outcome: record.outcome });
+    this.lastRound.set(record.round);
+    this.dropouts.inc(record.dropped.length);
+    this.unitsRejected.inc(record.rejected.length);
+    this.updateBytes.inc(record.uploadBytes);
+    this.secaggCpu.inc(record.protocolMs / 1000);
+    this.observeStage('round', record.durationMs / 1000);
+    for (const alert of record.alerts) this.alerts.inc({ detector: alert.detector, severity: alert.severity });
+  }
+
+  observeStage(stage: Stage, seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) this.stages.observe({ stage }, seconds);
+  }
+
+  rejected(code: ErrorCode): void {
+    this.rejections.inc({ code });
+  }
+
+  messageSent(participantId: string, msg: Message): void {
+    this.stageClock.sent(participantId, msg);
+  }
+
+  /** Prometheus text exposition of this coordinator's metrics and the process metrics. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    const merged = Registry.merge([sharedProcessRegistry(), this.registry]);
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  }
+}
