@@ -358,6 +358,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('participantJoined', id);
     this.log.info('participant joined', { participant: id, connected: this.participants.size });
     for (const w of [...this.participantWaiters]) w();
+    this.collector?.onRejoin(id); // session resume: back into the running round where its stage allows
     if (this.finishedAt !== undefined) void this.sendFinished(conn).catch(() => undefined);
   }
 

@@ -6,6 +6,7 @@ export class Arrivals<K> {
   private readonly answered = new Set<K>();
   private readonly gone = new Set<K>();
   private settle: (() => void) | undefined;
+  private done = false;
   private readonly settled: Promise<void>;
 
   constructor(readonly expected: ReadonlySet<K>) {
@@ -33,6 +34,13 @@ export class Arrivals<K> {
     this.check();
   }
 
+  /** A participant that dropped came back before the stage settled: wait for its answer again. */
+  rejoin(key: K): boolean {
+    if (this.done || !this.expected.has(key) || this.answered.has(key)) return false;
+    this.gone.delete(key);
+    return true;
+  }
+
   get missing(): K[] {
     return [...this.expected].filter((k) => !this.answered.has(k));
   }
@@ -45,6 +53,9 @@ export class Arrivals<K> {
   }
 
   private check(): void {
-    if (this.answered.size + this.gone.size >= this.expected.size) this.settle?.();
+    if (this.answered.size + this.gone.size >= this.expected.size) {
+      this.done = true;
+      this.settle?.();
+    }
   }
 }

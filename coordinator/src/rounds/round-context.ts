@@ -40,6 +40,12 @@ export interface RoundCollector {
   collect(selected: readonly string[]): Promise<CollectedRound>;
   onMessage(participantId: string, msg: Message, frameBytes: number): void;
   onLeave(participantId: string): void;
+  /**
+   * A participant connected again (after its link was lost, or superseding a connection that looks alive)
+   * while this round collects. The collector takes it back into the round where the stage allows it and
+   * otherwise leaves it to the next round.
+   */
+  onRejoin(participantId: string): void;
 }
 
 export function weightedMeanLoss(entries: ReadonlyArray<{ meanLoss: number; numSamples: number }>): number | null {

@@ -2,6 +2,11 @@
  * Trusted-mode collection: every selected participant gets the global adapter and returns its own update
  * (plaintext inside the encrypted channel); each accepted update is one aggregation unit weighted by its
  * sample count.
+ *
+ * Session resume: a selected participant that reconnects while the round still collects is taken back. If
+ * its update is already in, it gets the acknowledgement it may have missed; otherwise it gets the round's
+ * start again and answers with the update it kept (or trains, if it never finished), which is counted once
+ * however many times it arrives.
  */
 import { FedwardenError, type Message } from '@fedwarden/shared';
 import type { CollectedRound, RoundCollector, RoundContext } from './round-context.ts';
@@ -10,6 +15,7 @@ import { UpdateCollector } from './update-collector.ts';
 
 export class TrustedCollector implements RoundCollector {
   private updates: UpdateCollector | undefined;
+  private start: Message | undefined;
 
   constructor(private readonly ctx: RoundContext) {}
 
@@ -18,6 +24,7 @@ export class TrustedCollector implements RoundCollector {
     const updates = new UpdateCollector(round, new Set(selected), global.length, config.limits.maxUpdateNorm);
     this.updates = updates;
     const start: Message = { kind: 'roundStart', round, plan: config.training, deadlineMs: config.rounds.deadlineMs, global };
+    this.start = start;
     await Promise.all(
       selected.map(async (id) => {
         if (!(await this.ctx.send(id, start))) updates.drop(id);
@@ -25,6 +32,7 @@ export class TrustedCollector implements RoundCollector {
     );
     await updates.wait(config.rounds.deadlineMs);
     this.updates = undefined;
+    this.start = undefined;
     const accepted = updates.accepted;
     return {
       units: accepted.map((u) => ({ id: u.participantId, delta: u.delta, weight: u.numSamples, members: [u.participantId] })),
@@ -48,5 +56,24 @@ export class TrustedCollector implements RoundCollector {
 
   onLeave(participantId: string): void {
     this.updates?.drop(participantId);
+  }
+
+  onRejoin(participantId: string): void {
+    const updates = this.updates;
+    const start = this.start;
+    if (!updates || !start) return;
+    switch (updates.rejoin(participantId)) {
+      case 'accepted':
+        void this.ctx.send(participantId, { kind: 'updateAck', round: updates.round });
+        return;
+      case 'rejoined':
+        this.ctx.log.info('participant rejoined the round', { participant: participantId });
+        void this.ctx.send(participantId, start).then((sent) => {
+          if (!sent) updates.drop(participantId);
+        });
+        return;
+      case 'closed':
+        return;
+    }
   }
 }

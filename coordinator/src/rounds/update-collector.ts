@@ -1,7 +1,8 @@
 /**
  * Collects the updates of one round: accepts each selected participant's update once (a retried upload is
  * acknowledged again but counted once), validates it, tracks who dropped, and settles when every selected
- * participant has answered or gone, or at the deadline.
+ * participant has answered or gone, or at the deadline. A participant that dropped and reconnects before the
+ * round settles is waited for again (session resume).
  */
 import { FedwardenError, allFinite, l2Norm, type MessageOf } from '@fedwarden/shared';
 import { Arrivals } from './arrivals.ts';
@@ -16,6 +17,15 @@ export interface AcceptedUpdate {
 }
 
 export type OfferResult = 'accepted' | 'duplicate' | 'stale';
+
+/** What a reconnecting participant's round still holds for it. */
+export type RejoinResult =
+  /** Its update is already in: it only needs the acknowledgement it may have missed. */
+  | 'accepted'
+  /** Still collecting and no update from it yet: it is waited for again and should get the round's start. */
+  | 'rejoined'
+  /** Not selected, or the round no longer collects: it waits for the next round. */
+  | 'closed';
 
 export class UpdateCollector {
   private readonly updates = new Map<string, AcceptedUpdate>();
@@ -66,6 +76,13 @@ export class UpdateCollector {
   /** A selected participant disconnected or failed before reporting. */
   drop(participantId: string): void {
     this.arrivals.drop(participantId);
+  }
+
+  /** A selected participant connected again; see RejoinResult. */
+  rejoin(participantId: string): RejoinResult {
+    if (!this.selected.has(participantId)) return 'closed';
+    if (this.updates.has(participantId)) return 'accepted';
+    return this.arrivals.rejoin(participantId) ? 'rejoined' : 'closed';
   }
 
   get accepted(): readonly AcceptedUpdate[] {

@@ -54,6 +54,19 @@ export class SecaggCollector implements RoundCollector {
   onLeave(participantId: string): void {
     this.byParticipant.get(participantId)?.onLeave(participantId);
   }
+
+  /**
+   * No re-entry into the same round. A group's survivor sets are fixed stage by stage (who sent keys, who
+   * got shares, who uploaded masked input), and a member's round secrets (KEM keys, self-mask seed, pairwise
+   * seeds) lived in the session that was lost: the client wipes them when its link goes. Letting it back in
+   * would need fresh keys that its neighbours never saw. So a reconnecting member is simply gone for this
+   * round, which the group already handles at every stage, and it joins the next round. If its old
+   * connection was superseded rather than seen to close, this is where the group learns that it left, instead
+   * of waiting for the stage deadline.
+   */
+  onRejoin(participantId: string): void {
+    this.onLeave(participantId);
+  }
 }
 
 function empty(note: string): CollectedRound {
