@@ -1,0 +1,130 @@
+/**
+ * Versioned schema of the coordinator's SQLite database. The version lives in `PRAGMA user_version`; migration
+ * N takes a database from version N−1 to N inside one transaction together with the version bump, so a crash
+ * mid-migration leaves the old version intact. Migrations are append-only: never edit a released one, add the
+ * next. A database newer than this code is refused (STORAGE_VERSION) rather than misread.
+ *
+ *   v1  meta, participants, rounds (one row per attempt), checkpoints, the hash-chained audit log with
+ *       triggers that forbid UPDATE and DELETE on it
+ *   v2  participants' first/last seen times, and the reputation book (beta reputation, one row per participant)
+ */
+import { FedwardenError } from '@fedwarden/shared';
+import type { Db } from './database.ts';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'participants, rounds, checkpoints, append-only audit log',
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE participants (
+        id TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL,
+        enrolled INTEGER NOT NULL DEFAULT 1 CHECK (enrolled IN (0, 1)),
+        enrolled_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- One row per attempt at a round: a round interrupted by a crash or a shutdown keeps its row
+      -- ('interrupted') and runs again as the next attempt. At most one attempt per round is 'finished'.
+      CREATE TABLE rounds (
+        round INTEGER NOT NULL CHECK (round >= 1),
+        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+        status TEXT NOT NULL CHECK (status IN ('started', 'finished', 'interrupted')),
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        config TEXT NOT NULL,
+        outcome TEXT CHECK (outcome IN ('completed', 'aborted')),
+        reason TEXT,
+        record TEXT,
+        PRIMARY KEY (round, attempt)
+      ) STRICT;
+      CREATE UNIQUE INDEX rounds_one_finished ON rounds (round) WHERE status = 'finished';
+
+      -- The global adapter after a round (round 0: the initial adapter), float32 little-endian.
+      CREATE TABLE checkpoints (
+        round INTEGER PRIMARY KEY CHECK (round >= 0),
+        adapter BLOB NOT NULL,
+        params INTEGER NOT NULL CHECK (params >= 0),
+        sha256 TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `,
+  },
+  {
+    version: 2,
+    description: 'participants first/last seen, persisted reputation',
+    sql: `
+      ALTER TABLE participants ADD COLUMN first_seen INTEGER;
+      ALTER TABLE participants ADD COLUMN last_seen INTEGER;
+
+      CREATE TABLE reputation (
+        participant_id TEXT PRIMARY KEY REFERENCES participants (id),
+        alpha REAL NOT NULL,
+        beta REAL NOT NULL,
+        last_round INTEGER NOT NULL,
+        excluded_through INTEGER NOT NULL,
+        exclusions INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Throws STORAGE_VERSION for a database written by a newer coordinator. */
+export function assertNotNewer(db: Db, known: number = SCHEMA_VERSION): number {
+  const version = schemaVersion(db);
+  if (version > known) {
+    throw new FedwardenError(
+      'STORAGE_VERSION',
+      `database schema v${version} is newer than this coordinator's v${known}; upgrade fedwarden or use another data dir`,
+    );
+  }
+  return version;
+}
+
+/**
+ * Bring the database up to the last of `migrations` (the released list unless a test passes a prefix).
+ * Returns the versions before and after.
+ */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): { from: number; to: number } {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migrations: entry ${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  const from = assertNotNewer(db, migrations.length);
+  for (const m of migrations.slice(from)) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return { from, to: migrations.length };
+}

@@ -1,0 +1,261 @@
+/**
+ * The coordinator's persistent state behind one interface, CoordinatorStore, and its SQLite implementation.
+ *
+ * What the coordinator needs from storage, and the unit of atomicity of each call:
+ *   resume()        audit chain checked, enrolment synced, attempts left open by a killed coordinator recorded as interrupted, and
+ *                   the state to continue from: manifest, latest verified checkpoint, finished round records.
+ *   adoptManifest   manifest + initial adapter (checkpoint 0) + audit entry, one transaction.
+ *   beginRound      the attempt's row + audit entry, one transaction.
+ *   finishRound     round record + reputation + checkpoint + audit entries, ONE transaction: a crash leaves
+ *                   the whole finished round or none of it, and the round then runs again.
+ *   interruptRound  the attempt marked interrupted (shutdown mid-round) + audit entry.
+ *
+ * Without a data dir (simulations, tests) the same class runs on ':memory:' SQLite: one implementation, so
+ * the code the simulations exercise is the code a real coordinator persists with, at the cost of a few
+ * small in-memory writes per round.
+ */
+import { FedwardenError, manifestHash, manifestSize, type AdapterManifest, type RoundOutcome } from '@fedwarden/shared';
+import type { CoordinatorConfig } from '../config.ts';
+import type { ReputationStore } from '../reputation/reputation-store.ts';
+import { AuditLog } from './audit-log.ts';
+import { CheckpointsTable, type Checkpoint } from './checkpoints.ts';
+import { MEMORY, openDatabase, type Db } from './database.ts';
+import { ParticipantsTable, type EnrolledParticipant, type ParticipantRow } from './participants.ts';
+import { SqliteReputationStore } from './reputation.ts';
+import { RoundsTable, type RoundRow } from './rounds.ts';
+import { textSha256, verifyDatabase, type VerifyReport } from './verify.ts';
+
+/** What storage keeps of a round record: these fields are audited; the rest is stored as given. */
+export interface StoredRoundRecord {
+  readonly round: number;
+  readonly outcome: RoundOutcome;
+  readonly reason: string;
+  readonly reported: readonly string[];
+}
+
+export interface ResumeState {
+  /** The federation's adapter manifest and the global adapter of the latest checkpoint, once adopted. */
+  readonly manifest?: { readonly manifest: AdapterManifest; readonly digest: string; readonly global: Float32Array };
+  readonly checkpointRound: number;
+  readonly lastFinishedRound: number;
+  /** Finished rounds' records (parsed JSON, as stored), in round order. */
+  readonly records: readonly unknown[];
+  /** Rounds found open (coordinator killed mid-round), now recorded as interrupted; they run again. */
+  readonly interrupted: readonly number[];
+}
+
+export interface CoordinatorStore {
+  /** Where the data lives (a file path, or ':memory:'). */
+  readonly location: string;
+  /** The reputation book's records; written with finishRound(). */
+  readonly reputation: ReputationStore;
+  resume(participants: readonly EnrolledParticipant[]): ResumeState;
+  participantSeen(id: string): void;
+  adoptManifest(manifest: AdapterManifest, digest: string, initial: Float32Array): void;
+  /** Open an attempt at `round`; returns the attempt number. */
+  beginRound(round: number, config: CoordinatorConfig, selected: readonly string[]): number;
+  /** The round's end, atomically; `global` is the new global adapter when the round changed it. */
+  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void;
+  interruptRound(attempt: number, record: StoredRoundRecord): void;
+  verify(): VerifyReport;
+  close(): void;
+}
+
+export interface SqliteStoreOptions {
+  readonly readonly?: boolean;
+  /** Clock for stored timestamps, ms since the epoch. Default Date.now. */
+  readonly now?: () => number;
+}
+
+const META_MANIFEST = 'manifest';
+const META_MANIFEST_SHA256 = 'manifest_sha256';
+
+export class SqliteStore implements CoordinatorStore {
+  readonly reputation: SqliteReputationStore;
+  private readonly audit: AuditLog;
+  private readonly participantsTable: ParticipantsTable;
+  private readonly roundsTable: RoundsTable;
+  private readonly checkpoints: CheckpointsTable;
+  private readonly now: () => number;
+  private params = 0;
+  private resumed = false;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Db,
+    readonly location: string,
+    options: SqliteStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.audit = new AuditLog(db);
+    this.participantsTable = new ParticipantsTable(db);
+    this.roundsTable = new RoundsTable(db);
+    this.checkpoints = new CheckpointsTable(db);
+    this.reputation = new SqliteReputationStore(db);
+  }
+
+  /** Open (creating and migrating) the database at `path`, or ':memory:'. */
+  static open(path: string = MEMORY, options: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(openDatabase(path, { readonly: options.readonly ?? false }), path, options);
+  }
+
+  resume(participants: readonly EnrolledParticipant[]): ResumeState {
+    const broken = this.audit.verify();
+    if (broken.length > 0) {
+      const first = broken[0]!;
+      throw new FedwardenError('STORAGE_CORRUPT', `audit log entry ${first.seq}: ${first.problem}; run verify for the full report`);
+    }
+    const at = this.now();
+    const state = this.db.transaction((): ResumeState => {
+      const changes = this.participantsTable.sync(participants, at);
+      for (const id of changes.enrolled) this.audit.append('participant-enrolled', { participant: id }, at);
+      for (const id of changes.tokenChanged) this.audit.append('participant-token-changed', { participant: id }, at);
+      for (const id of changes.unenrolled) this.audit.append('participant-unenrolled', { participant: id }, at);
+      const interrupted: number[] = [];
+      for (const open of this.roundsTable.unfinished()) {
+        const reason = 'coordinator restarted';
+        this.roundsTable.interrupt(open.round, open.attempt, reason, null, at);
+        this.audit.append('round-interrupted', { round: open.round, attempt: open.attempt, reason }, at);
+        interrupted.push(open.round);
+      }
+      const manifest = this.storedManifest();
+      const checkpoint = manifest ? this.latestCheckpoint(manifest.params) : undefined;
+      const finished = this.roundsTable.finished();
+      const lastFinishedRound = finished.at(-1)?.round ?? 0;
+      if (checkpoint && checkpoint.round > lastFinishedRound) {
+        throw new FedwardenError('STORAGE_CORRUPT', `checkpoint of round ${checkpoint.round} is newer than the last finished round ${lastFinishedRound}`);
+      }
+      this.audit.append('coordinator-started', { lastFinishedRound, interrupted }, at);
+      return {
+        ...(manifest && checkpoint ? { manifest: { manifest: manifest.manifest, digest: manifest.digest, global: checkpoint.adapter } } : {}),
+        checkpointRound: checkpoint?.round ?? 0,
+        lastFinishedRound,
+        records: finished.map((r) => parseRecord(r)),
+        interrupted,
+      };
+    })();
+    this.params = state.manifest?.global.length ?? 0;
+    this.resumed = true;
+    return state;
+  }
+
+  participantSeen(id: string): void {
+    this.participantsTable.seen(id, this.now());
+  }
+
+  adoptManifest(manifest: AdapterManifest, digest: string, initial: Float32Array): void {
+    const params = manifestSize(manifest);
+    const at = this.now();
+    this.db.transaction(() => {
+      if (this.storedManifest()) throw new FedwardenError('INTERNAL', 'adoptManifest: the federation already has a manifest');
+      const insert = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      insert.run(META_MANIFEST, JSON.stringify(manifest));
+      insert.run(META_MANIFEST_SHA256, digest);
+      this.audit.append('manifest-adopted', { sha256: digest, params }, at);
+      const c = this.checkpoints.save(0, initial, params, at);
+      this.audit.append('checkpoint', { round: 0, sha256: c.sha256, params }, at);
+    })();
+    this.params = params;
+  }
+
+  beginRound(round: number, config: CoordinatorConfig, selected: readonly string[]): number {
+    const at = this.now();
+    // The config as the round ran it; enrolment lives in the participants table.
+    const snapshot = JSON.stringify({ ...config, participants: config.participants.length });
+    return this.db.transaction(() => {
+      const attempt = this.roundsTable.begin(round, snapshot, at);
+      this.audit.append('round-started', { round, attempt, selected: selected.length }, at);
+      return attempt;
+    })();
+  }
+
+  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void {
+    const at = this.now();
+    const text = JSON.stringify(record);
+    this.db.transaction(() => {
+      this.roundsTable.finish(record.round, attempt, record.outcome, record.reason, text, at);
+      this.reputation.flush();
+      if (global !== undefined) {
+        const c = this.checkpoints.save(record.round, global, this.params, at);
+        this.audit.append('checkpoint', { round: record.round, sha256: c.sha256, params: c.params }, at);
+      }
+      this.audit.append(
+        'round-finished',
+        { round: record.round, attempt, outcome: record.outcome, reported: record.reported.length, recordSha256: textSha256(text) },
+        at,
+      );
+    })();
+    this.reputation.committed();
+  }
+
+  interruptRound(attempt: number, record: StoredRoundRecord): void {
+    const at = this.now();
+    this.db.transaction(() => {
+      this.roundsTable.interrupt(record.round, attempt, record.reason, JSON.stringify(record), at);
+      this.audit.append('round-interrupted', { round: record.round, attempt, reason: record.reason }, at);
+    })();
+  }
+
+  verify(): VerifyReport {
+    return verifyDatabase(this.db);
+  }
+
+  /** Every attempt at every round, in order (inspection, tests). */
+  rounds(): RoundRow[] {
+    return this.roundsTable.all();
+  }
+
+  /** A round's checkpoint (default: the latest), verified against its hash. */
+  checkpoint(round?: number): Checkpoint | undefined {
+    return round === undefined ? this.checkpoints.latest() : this.checkpoints.load(round);
+  }
+
+  participants(): ParticipantRow[] {
+    return this.participantsTable.list();
+  }
+
+  /** Record the stop in the audit log (when this store resumed a coordinator) and close the database. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.resumed) this.audit.append('coordinator-stopped', { lastFinishedRound: this.roundsTable.lastFinished() }, this.now());
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private storedManifest(): { manifest: AdapterManifest; digest: string; params: number } | undefined {
+    const get = this.db.prepare('SELECT value FROM meta WHERE key = ?');
+    const text = (get.get(META_MANIFEST) as { value: string } | undefined)?.value;
+    const digest = (get.get(META_MANIFEST_SHA256) as { value: string } | undefined)?.value;
+    if (text === undefined && digest === undefined) return undefined;
+    let manifest: AdapterManifest;
+    try {
+      manifest = JSON.parse(text ?? '') as AdapterManifest;
+    } catch (err) {
+      throw new FedwardenError('STORAGE_CORRUPT', 'stored manifest is not valid JSON', { cause: err });
+    }
+    if (digest === undefined || !Array.isArray(manifest.entries) || manifestHash(manifest) !== digest) {
+      throw new FedwardenError('STORAGE_CORRUPT', 'stored manifest does not match its hash');
+    }
+    return { manifest, digest, params: manifestSize(manifest) };
+  }
+
+  private latestCheckpoint(params: number): Checkpoint {
+    const c = this.checkpoints.latest();
+    if (c === undefined) throw new FedwardenError('STORAGE_CORRUPT', 'a manifest is stored but no checkpoint');
+    if (c.adapter.length !== params) {
+      throw new FedwardenError('STORAGE_CORRUPT', `checkpoint of round ${c.round} has ${c.adapter.length} values, the manifest ${params}`);
+    }
+    return c;
+  }
+}
+
+function parseRecord(row: RoundRow): unknown {
+  try {
+    return JSON.parse(row.record ?? '');
+  } catch (err) {
+    throw new FedwardenError('STORAGE_CORRUPT', `record of round ${row.round} is not valid JSON`, { cause: err });
+  }
+}
