@@ -37,6 +37,7 @@ import type { CollectedRound, RoundCollector, RoundContext } from './rounds/roun
 import { RoundState } from './rounds/round-state.ts';
 import { TrustedCollector } from './rounds/trusted-collector.ts';
 import { SecaggCollector } from './secagg/secagg-collector.ts';
+import { SqliteStore, type CoordinatorStore, type ResumeState } from './storage/store.ts';
 
 export interface RoundRecord {
   readonly round: number;
@@ -81,6 +82,11 @@ export interface CoordinatorEvents {
 export interface CoordinatorOptions {
   /** Scores a global adapter (e.g. accuracy on held-out data); feeds the degradation detector and the record. */
   readonly evaluate?: (global: Float32Array) => Promise<number>;
+  /**
+   * Persistent state (storage/store.ts): the coordinator resumes from it (manifest, latest checkpoint,
+   * reputation, next round) and closes it in stop(). Default: an in-memory SQLite store (nothing survives).
+   */
+  readonly store?: CoordinatorStore;
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -99,6 +105,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Set once the federation has run its rounds; participants joining later are told at once. */
   private finishedAt: number | undefined;
   private listeningPort = 0;
+  private readonly store: CoordinatorStore;
+  /** The first round this process runs: the one after the last finished round in storage. */
+  private nextRound = 1;
+  private resumeState: Pick<ResumeState, 'lastFinishedRound' | 'interrupted'> = { lastFinishedRound: 0, interrupted: [] };
+  private running: Promise<readonly RoundRecord[]> | undefined;
+  private stopping: Promise<void> | undefined;
 
   constructor(
     readonly config: CoordinatorConfig,
@@ -107,9 +119,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     private readonly options: CoordinatorOptions = {},
   ) {
     super();
-    this.defences = new Defences(config);
+    this.store = options.store ?? SqliteStore.open();
+    const resumed = this.store.resume(config.participants);
+    this.defences = new Defences(config, this.store.reputation);
     this.enrolment = new Enrolment(config.participants);
     this.manifests = new ManifestAgreement(config.model.manifestSha256);
+    this.restore(resumed);
     this.metrics = new CoordinatorMetrics({ participants: () => this.participants.size, connections: () => this.server.connectionCount });
     this.metrics.watch(this);
     const endpoints = operatorEndpoints(this.metrics, () => this.readiness(), this.log);
@@ -180,26 +195,76 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.defences.reputation.score(participantId);
   }
 
-  /** Run the configured number of rounds, then tell participants the federation is finished. */
-  async run(): Promise<readonly RoundRecord[]> {
-    for (let round = 1; round <= this.config.rounds.count && !this.stopped; round++) {
+  /** What this coordinator resumed from storage: the last finished round, and rounds found interrupted. */
+  get resumed(): Pick<ResumeState, 'lastFinishedRound' | 'interrupted'> {
+    return this.resumeState;
+  }
+
+  /**
+   * Run the configured number of rounds (after a restart: those not finished yet), then tell participants the
+   * federation is finished. Returns every finished round's record, those of earlier runs included.
+   */
+  run(): Promise<readonly RoundRecord[]> {
+    this.running ??= this.runRounds();
+    return this.running;
+  }
+
+  private async runRounds(): Promise<readonly RoundRecord[]> {
+    for (let round = this.nextRound; round <= this.config.rounds.count && !this.stopped; round++) {
       await this.waitForParticipants(this.config.rounds.minParticipants);
       if (this.stopped) break;
       const record = await this.runRound(round);
       this.records.push(record);
       this.emit('round', record);
     }
-    this.finishedAt = this.records.at(-1)?.round ?? 0;
-    await Promise.allSettled([...this.participants.values()].map((c) => this.sendFinished(c)));
+    if (!this.stopped) {
+      // Stopped early, participants are not told "finished": they come back to the restarted coordinator.
+      this.finishedAt = this.records.at(-1)?.round ?? 0;
+      await Promise.allSettled([...this.participants.values()].map((c) => this.sendFinished(c)));
+    }
     this.emit('finished', this.records);
     return this.records;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown (idempotent): refuse new participants, abort the round in progress (stored as
+   * interrupted, so a restart runs it again), wait for the round loop to record it, close every socket with
+   * 1001, then close storage.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopped = true;
     for (const w of this.participantWaiters) w();
     this.participantWaiters = [];
+    // Every participant counts as gone for the round in progress, so that its collector settles now.
+    const collector = this.collector;
+    if (collector) for (const id of this.participants.keys()) collector.onLeave(id);
+    await this.running?.catch(() => undefined);
     await this.server.close();
+    this.store.close();
+  }
+
+  /** Continue from storage: the federation's manifest and latest global adapter, and its finished rounds. */
+  private restore(state: ResumeState): void {
+    if (state.manifest) {
+      try {
+        this.manifests.accept(state.manifest.manifest);
+      } catch (err) {
+        const digest = state.manifest.digest.slice(0, 16);
+        throw new FedwardenError('BAD_CONFIG', `the data dir's federation uses adapter manifest ${digest}…, which model.manifestSha256 refuses`, { cause: err });
+      }
+      this.global = state.manifest.global;
+    }
+    this.records.push(...(state.records as RoundRecord[]));
+    this.nextRound = state.lastFinishedRound + 1;
+    this.resumeState = { lastFinishedRound: state.lastFinishedRound, interrupted: state.interrupted };
+    if (state.lastFinishedRound > 0 || state.interrupted.length > 0) {
+      this.log.info('resumed from storage', { lastFinishedRound: state.lastFinishedRound, checkpointRound: state.checkpointRound, interrupted: state.interrupted });
+    }
   }
 
   private async runRound(round: number): Promise<RoundRecord> {
@@ -210,6 +275,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const candidates = shuffle(rng, [...this.participants.keys()].filter((id) => this.defences.selectable(id, round)).sort());
     const max = this.config.rounds.maxParticipants;
     const selected = max > 0 ? candidates.slice(0, max) : candidates;
+    const attempt = this.store.beginRound(round, this.config, selected);
     const log = this.log.child({ round });
     const ctx: RoundContext = {
       round,
@@ -247,7 +313,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     let outcome: RoundOutcome;
     let reason: string;
     let review: Review | undefined;
-    if (this.stopped) {
+    const interrupted = this.stopped;
+    if (interrupted) {
       state.transition('aborted');
       outcome = 'aborted';
       reason = 'coordinator stopping';
@@ -307,6 +374,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       protocolMs: collected.protocolMs,
       durationMs: Date.now() - started,
     };
+    // Stored before participants hear of it: a round they were told had ended is never lost.
+    if (interrupted) this.store.interruptRound(attempt, record);
+    else {
+      this.store.finishRound(attempt, record, outcome === 'completed' ? this.global : undefined);
+      this.nextRound = round + 1;
+    }
     log.info('round ended', { outcome, reason, dropped: record.dropped.length, durationMs: record.durationMs });
     await Promise.allSettled(selected.map((id) => ctx.send(id, { kind: 'roundEnd', round, outcome, reason })));
     return record;
@@ -336,11 +409,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private authenticate(hello: MessageOf<'hello'>, conn: ParticipantConnection): string {
+    if (this.stopped) throw new FedwardenError('GOING_AWAY', 'coordinator is shutting down');
     const id = this.enrolment.authenticate(hello.token);
     if (id === undefined) throw new FedwardenError('AUTH_FAILED', 'unknown enrolment token');
     const adopted = this.manifests.accept(hello.manifest);
     if (adopted) {
       this.global = initAdapter(adopted.manifest, createRng(deriveSeed(this.config.seed, 0x41444150)));
+      this.store.adoptManifest(adopted.manifest, adopted.digest, this.global);
       this.log.info('adapter manifest adopted', { by: id, manifestSha256: adopted.digest, params: manifestSize(adopted.manifest) });
     }
     const previous = this.participants.get(id);
@@ -355,6 +430,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const id = conn.participantId as string;
     if (!conn.ready) return; // closed before the welcome went out
     this.participants.set(id, conn);
+    try {
+      this.store.participantSeen(id);
+    } catch (err) {
+      this.log.warn('could not record participant as seen', { participant: id, err: (err as Error).message });
+    }
     this.emit('participantJoined', id);
     this.log.info('participant joined', { participant: id, connected: this.participants.size });
     for (const w of [...this.participantWaiters]) w();

@@ -36,3 +36,8 @@ export { fedAvg } from './aggregation/fedavg.ts';
 export type { AggregationUnit, AggregationResult, Strategy, StrategyContext, UnitVerdict } from './aggregation/strategy.ts';
 export { SecaggGroup, type SecaggResult, type SecaggGroupParams } from './secagg/group-protocol.ts';
 export { partitionGroups, type GroupPolicy } from './secagg/groups.ts';
+export { SqliteStore, type CoordinatorStore, type ResumeState, type SqliteStoreOptions, type StoredRoundRecord } from './storage/store.ts';
+export { DB_FILE_NAME, databasePath } from './storage/database.ts';
+export type { VerifyReport } from './storage/verify.ts';
+export type { RoundRow, RoundStatus } from './storage/rounds.ts';
+export type { Checkpoint } from './storage/checkpoints.ts';
