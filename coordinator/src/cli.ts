@@ -1,27 +1,45 @@
 /**
  * fedwarden coordinator CLI.
  *
- *   pnpm coordinator --config coordinator.json     run the configured rounds
- *   pnpm coordinator token <participant-id>        mint an enrolment token (printed once) and its config entry
- *   pnpm coordinator fingerprint --config FILE     print the key fingerprint participants must pin
+ *   pnpm coordinator --config coordinator.json [--data-dir DIR]   run the configured rounds; resumes from DIR
+ *   pnpm coordinator verify --data-dir DIR                         check DIR's database: audit chain, checkpoints, rounds
+ *   pnpm coordinator token <participant-id>                        mint an enrolment token (printed once) and its config entry
+ *   pnpm coordinator fingerprint --config FILE                     print the key fingerprint participants must pin
+ *
+ * SIGTERM / SIGINT: stop accepting participants, abort the round in progress (stored as interrupted; the next
+ * start runs it again), commit and close the database, close sockets with 1001, exit 0. A second signal
+ * exits at once (128 + signal number); storage stays consistent, since every commit is already durable.
+ *
+ * Exit codes: 0 done; 1 error (message on stderr); 2 verify found problems.
  */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger, toFedwardenError } from '@fedwarden/shared';
 import { loadConfig } from './config.ts';
 import { Coordinator } from './coordinator.ts';
 import { generateToken, hashToken } from './enrolment.ts';
 import { loadOrCreateIdentity } from './identity.ts';
+import { databasePath } from './storage/database.ts';
+import { SqliteStore } from './storage/store.ts';
+import { formatVerifyReport } from './storage/verify.ts';
 
 const USAGE = `usage:
-  pnpm coordinator --config <file>            run a federation
-  pnpm coordinator token <participant-id>     mint an enrolment token
-  pnpm coordinator fingerprint --config <file>`;
+  pnpm coordinator --config <file> [--data-dir <dir>]     run a federation (resumes from the data dir)
+  pnpm coordinator verify --data-dir <dir>                 check the stored rounds, checkpoints and audit log
+  pnpm coordinator token <participant-id>                  mint an enrolment token
+  pnpm coordinator fingerprint --config <file> [--data-dir <dir>]`;
+
+const EXIT_VERIFY_FAILED = 2;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string', short: 'd' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command = 'run', ...rest] = positionals;
   if (values.help) {
@@ -36,8 +54,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(`config entry for "participants": ${JSON.stringify({ id, tokenSha256: hashToken(token) })}`);
     return 0;
   }
+  if (command === 'verify') {
+    const dataDir = values['data-dir'] ?? (values.config ? loadConfig(values.config).dataDir : undefined);
+    if (!dataDir) throw new Error(`verify: --data-dir (or --config) is required\n${USAGE}`);
+    return verify(databasePath(dataDir));
+  }
   if (!values.config) throw new Error(`--config is required\n${USAGE}`);
-  const config = loadConfig(values.config);
+  const loaded = loadConfig(values.config);
+  const config = { ...loaded, dataDir: values['data-dir'] ?? loaded.dataDir };
   const { identity, created } = loadOrCreateIdentity(config.dataDir);
   if (command === 'fingerprint') {
     console.log(identity.fingerprint);
@@ -48,23 +72,52 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel, { component: 'coordinator' });
   if (created) log.info('generated coordinator key', { dataDir: config.dataDir });
   console.log(`coordinator key fingerprint (participants pin this): ${identity.fingerprint}`);
-  const coordinator = new Coordinator(config, identity, log);
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  const store = SqliteStore.open(databasePath(config.dataDir));
+  const coordinator = new Coordinator(config, identity, log, { store });
+  const { lastFinishedRound, interrupted } = coordinator.resumed;
+  if (lastFinishedRound > 0 || interrupted.length > 0) {
+    const again = interrupted.length > 0 ? `; round ${interrupted.join(', ')} was interrupted and runs again` : '';
+    console.log(`resuming from ${store.location}: rounds 1..${lastFinishedRound} of ${config.rounds.count} finished${again}`);
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting now; the next start records the round in progress as interrupted', { signal });
+      process.exit(128 + constants.signals[signal]);
+    }
     log.info('shutting down', { signal });
-    void coordinator.stop().then(() => process.exit(0));
+    console.log(`${signal}: stopping (the round in progress is aborted and runs again after a restart)`);
+    coordinator.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { err: toFedwardenError(err).message });
+        process.exit(1);
+      },
+    );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  await coordinator.listen();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const port = await coordinator.listen();
+  console.log(`listening on ws://${config.host}:${port}`);
   coordinator.on('round', (r) =>
     console.log(`round ${r.round}: ${r.outcome} (${r.reason}); mean loss ${r.meanLoss?.toFixed(4) ?? '-'}`),
   );
   await coordinator.run();
   await coordinator.stop();
   return 0;
+}
+
+function verify(path: string): number {
+  const store = SqliteStore.open(path, { readonly: true });
+  try {
+    const report = store.verify();
+    console.log(formatVerifyReport(report, path));
+    return report.ok ? 0 : EXIT_VERIFY_FAILED;
+  } finally {
+    store.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

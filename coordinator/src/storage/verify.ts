@@ -134,3 +134,20 @@ export function verifyDatabase(db: Db): VerifyReport {
     },
   };
 }
+
+/** The report as `verify` prints it: a summary line, notes, then OK or every problem. */
+export function formatVerifyReport(report: VerifyReport, location: string): string {
+  const s = report.summary;
+  const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
+  const lines = [
+    `verify ${location}`,
+    `  schema v${s.schemaVersion}; ${plural(s.auditEntries, 'audit entry', 'audit entries')}; ` +
+      `${plural(s.finishedRounds, 'finished round')} (last ${s.lastRound}); ${plural(s.checkpoints, 'checkpoint')}; ` +
+      `${plural(s.interruptedAttempts, 'interrupted attempt')}`,
+    `  audit head ${s.headHash}`,
+    ...report.notes.map((n) => `  note: ${n}`),
+  ];
+  if (report.ok) lines.push('  OK: audit chain, checkpoints and rounds are intact');
+  else lines.push(`  FAILED: ${plural(report.problems.length, 'problem')}`, ...report.problems.map((p) => `  - ${p}`));
+  return lines.join('\n');
+}
