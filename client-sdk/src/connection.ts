@@ -3,6 +3,9 @@
  * check its key against the pinned fingerprint, encapsulate, then exchange sealed messages. Incoming messages
  * queue up until the caller asks for them with next(); a close (ours or theirs) rejects the waiting call with
  * a FedwardenError carrying the stable code from the close reason.
+ *
+ * With `heartbeatTimeoutMs`, a link over which nothing (no frame, no ping) arrives for that long is taken as
+ * dead: the socket is terminated and the waiting call rejects with TIMEOUT (see resilience/heartbeat.ts).
  */
 import WebSocket from 'ws';
 import {
@@ -20,6 +23,7 @@ import {
   type ProtocolLimits,
   type SecureSession,
 } from '@fedwarden/shared';
+import { HeartbeatWatchdog } from './resilience/heartbeat.ts';
 
 export interface ConnectOptions {
   /** ws:// or wss:// URL of the coordinator. */
@@ -29,6 +33,10 @@ export interface ConnectOptions {
   readonly limits?: ProtocolLimits;
   /** Time allowed for TCP + WebSocket + key exchange, ms. Default 10 s. */
   readonly handshakeTimeoutMs?: number;
+  /** Terminate the link when nothing (no frame, no ping) arrived for this long, ms; 0 (default) disables. */
+  readonly heartbeatTimeoutMs?: number;
+  /** Told when the heartbeat finds the link dead, just before the socket is terminated. */
+  readonly onHeartbeatMissed?: (silentMs: number) => void;
 }
 
 /** Map a close code + "CODE: text" reason from the peer to an error. */
@@ -43,19 +51,37 @@ export class SecureConnection {
   private readonly queue: Message[] = [];
   private waiter: { resolve: (m: Message) => void; reject: (e: FedwardenError) => void } | undefined;
   private closedWith: FedwardenError | undefined;
+  private readonly watchdog: HeartbeatWatchdog | undefined;
 
   private constructor(
     private readonly ws: WebSocket,
     private readonly session: SecureSession,
     private readonly limits: ProtocolLimits,
+    heartbeatTimeoutMs: number,
+    onHeartbeatMissed: (silentMs: number) => void,
   ) {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', (code, reason) => this.onClosed(errorFromClose(code, reason.toString('utf8'))));
+    // A socket error (reset, bad frame) is always followed by 'close', which reports it; never let it throw.
+    ws.on('error', () => undefined);
+    if (heartbeatTimeoutMs > 0) {
+      const watchdog = new HeartbeatWatchdog(heartbeatTimeoutMs, (silentMs) => {
+        onHeartbeatMissed(silentMs);
+        this.onClosed(new FedwardenError('TIMEOUT', `nothing from the coordinator for ${silentMs} ms: link presumed dead`));
+        ws.terminate();
+      });
+      ws.on('ping', () => watchdog.touch());
+      this.watchdog = watchdog;
+    }
   }
 
   static open(options: ConnectOptions): Promise<SecureConnection> {
     const pin = normalizeFingerprint(options.fingerprint);
     const limits = options.limits ?? DEFAULT_LIMITS;
+    const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 0;
+    if (!(heartbeatTimeoutMs >= 0 && Number.isFinite(heartbeatTimeoutMs))) {
+      return Promise.reject(new FedwardenError('BAD_CONFIG', `heartbeatTimeoutMs must be a non-negative number of ms`));
+    }
     const ws = new WebSocket(options.url, { maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -79,7 +105,7 @@ export class SecureConnection {
           if (!isBinary || !(data instanceof Buffer)) throw new FedwardenError('UNSUPPORTED', 'binary frames only');
           const { kexFrame, session } = clientHandshake(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pin);
           ws.send(kexFrame);
-          finish(undefined, new SecureConnection(ws, session, limits));
+          finish(undefined, new SecureConnection(ws, session, limits, heartbeatTimeoutMs, options.onHeartbeatMissed ?? (() => undefined)));
         } catch (err) {
           finish(toFedwardenError(err));
         }
@@ -93,7 +119,13 @@ export class SecureConnection {
   send(msg: Message): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const frame = this.session.seal(encodeMessage(msg));
-    return new Promise((resolve, reject) => this.ws.send(frame, (err) => (err ? reject(toFedwardenError(err)) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.ws.send(frame, (err) => {
+        if (!err) return resolve();
+        // A send fails because the link went away: report it as such (retriable), not as an internal error.
+        reject(this.closedWith ?? new FedwardenError('GOING_AWAY', `send failed: ${err.message}`, { cause: err }));
+      }),
+    );
   }
 
   /** The next message from the coordinator; rejects once the connection is closed. */
@@ -117,6 +149,7 @@ export class SecureConnection {
 
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
     if (this.closedWith) return;
+    this.watchdog?.touch();
     try {
       if (!isBinary || !(data instanceof Buffer)) throw new FedwardenError('UNSUPPORTED', 'binary frames only');
       const msg = decodeMessage(this.session.open(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), this.limits);
@@ -133,6 +166,7 @@ export class SecureConnection {
   private onClosed(err: FedwardenError): void {
     if (this.closedWith) return;
     this.closedWith = err;
+    this.watchdog?.stop();
     const w = this.waiter;
     this.waiter = undefined;
     w?.reject(err);

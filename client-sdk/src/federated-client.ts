@@ -2,24 +2,25 @@
  * FederatedClient: the public SDK entry point a participant node embeds. Give it the coordinator's URL and
  * pinned key fingerprint, an enrolment token, a TrainableModel and local data; run() takes part in rounds
  * until the coordinator says the federation is finished. Progress is observable as events.
+ *
+ * run() survives a flaky network on its own: a lost link, a coordinator restart (close 1001), a timeout or a
+ * dead link found by the heartbeat lead to a reconnect after an exponential, fully jittered backoff, through a
+ * circuit breaker that stops hammering a coordinator that keeps failing (resilience/reconnect-policy.ts).
+ * After a reconnect the participant rejoins its round where the stage allows (a trusted-mode upload lost with
+ * the link is sent again without retraining, see kept-update.ts) and otherwise the next round. Terminal errors
+ * (bad token, pinned key mismatch, manifest mismatch, superseded, bad config, a coordinator breaking the
+ * protocol) and close() end run() at once.
  */
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import {
-  FedwardenError,
-  deriveSeed,
-  silentLogger,
-  subtract,
-  toFedwardenError,
-  type Logger,
-  type Message,
-  type MessageOf,
-  type ProtocolLimits,
-  type RoundOutcome,
-} from '@fedwarden/shared';
+import { FedwardenError, silentLogger, toFedwardenError, type Logger, type ProtocolLimits } from '@fedwarden/shared';
+import type { ClientSummary, FederatedClientEvents } from './client-events.ts';
 import { SecureConnection } from './connection.ts';
-import { SecaggClient } from './secagg/client-protocol.ts';
-import type { LabeledData, TrainProgress, TrainResult, TrainableModel } from './trainable-model.ts';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './resilience/heartbeat.ts';
+import { ReconnectPolicy, type ReconnectDecision, type ReconnectOptions } from './resilience/reconnect-policy.ts';
+import { RoundRunner } from './round-runner.ts';
+import type { LabeledData, TrainableModel } from './trainable-model.ts';
+
+export type { ClientSummary, FederatedClientEvents, RoundStage } from './client-events.ts';
 
 export interface FederatedClientOptions {
   readonly url: string;
@@ -31,228 +32,153 @@ export interface FederatedClientOptions {
   readonly seed?: number;
   readonly limits?: ProtocolLimits;
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Drop a link over which nothing (no frame, no ping) arrived for this long, ms; 0 disables. Must exceed the
+   * coordinator's `limits.heartbeatIntervalMs` (15 s by default) with room to spare. Default 45,000.
+   */
+  readonly heartbeatTimeoutMs?: number;
+  /** Reconnect policy (backoff, attempts, circuit breaker, injectable sleep/clock/random); false: never reconnect. */
+  readonly reconnect?: ReconnectOptions | false;
   readonly logger?: Logger;
 }
 
-export interface ClientSummary {
-  readonly participantId: string;
-  readonly roundsTrained: number;
-  readonly lastRound: number;
-  /** Time spent in the secure-aggregation protocol (key exchange, sharing, masking, unmasking), ms. */
-  readonly secaggMs: number;
-  /** The federation's final global adapter. */
-  readonly global: Float32Array;
+function timerSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-export interface FederatedClientEvents {
-  connected: [participantId: string];
-  roundStart: [round: number];
-  progress: [round: number, progress: TrainProgress];
-  uploaded: [round: number, result: TrainResult];
-  acknowledged: [round: number];
-  roundEnd: [round: number, outcome: RoundOutcome, reason: string];
-  /**
-   * A round stage begins: 'train' on roundStart, then in secure aggregation 'encaps', 'shares', 'masked' and
-   * 'unmask' as the coordinator's relays arrive. A listener may close() the client here (fault injection).
-   */
-  stage: [round: number, stage: RoundStage];
-  /** This participant refused a secure-aggregation request (e.g. a coordinator asking for both secrets). */
-  refused: [round: number, error: FedwardenError];
-  finished: [summary: ClientSummary];
-}
-
-export type RoundStage = 'train' | 'encaps' | 'shares' | 'masked' | 'unmask';
-
-const STAGE_OF = { saPeerKeys: 'encaps', saPeerEncaps: 'shares', saPeerShares: 'masked', saUnmask: 'unmask' } as const;
 
 export class FederatedClient extends EventEmitter<FederatedClientEvents> {
   private connection: SecureConnection | undefined;
-  private roundsTrained = 0;
-  private secaggMs = 0;
-  /** The secure-aggregation session of the current round, and the update it will mask. */
-  private secagg: { session: SecaggClient; round: number; update: Float32Array } | undefined;
+  private readonly runner: RoundRunner;
+  private closedByUser = false;
+  private wake: (() => void) | undefined;
+  private running = false;
 
   constructor(private readonly options: FederatedClientOptions) {
     super();
     if (options.data.count < 1) throw new FedwardenError('BAD_CONFIG', 'FederatedClient: no local data');
+    this.runner = new RoundRunner(options, this);
   }
 
-  /** Connect, take part in rounds, and resolve when the coordinator finishes the federation. */
+  /** Connect, take part in rounds (reconnecting as needed), and resolve when the coordinator finishes the federation. */
   async run(): Promise<ClientSummary> {
-    const { url, fingerprint, token, model, limits, handshakeTimeoutMs } = this.options;
-    const log = this.options.logger ?? silentLogger;
-    const conn = await SecureConnection.open({ url, fingerprint, limits, handshakeTimeoutMs });
-    this.connection = conn;
+    if (this.running) throw new FedwardenError('BAD_CONFIG', 'FederatedClient: run() is already running');
+    this.running = true;
     try {
-      await conn.send({ kind: 'hello', token, manifest: model.manifest });
-      const welcome = await conn.next();
-      if (welcome.kind !== 'welcome') throw unexpected(welcome, 'welcome');
-      const participantId = welcome.participantId;
-      log.info('joined federation', { participant: participantId });
-      this.emit('connected', participantId);
-      for (;;) {
-        const msg = await conn.next();
-        switch (msg.kind) {
-          case 'roundStart':
-            await this.trainAndUpload(conn, msg);
-            break;
-          case 'saPeerKeys':
-          case 'saPeerEncaps':
-          case 'saPeerShares':
-          case 'saUnmask':
-            await this.secaggStep(conn, msg);
-            break;
-          case 'updateAck':
-            this.emit('acknowledged', msg.round);
-            break;
-          case 'roundEnd':
-            this.endSecagg(msg.round);
-            this.emit('roundEnd', msg.round, msg.outcome, msg.reason);
-            break;
-          case 'finished': {
-            this.endSecagg(msg.round);
-            const summary = {
-              participantId,
-              roundsTrained: this.roundsTrained,
-              lastRound: msg.round,
-              global: msg.global,
-              secaggMs: this.secaggMs,
-            };
-            conn.close();
-            this.emit('finished', summary);
-            return summary;
-          }
-          case 'error':
-            throw new FedwardenError(msg.code, `coordinator reported: ${msg.message}`);
-          case 'hello':
-          case 'welcome':
-          case 'update':
-          case 'saKeys':
-          case 'saEncaps':
-          case 'saShares':
-          case 'saMasked':
-          case 'saUnmaskReply':
-            throw unexpected(msg, 'a coordinator message');
-          default: {
-            const unreachable: never = msg;
-            throw unexpected(unreachable, 'a known message');
-          }
-        }
-      }
-    } catch (err) {
-      if (err instanceof FedwardenError && conn.isOpen) conn.close(err);
-      throw err;
+      return await this.loop();
     } finally {
-      this.endSecagg(Infinity);
+      this.running = false;
     }
   }
 
-  /** Close the connection; a pending run() rejects with GOING_AWAY. */
+  /** Close the connection and stop reconnecting; a pending run() rejects with GOING_AWAY. */
   close(): void {
+    this.closedByUser = true;
     this.connection?.close();
-  }
-
-  private async trainAndUpload(conn: SecureConnection, msg: MessageOf<'roundStart'>): Promise<void> {
-    const { model, data } = this.options;
-    this.emit('roundStart', msg.round);
-    this.endSecagg(msg.round);
-    this.enterStage(conn, msg.round, 'train');
-    model.setWeights(msg.global);
-    const training = model.train(data, { ...msg.plan, seed: deriveSeed(this.options.seed ?? 0, msg.round) });
-    let step = await training.next();
-    while (!step.done) {
-      this.emit('progress', msg.round, step.value);
-      step = await training.next();
-    }
-    const result = step.value;
-    const delta = subtract(model.getWeights(), msg.global);
-    const meta = { numSamples: result.numSamples, meanLoss: result.meanLoss, trainMs: result.trainMs };
-    if (msg.secagg) {
-      // The update never leaves this node in the clear: it is kept for the masked stage.
-      const setup = msg.secagg;
-      await this.secaggAnswer(conn, msg.round, () => {
-        const session = new SecaggClient(msg.round, setup);
-        this.secagg = { session, round: msg.round, update: delta };
-        return session.keys(meta);
-      });
-    } else {
-      await conn.send({ kind: 'update', round: msg.round, ...meta, delta });
-    }
-    this.roundsTrained++;
-    this.emit('uploaded', msg.round, result);
-  }
-
-  /**
-   * One secure-aggregation stage. A request an honest participant must refuse (inconsistent survivor lists,
-   * both secrets about one neighbour, tampered shares) ends this participant's part in the round: it tells
-   * the coordinator why and reveals nothing; the connection stays up for the next round.
-   */
-  private async secaggStep(
-    conn: SecureConnection,
-    msg: MessageOf<'saPeerKeys' | 'saPeerEncaps' | 'saPeerShares' | 'saUnmask'>,
-  ): Promise<void> {
-    const active = this.secagg;
-    if (!active || active.round !== msg.round) return; // a round this participant is no longer part of
-    this.enterStage(conn, msg.round, STAGE_OF[msg.kind]);
-    await this.secaggAnswer(conn, msg.round, () => {
-      switch (msg.kind) {
-        case 'saPeerKeys':
-          return active.session.encaps(msg);
-        case 'saPeerEncaps':
-          return active.session.shares(msg);
-        case 'saPeerShares':
-          return active.session.masked(msg, active.update);
-        case 'saUnmask':
-          return active.session.unmask(msg);
-      }
-    });
-  }
-
-  /** Compute a stage's answer and send it; a refusal ends this participant's part in the round. */
-  private async secaggAnswer(conn: SecureConnection, round: number, answer: () => Message): Promise<void> {
-    let reply: Message;
-    try {
-      reply = this.timedSecagg(answer);
-    } catch (err) {
-      const error = toFedwardenError(err);
-      this.endSecagg(round);
-      this.emit('refused', round, error);
-      await conn.send({ kind: 'error', code: error.code, message: `round ${round}: ${error.message}` });
-      return;
-    }
-    await conn.send(reply);
-  }
-
-  /** Announce a stage; if a listener closed the client meanwhile, stop here. */
-  private enterStage(conn: SecureConnection, round: number, stage: RoundStage): void {
-    this.emit('stage', round, stage);
-    if (!conn.isOpen) throw new FedwardenError('GOING_AWAY', `closed at stage ${stage} of round ${round}`);
+    this.wake?.();
   }
 
   /** Time spent in the secure-aggregation protocol so far, ms. */
   get secaggMilliseconds(): number {
-    return this.secaggMs;
+    return this.runner.secaggMs;
   }
 
-  /** Forget the secure-aggregation session of rounds up to `round`, wiping its secrets. */
-  private endSecagg(round: number): void {
-    if (this.secagg && this.secagg.round <= round) {
-      this.secagg.session.dispose();
-      this.secagg.update.fill(0);
-      this.secagg = undefined;
+  private async loop(): Promise<ClientSummary> {
+    const log = this.options.logger ?? silentLogger;
+    const reconnect = this.options.reconnect;
+    const policy =
+      reconnect === false
+        ? undefined
+        : new ReconnectPolicy(reconnect, (state, retryInMs) => {
+            log.info('circuit breaker', { state, retryInMs });
+            if (state === 'open') this.emit('circuitOpen', retryInMs);
+            else if (state === 'half-open') this.emit('circuitHalfOpen');
+            else this.emit('circuitClosed');
+          });
+    const sleep = reconnect ? (reconnect.sleep ?? timerSleep) : timerSleep;
+    let sessions = 0;
+    for (;;) {
+      if (policy) {
+        for (let wait = policy.beforeAttempt(); wait > 0; wait = policy.beforeAttempt()) await this.pause(sleep, wait);
+      }
+      this.throwIfClosed();
+      let conn: SecureConnection;
+      let participantId: string;
+      try {
+        ({ conn, participantId } = await this.join());
+      } catch (err) {
+        const error = toFedwardenError(err);
+        if (this.closedByUser || !policy) throw err;
+        log.warn('cannot join the federation', { code: error.code, message: error.message });
+        await this.retryOrThrow(policy.attemptFailed(error), err, sleep);
+        continue;
+      }
+      policy?.connected();
+      sessions++;
+      log.info(sessions === 1 ? 'joined federation' : 'rejoined federation', { participant: participantId });
+      this.emit(sessions === 1 ? 'connected' : 'reconnected', participantId);
+      try {
+        return await this.runner.serve(conn, participantId);
+      } catch (err) {
+        const error = toFedwardenError(err);
+        // Tell the coordinator why, when the link is still up (a protocol violation, a local failure).
+        if (conn.isOpen) conn.close(error);
+        if (this.closedByUser) throw err;
+        log.warn('connection lost', { code: error.code, message: error.message });
+        this.emit('disconnected', error);
+        if (!policy) throw err;
+        await this.retryOrThrow(policy.sessionLost(error), err, sleep);
+      }
     }
   }
 
-  private timedSecagg<T>(fn: () => T): T {
-    const t0 = performance.now();
+  /** Open the secure channel and enrol; resolves after the coordinator's welcome. */
+  private async join(): Promise<{ conn: SecureConnection; participantId: string }> {
+    const { url, fingerprint, token, model, limits, handshakeTimeoutMs } = this.options;
+    const heartbeatTimeoutMs = this.options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    const conn = await SecureConnection.open({
+      url,
+      fingerprint,
+      limits,
+      handshakeTimeoutMs,
+      heartbeatTimeoutMs,
+      onHeartbeatMissed: (silentMs) => {
+        (this.options.logger ?? silentLogger).warn('heartbeat missed: link presumed dead', { silentMs });
+        this.emit('heartbeatMissed', silentMs);
+      },
+    });
+    this.connection = conn;
+    if (this.closedByUser) conn.close();
     try {
-      return fn();
-    } finally {
-      this.secaggMs += performance.now() - t0;
+      await conn.send({ kind: 'hello', token, manifest: model.manifest });
+      const welcome = await conn.next();
+      if (welcome.kind !== 'welcome') {
+        throw new FedwardenError('UNEXPECTED_MESSAGE', `expected welcome, got ${welcome.kind}`);
+      }
+      return { conn, participantId: welcome.participantId };
+    } catch (err) {
+      if (conn.isOpen) conn.close(toFedwardenError(err));
+      throw err;
     }
   }
-}
 
-function unexpected(msg: Message, wanted: string): FedwardenError {
-  return new FedwardenError('UNEXPECTED_MESSAGE', `expected ${wanted}, got ${msg.kind}`);
+  private async retryOrThrow(decision: ReconnectDecision, err: unknown, sleep: (ms: number) => Promise<void>): Promise<void> {
+    if (!decision.retry) {
+      (this.options.logger ?? silentLogger).warn('not reconnecting', { why: decision.why });
+      throw err;
+    }
+    this.emit('reconnecting', decision.attempt, decision.delayMs);
+    await this.pause(sleep, decision.delayMs);
+  }
+
+  /** Sleep, cut short by close(). */
+  private async pause(sleep: (ms: number) => Promise<void>, ms: number): Promise<void> {
+    this.throwIfClosed();
+    await Promise.race([sleep(ms), new Promise<void>((resolve) => (this.wake = resolve))]);
+    this.wake = undefined;
+    this.throwIfClosed();
+  }
+
+  private throwIfClosed(): void {
+    if (this.closedByUser) throw new FedwardenError('GOING_AWAY', 'closed by participant');
+  }
 }

@@ -6,3 +6,12 @@ export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lo
 export { SecaggClient } from './secagg/client-protocol.ts';
 export { backoffDelay, BACKOFF_DEFAULTS, type BackoffOptions } from './resilience/backoff.ts';
 export { CircuitBreaker, CIRCUIT_BREAKER_DEFAULTS, type BreakerState, type CircuitBreakerOptions } from './resilience/circuit-breaker.ts';
+export {
+  ReconnectPolicy,
+  RECONNECT_DEFAULTS,
+  RETRIABLE_CODES,
+  isRetriable,
+  type ReconnectDecision,
+  type ReconnectOptions,
+} from './resilience/reconnect-policy.ts';
+export { HeartbeatWatchdog, DEFAULT_HEARTBEAT_TIMEOUT_MS } from './resilience/heartbeat.ts';

@@ -1,0 +1,155 @@
+/**
+ * When, and how soon, a participant reconnects to its coordinator. Pure decisions over an injected clock and
+ * random source; the caller does the waiting (with its own, injectable, sleep).
+ *
+ * - Which failures are worth retrying: a lost link, a coordinator going away (1001, e.g. a restart), a
+ *   timeout (handshake, dead-link heartbeat) or a full coordinator are transient. Everything else is terminal:
+ *   a wrong token, a pinned key that does not match, a different adapter manifest, a newer connection of the
+ *   same participant, bad local configuration, a coordinator that breaks the protocol, or a local failure
+ *   (INTERNAL, e.g. a model that throws). Retrying those would fail the same way forever.
+ * - How long to wait: exponential backoff with full jitter (backoff.ts), capped at `maxDelayMs`, so that many
+ *   participants cut off by one coordinator restart do not all come back in the same instant.
+ * - When to give up: after `maxAttempts` consecutive failed connection attempts (Infinity: never). A session
+ *   that got as far as the coordinator's welcome resets the count.
+ * - When to stop hammering: a circuit breaker (circuit-breaker.ts) counts failed attempts; once open, no
+ *   attempt is made until its cool-down has passed, then a single half-open probe decides.
+ *
+ * Attempts are numbered from 1 since the last established session (the very first connection is attempt 1).
+ */
+import { FedwardenError, type ErrorCode } from '@fedwarden/shared';
+import { BACKOFF_DEFAULTS, backoffDelay } from './backoff.ts';
+import { CIRCUIT_BREAKER_DEFAULTS, CircuitBreaker, type BreakerState } from './circuit-breaker.ts';
+
+export interface ReconnectOptions {
+  /** Backoff scale of the first retry, ms. Default 500. */
+  readonly baseMs?: number;
+  /** Largest delay between attempts, ms (the breaker's cool-down may wait longer). Default 30,000. */
+  readonly maxDelayMs?: number;
+  /** Consecutive failed connection attempts after which run() gives up; Infinity never gives up. Default 10. */
+  readonly maxAttempts?: number;
+  /** Consecutive failed attempts that open the circuit breaker. Default 5. */
+  readonly failureThreshold?: number;
+  /** How long an open breaker refuses attempts before a half-open probe, ms. Default 60,000. */
+  readonly openMs?: number;
+  /** Waits `ms` milliseconds. Default: a timer. Injectable so tests need not wait. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Clock in ms for the breaker's cool-down. Default Date.now. */
+  readonly now?: () => number;
+  /** Uniform draw in [0, 1) for the jitter. Default Math.random (jitter needs spread, not secrecy). */
+  readonly random?: () => number;
+}
+
+export const RECONNECT_DEFAULTS = {
+  baseMs: BACKOFF_DEFAULTS.baseMs,
+  maxDelayMs: BACKOFF_DEFAULTS.maxMs,
+  maxAttempts: 10,
+  failureThreshold: CIRCUIT_BREAKER_DEFAULTS.failureThreshold,
+  openMs: CIRCUIT_BREAKER_DEFAULTS.openMs,
+} as const;
+
+/** Failures that a later attempt may not repeat. */
+export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['GOING_AWAY', 'TIMEOUT', 'FULL']);
+
+export function isRetriable(error: FedwardenError): boolean {
+  return RETRIABLE_CODES.has(error.code);
+}
+
+export type ReconnectDecision =
+  | { readonly retry: true; /** Number of the next attempt since the last session. */ readonly attempt: number; readonly delayMs: number }
+  | { readonly retry: false; readonly why: 'terminal' | 'attempts exhausted' };
+
+/** The breaker's state after a transition: 'open' (with ms until a probe), 'half-open', 'closed'. */
+export type BreakerListener = (state: BreakerState, retryInMs: number) => void;
+
+export class ReconnectPolicy {
+  private readonly breaker: CircuitBreaker;
+  private readonly baseMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxAttempts: number;
+  private readonly random: () => number;
+  /** Consecutive failed connection attempts since the last established session. */
+  private failures = 0;
+  private lastState: BreakerState = 'closed';
+
+  constructor(
+    options: ReconnectOptions = {},
+    private readonly onBreaker: BreakerListener = () => undefined,
+  ) {
+    this.baseMs = options.baseMs ?? RECONNECT_DEFAULTS.baseMs;
+    this.maxDelayMs = options.maxDelayMs ?? RECONNECT_DEFAULTS.maxDelayMs;
+    this.maxAttempts = options.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts;
+    this.random = options.random ?? Math.random;
+    if (!(this.baseMs > 0 && this.maxDelayMs >= this.baseMs)) {
+      throw new FedwardenError('BAD_CONFIG', 'reconnect: need 0 < baseMs <= maxDelayMs');
+    }
+    if (!(this.maxAttempts === Infinity || (Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1))) {
+      throw new FedwardenError('BAD_CONFIG', 'reconnect: maxAttempts must be a positive integer or Infinity');
+    }
+    const failureThreshold = options.failureThreshold ?? RECONNECT_DEFAULTS.failureThreshold;
+    const openMs = options.openMs ?? RECONNECT_DEFAULTS.openMs;
+    try {
+      this.breaker = new CircuitBreaker(options.now ?? Date.now, { failureThreshold, openMs });
+    } catch (err) {
+      throw new FedwardenError('BAD_CONFIG', `reconnect: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get breakerState(): BreakerState {
+    return this.breaker.state;
+  }
+
+  /** Consecutive failed attempts since the last established session. */
+  get failedAttempts(): number {
+    return this.failures;
+  }
+
+  /**
+   * Ask to make a connection attempt now: 0 means go (in half-open state this is the one probe), otherwise
+   * wait that many ms and ask again.
+   */
+  beforeAttempt(): number {
+    if (this.breaker.tryAcquire()) {
+      this.observe();
+      return 0;
+    }
+    return Math.max(1, this.breaker.waitMs());
+  }
+
+  /** A connection attempt failed before the coordinator's welcome. */
+  attemptFailed(error: FedwardenError): ReconnectDecision {
+    if (!isRetriable(error)) return { retry: false, why: 'terminal' };
+    this.breaker.recordFailure();
+    this.observe();
+    this.failures++;
+    if (this.failures >= this.maxAttempts) return { retry: false, why: 'attempts exhausted' };
+    return { retry: true, attempt: this.failures + 1, delayMs: this.delayBefore(this.failures) };
+  }
+
+  /** An attempt reached the coordinator's welcome: the breaker closes and the attempt count restarts. */
+  connected(): void {
+    this.breaker.recordSuccess();
+    this.failures = 0;
+    this.observe();
+  }
+
+  /** An established session ended with `error`. */
+  sessionLost(error: FedwardenError): ReconnectDecision {
+    if (!isRetriable(error)) return { retry: false, why: 'terminal' };
+    this.failures = 0;
+    return { retry: true, attempt: 1, delayMs: this.delayBefore(0) };
+  }
+
+  /** Full-jitter backoff before the retry that follows `failed` failures, or the breaker's wait if longer. */
+  private delayBefore(failed: number): number {
+    const backoff = backoffDelay(failed, this.random(), { baseMs: this.baseMs, maxMs: this.maxDelayMs });
+    return Math.max(backoff, this.breaker.state === 'closed' ? 0 : this.breaker.waitMs());
+  }
+
+  /** Report a change of the breaker's state (half-open is reported when its probe is let through). */
+  private observe(): void {
+    const state = this.breaker.state;
+    if (state === this.lastState) return;
+    this.lastState = state;
+    this.onBreaker(state, state === 'open' ? this.breaker.waitMs() : 0);
+  }
+}
