@@ -8,6 +8,8 @@ import type { LabeledData, TrainableModel, TrainProgress, TrainResult } from '@f
 export class FakeModel implements TrainableModel {
   readonly manifest: AdapterManifest;
   private weights: Float32Array;
+  /** How many times train() ran (a resumed upload must not train again). */
+  trainCalls = 0;
 
   constructor(
     readonly step: Float32Array,
@@ -27,6 +29,7 @@ export class FakeModel implements TrainableModel {
   }
 
   async *train(data: LabeledData): AsyncGenerator<TrainProgress, TrainResult, void> {
+    this.trainCalls++;
     if (this.trainDelayMs > 0) await new Promise((r) => setTimeout(r, this.trainDelayMs));
     for (let i = 0; i < this.weights.length; i++) this.weights[i] = (this.weights[i] as number) + (this.step[i] as number);
     yield { epoch: 0, batch: 0, loss: 1 };

@@ -6,6 +6,7 @@ import {
   hashToken,
   parseConfig,
   type CoordinatorConfigInput,
+  type CoordinatorIdentity,
 } from '@fedwarden/coordinator';
 import { silentLogger } from '@fedwarden/shared';
 
@@ -17,11 +18,18 @@ export interface TestFederation {
   stop(): Promise<void>;
 }
 
+/** What a restarted coordinator keeps from the previous one (pass `port` in the overrides too). */
+export interface FederationReuse {
+  readonly tokens?: readonly string[];
+  readonly identity?: CoordinatorIdentity;
+}
+
 export async function startFederation(
   participants: number,
   overrides: Partial<CoordinatorConfigInput> = {},
+  reuse: FederationReuse = {},
 ): Promise<TestFederation> {
-  const tokens = Array.from({ length: participants }, () => generateToken());
+  const tokens = reuse.tokens ? [...reuse.tokens] : Array.from({ length: participants }, () => generateToken());
   const config = parseConfig({
     port: 0,
     logLevel: 'silent',
@@ -32,7 +40,7 @@ export async function startFederation(
     aggregation: { strategy: 'fedavg' },
     ...overrides,
   });
-  const coordinator = new Coordinator(config, ephemeralIdentity(), silentLogger);
+  const coordinator = new Coordinator(config, reuse.identity ?? ephemeralIdentity(), silentLogger);
   const port = await coordinator.listen();
   return {
     coordinator,
