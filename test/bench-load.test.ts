@@ -41,10 +41,17 @@ describe('bench:load', () => {
     expect(result.summary.frames).toBe(5 * clients);
     expect(round!.slowestNominalMs).toBeGreaterThanOrEqual(5);
     expect(round!.slowestNominalMs).toBeLessThanOrEqual(30);
-    // The measured training includes the nominal wait; the round contains the slowest training.
-    expect(round!.slowestTrainMs).toBeGreaterThanOrEqual(round!.slowestNominalMs - 1);
-    expect(round!.roundMs).toBeGreaterThanOrEqual(round!.slowestTrainMs - 5);
+    // The measured training includes the nominal wait (less timer granularity: libuv counts whole, cached
+    // milliseconds, so a timer may fire up to ~2 ms early by a precise clock); the round contains it.
+    const timerSlackMs = 3;
+    expect(round!.slowestTrainMs).toBeGreaterThanOrEqual(round!.slowestNominalMs - timerSlackMs);
+    expect(round!.roundMs).toBeGreaterThanOrEqual(round!.slowestNominalMs - timerSlackMs);
     expect(round!.overheadMs).toBeCloseTo(round!.roundMs - round!.slowestTrainMs, 6);
+    // The coordinator's own stage timings split the round: collection holds the training, both fit in the round.
+    expect(round!.collectionMs).not.toBeNull();
+    expect(round!.aggregationMs).not.toBeNull();
+    expect(round!.collectionMs!).toBeGreaterThanOrEqual(round!.slowestNominalMs - timerSlackMs);
+    expect(round!.collectionMs! + round!.aggregationMs!).toBeLessThanOrEqual(round!.roundMs + 2);
     expect(result.handshake.waveMs).toHaveLength(2);
     expect(result.handshake.totalMs).toBeGreaterThan(0);
     expectConsistentMemory(result, clients);

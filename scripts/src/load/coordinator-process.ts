@@ -6,13 +6,13 @@
  */
 import { Coordinator, ephemeralIdentity, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
 import { silentLogger, toFedwardenError } from '@fedwarden/shared';
-import { framesBetween, installFrameCounter } from './frame-counter.ts';
+import { countFrames, framesBetween, type FrameCounter } from './frame-counter.ts';
 import { TO_COORDINATOR, ipcMessage, type FromCoordinator, type ToCoordinator } from './ipc.ts';
 import { PeakMemory, sampleAfterGc, sampleMemory } from './memory.ts';
+import { stageMs, stageSums } from './stage-times.ts';
 
-// Before the coordinator opens a socket, so that every frame is counted.
-const frames = installFrameCounter();
 let coordinator: Coordinator | undefined;
+let frames: FrameCounter | undefined;
 
 /** Send to the orchestrator; resolves once the message is handed to the channel. */
 function reply(msg: FromCoordinator): Promise<void> {
@@ -29,37 +29,54 @@ function started(): Coordinator {
 
 async function start(config: Record<string, unknown>): Promise<void> {
   coordinator = new Coordinator(parseConfig(config), ephemeralIdentity(), silentLogger);
+  // Before the coordinator opens its socket, so that every frame is counted.
+  frames = countFrames(coordinator.metrics.net);
   const port = await coordinator.listen();
   void reply({ type: 'listening', port, fingerprint: coordinator.identity.fingerprint });
 }
 
 async function run(): Promise<void> {
   const c = started();
+  const counter = frames!;
   const peak = new PeakMemory();
   const t0 = performance.now();
   let windowStart = t0;
-  let framesAtWindowStart = frames.snapshot();
+  let framesAtWindowStart = counter.snapshot();
   const framesAtStart = framesAtWindowStart;
+  let stagesAtWindowStart = await stageSums(c.metrics.registry);
+  // Reports go out in round order even though reading the stage sums is asynchronous.
+  let reported = Promise.resolve();
   c.on('round', (record: RoundRecord) => {
     const now = performance.now();
-    const snapshot = frames.snapshot();
-    void reply({
-      type: 'round',
-      report: {
-        round: record.round,
-        outcome: record.outcome,
-        reason: record.reason,
-        selected: record.selected.length,
-        reported: record.reported.length,
-        durationMs: record.durationMs,
-        windowMs: now - windowStart,
-        frames: framesBetween(framesAtWindowStart, snapshot),
-        memory: sampleMemory(c.connectedParticipants),
-      },
-    });
+    const snapshot = counter.snapshot();
+    const memory = sampleMemory(c.connectedParticipants);
     peak.observe();
+    const windowMs = now - windowStart;
+    const windowFrames = framesBetween(framesAtWindowStart, snapshot);
     windowStart = now;
     framesAtWindowStart = snapshot;
+    // The stage sums are read at once (the next round's stages end well after this tick).
+    const stages = stageSums(c.metrics.registry);
+    reported = reported.then(async () => {
+      const [from, to] = [stagesAtWindowStart, await stages];
+      stagesAtWindowStart = to;
+      await reply({
+        type: 'round',
+        report: {
+          round: record.round,
+          outcome: record.outcome,
+          reason: record.reason,
+          selected: record.selected.length,
+          reported: record.reported.length,
+          durationMs: record.durationMs,
+          windowMs,
+          frames: windowFrames,
+          collectionMs: stageMs(from, to, 'collection'),
+          aggregationMs: stageMs(from, to, 'aggregation'),
+          memory,
+        },
+      });
+    });
   });
   peak.start();
   try {
@@ -67,10 +84,11 @@ async function run(): Promise<void> {
   } finally {
     peak.stop();
   }
+  await reported;
   void reply({
     type: 'finished',
     runMs: performance.now() - t0,
-    frames: framesBetween(framesAtStart, frames.snapshot()),
+    frames: framesBetween(framesAtStart, counter.snapshot()),
     peakRss: peak.peakRss,
     peakHeapExternal: peak.peakHeapExternal,
   });

@@ -11,6 +11,8 @@ import { FedwardenError } from '@fedwarden/shared';
 /** process.memoryUsage() at one moment, bytes. */
 export interface MemorySample {
   readonly rss: number;
+  /** V8 heap committed (heapUsed plus free space inside the heap's pages). */
+  readonly heapTotal: number;
   readonly heapUsed: number;
   readonly external: number;
   readonly arrayBuffers: number;
@@ -41,6 +43,13 @@ export interface RoundReport {
   readonly windowMs: number;
   /** Frames in that window. */
   readonly frames: FrameCount;
+  /**
+   * The coordinator's own stage timings for this round (its stage-duration histogram), ms: collection (start to
+   * last update: sending the global, training, uploads) and aggregation (strategy, reputation, detectors).
+   * Null where the coordinator does not report the stage.
+   */
+  readonly collectionMs: number | null;
+  readonly aggregationMs: number | null;
   readonly memory: MemorySample;
 }
 

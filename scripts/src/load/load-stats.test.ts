@@ -5,6 +5,7 @@ import { perConnection, rate, roundRow } from './load-stats.ts';
 
 const sample = (connected: number, rss: number, heapUsed: number, external: number): MemorySample => ({
   rss,
+  heapTotal: heapUsed,
   heapUsed,
   external,
   arrayBuffers: 0,
@@ -34,6 +35,8 @@ describe('roundRow', () => {
     durationMs: 500,
     windowMs: 800,
     frames: { sent: 12, received: 4, bytesSent: 0, bytesReceived: 0 },
+    collectionMs: 300,
+    aggregationMs: 150,
     memory: sample(4, 3 << 20, 0, 0),
   };
 
@@ -44,6 +47,7 @@ describe('roundRow', () => {
       { round: 2, trained: 1, maxTrainMs: 210, maxNominalMs: 200 },
     ]);
     expect(row).toMatchObject({ round: 2, trained: 4, slowestTrainMs: 210, slowestNominalMs: 200, overheadMs: 290, frames: 16, rssMB: 3 });
+    expect(row).toMatchObject({ collectionMs: 300, aggregationMs: 150 });
     // 16 frames over the 800 ms window.
     expect(row.framesPerSecond).toBe(20);
   });

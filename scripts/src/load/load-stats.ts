@@ -4,7 +4,9 @@
  * training times. Pure functions over plain numbers.
  *
  * Round overhead = the coordinator's round time − the slowest selected participant's training time: what
- * the round costs beyond waiting for the slowest trainer (sending the global, collecting, aggregating).
+ * the round costs beyond waiting for the slowest trainer (sending the global, collecting, aggregating). The
+ * coordinator's stage timings split it: collection − slowest training is the network and participant-side
+ * part, aggregation the coordinator's review of the updates.
  */
 import type { ClientRoundStats, FrameCount, MemorySample, RoundReport } from './ipc.ts';
 
@@ -37,6 +39,9 @@ export interface RoundRow {
   readonly slowestTrainMs: number;
   readonly slowestNominalMs: number;
   readonly overheadMs: number;
+  /** The coordinator's own stage timings (null where it does not report them), ms. */
+  readonly collectionMs: number | null;
+  readonly aggregationMs: number | null;
   readonly frames: number;
   readonly framesPerSecond: number;
   readonly rssMB: number;
@@ -57,6 +62,8 @@ export function roundRow(report: RoundReport, clientStats: readonly ClientRoundS
     slowestTrainMs,
     slowestNominalMs: Math.max(0, ...mine.map((s) => s.maxNominalMs)),
     overheadMs: report.durationMs - slowestTrainMs,
+    collectionMs: report.collectionMs,
+    aggregationMs: report.aggregationMs,
     frames,
     framesPerSecond: rate(frames, report.windowMs),
     rssMB: report.memory.rss / KB / KB,

@@ -18,7 +18,7 @@ export function gcAvailable(): boolean {
 
 export function sampleMemory(connected: number, afterGc = false): MemorySample {
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, connected, afterGc };
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, connected, afterGc };
 }
 
 /**

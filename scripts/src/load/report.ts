@@ -48,7 +48,7 @@ export function formatReport(r: LoadResult): string[] {
   lines.push('rounds:');
   lines.push(
     ...table(
-      ['round', 'outcome', 'reported', 'trained', 'round ms', 'slowest train ms', 'nominal ms', 'overhead ms', 'frames', 'frames/s', 'RSS MB'],
+      ['round', 'outcome', 'reported', 'trained', 'round ms', 'slowest train ms', 'nominal ms', 'overhead ms', 'collect ms', 'aggregate ms', 'frames', 'frames/s', 'RSS MB'],
       r.rounds.map((row) => [
         String(row.round),
         row.outcome,
@@ -58,6 +58,8 @@ export function formatReport(r: LoadResult): string[] {
         ms(row.slowestTrainMs),
         ms(row.slowestNominalMs),
         ms(row.overheadMs),
+        row.collectionMs === null ? '-' : ms(row.collectionMs),
+        row.aggregationMs === null ? '-' : ms(row.aggregationMs),
         String(row.frames),
         row.framesPerSecond.toFixed(0),
         row.rssMB.toFixed(1),
@@ -68,14 +70,14 @@ export function formatReport(r: LoadResult): string[] {
   lines.push(`coordinator memory${m.gc ? ' (after full GC)' : ' (no --expose-gc: samples include garbage)'}:`);
   lines.push(
     ...table(
-      ['sample', 'connected', 'RSS MB', 'heapUsed MB', 'external MB', 'arrayBuffers MB'],
+      ['sample', 'connected', 'RSS MB', 'heapTotal MB', 'heapUsed MB', 'external MB', 'arrayBuffers MB'],
       [
         ['baseline', m.baseline],
         ['half', m.half],
         ['idle', m.idle],
       ].map(([label, s]) => {
         const sample = s as LoadResult['memory']['idle'];
-        return [label as string, String(sample.connected), mb(sample.rss), mb(sample.heapUsed), mb(sample.external), mb(sample.arrayBuffers)];
+        return [label as string, String(sample.connected), mb(sample.rss), mb(sample.heapTotal), mb(sample.heapUsed), mb(sample.external), mb(sample.arrayBuffers)];
       }),
     ),
   );
