@@ -1,25 +1,38 @@
 /**
  * A simulated participant node: a FederatedClient that, with probability `dropout` per round, vanishes at a
- * random stage (closes its connection) and rejoins at once with a fresh connection, as a node on a flaky link
+ * random stage (closes its connection) and rejoins at once with a fresh client, as a node on a flaky link
  * would. Which rounds and stages is drawn from a seed, so a simulation replays exactly.
+ *
+ * Other failures are the client's business first: with `reconnect` in its options (the SDK's default) it
+ * survives a lost link or a coordinator that is killed and restarted by itself, with backoff and a circuit
+ * breaker. A run that still fails is restarted with a fresh client (a coordinator may close a participant
+ * for a bad update and take it back next round), unless it can never succeed (wrong token, pinned key or
+ * manifest, bad configuration): then finished() rejects with that error instead of looping forever.
  */
 import { FederatedClient, type FederatedClientOptions, type RoundStage } from '@fedwarden/client';
-import { createRng, type Rng } from '@fedwarden/shared';
+import { createRng, toFedwardenError, type ErrorCode, type FedwardenError, type Rng } from '@fedwarden/shared';
 
 const STAGES: Record<'trusted' | 'secagg', readonly RoundStage[]> = {
   trusted: ['train'],
   secagg: ['train', 'encaps', 'shares', 'masked', 'unmask'],
 };
 
+/** Failures that no number of restarts can fix. */
+const HOPELESS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['AUTH_FAILED', 'FINGERPRINT_MISMATCH', 'MANIFEST_MISMATCH', 'BAD_CONFIG']);
+
 export class SimulatedParticipant {
   private client: FederatedClient | undefined;
   private readonly rng: Rng;
   private stopped = false;
-  private done!: () => void;
-  private readonly donePromise = new Promise<void>((resolve) => (this.done = resolve));
+  private settle!: (error?: FedwardenError) => void;
+  private readonly donePromise = new Promise<void>((resolve, reject) => {
+    this.settle = (error) => (error ? reject(error) : resolve());
+  });
   private pastSecaggMs = 0;
   /** How many times this participant vanished mid-round. */
   vanished = 0;
+  /** How many times its client reconnected by itself (lost link, coordinator restart). */
+  reconnects = 0;
 
   constructor(
     private readonly options: FederatedClientOptions,
@@ -29,6 +42,7 @@ export class SimulatedParticipant {
     private readonly stages: readonly RoundStage[] = STAGES[privacy],
   ) {
     this.rng = createRng(seed);
+    this.donePromise.catch(() => undefined); // reported to whoever awaits finished(), never unhandled
   }
 
   start(): void {
@@ -46,16 +60,23 @@ export class SimulatedParticipant {
         client.close();
       }
     });
+    client.on('reconnected', () => this.reconnects++);
     client.run().then(
-      () => this.done(),
-      () => {
+      () => this.settle(),
+      (err: unknown) => {
         this.pastSecaggMs += client.secaggMilliseconds;
+        const error = toFedwardenError(err);
+        if (HOPELESS.has(error.code)) {
+          this.stopped = true;
+          this.settle(error);
+          return;
+        }
         setImmediate(() => this.start());
       },
     );
   }
 
-  /** Resolves once the coordinator told this participant the federation is finished. */
+  /** Resolves once the coordinator told this participant the federation is finished; rejects if it never can. */
   finished(): Promise<void> {
     return this.donePromise;
   }
@@ -63,7 +84,7 @@ export class SimulatedParticipant {
   stop(): void {
     this.stopped = true;
     this.client?.close();
-    this.done();
+    this.settle();
   }
 
   get secaggMs(): number {
