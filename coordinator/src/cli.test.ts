@@ -1,0 +1,76 @@
+/**
+ * The CLI's verify command as an operator runs it: exit 0 and a summary on an intact data dir, exit 2 and
+ * every problem on a tampered one, exit 1 and a clear error on a database from a newer coordinator.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DB_FILE_NAME } from './storage/database.ts';
+import { storeWithRounds, tempDbPath } from './storage/test-support.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'coordinator', 'src', 'cli.ts');
+
+let cleanup: (() => void) | undefined;
+afterEach(() => {
+  cleanup?.();
+  cleanup = undefined;
+});
+
+function dataDirWithRounds(rounds: number): { dataDir: string; path: string } {
+  const t = tempDbPath();
+  cleanup = t.cleanup;
+  storeWithRounds(t.path, rounds).close();
+  return { dataDir: dirname(t.path), path: t.path };
+}
+
+function verify(dataDir: string) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'verify', '--data-dir', dataDir], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('coordinator verify', () => {
+  it('exits 0 with a summary when the data dir is intact', () => {
+    const { dataDir } = dataDirWithRounds(2);
+    const r = verify(dataDir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`verify ${join(dataDir, DB_FILE_NAME)}`);
+    expect(r.stdout).toMatch(/2 finished rounds \(last 2\); 3 checkpoints; 0 interrupted attempts/);
+    expect(r.stdout).toMatch(/audit head [0-9a-f]{64}/);
+    expect(r.stdout).toContain('OK: audit chain, checkpoints and rounds are intact');
+  });
+
+  it('exits 2 and says what is wrong when the data dir was tampered with', () => {
+    const { dataDir, path } = dataDirWithRounds(2);
+    const raw = new Database(path);
+    raw.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET body = replace(body, '\"reported\":3', '\"reported\":2') WHERE kind = 'round-finished';");
+    raw.prepare('UPDATE checkpoints SET adapter = ? WHERE round = 1').run(Buffer.from(new Float32Array([1, 1, 1, 1.5]).buffer));
+    raw.close();
+    const r = verify(dataDir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('FAILED: 3 problems');
+    expect(r.stdout).toMatch(/- audit entry \d+: hash does not match its content \(entry altered\)\n  - audit entry \d+: hash does not match/);
+    expect(r.stdout).toMatch(/- checkpoint 1: content hash [0-9a-f]{16}… differs from the stored/);
+  });
+
+  it('exits 1 with a clear error for a database written by a newer coordinator', () => {
+    const { dataDir, path } = dataDirWithRounds(1);
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    const r = verify(dataDir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error \[STORAGE_VERSION\]: database schema v99 is newer than this coordinator's v2/);
+  });
+
+  it('exits 1 when there is no database', () => {
+    const t = tempDbPath();
+    cleanup = t.cleanup;
+    const r = verify(dirname(t.path));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error \[BAD_CONFIG\]: cannot open database/);
+  });
+});
