@@ -35,6 +35,7 @@ describe('bench:load', () => {
     const [round] = result.rounds;
     expect(round).toMatchObject({ round: 1, outcome: 'completed', selected: clients, reported: clients, trained: clients });
     expect(result.summary.roundsCompleted).toBe(1);
+    expect([result.summary.disconnects, result.summary.reconnectAttempts]).toEqual([0, 0]);
     // Trusted mode, per participant: roundStart, update, updateAck, roundEnd — all counted by the coordinator.
     expect(round!.frames).toBe(4 * clients);
     // The run also sends each participant `finished`.

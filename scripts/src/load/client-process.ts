@@ -3,7 +3,8 @@
  * process, driven over IPC by the orchestrator (ipc.ts): init → connect in waves (at most
  * `connectConcurrency` handshakes in flight, so that the listen backlog does not overflow and turn SYN
  * retries into handshake time) → take part in every round → report, per round, how many trained and the
- * slowest training time, once every participant heard `finished`.
+ * slowest training time, once every participant heard `finished`. The SDK's own reconnects (on by default,
+ * as a deployment would run it) are counted, not hidden: a clean run reports none.
  */
 import { FederatedClient } from '@fedwarden/client';
 import { FedwardenError, deriveSeed, toFedwardenError } from '@fedwarden/shared';
@@ -15,6 +16,9 @@ let setup: ClientSetup | undefined;
 let nextParticipant = 0;
 let finished = 0;
 let failed = false;
+/** Link trouble the SDK recovered from by itself (it reconnects by default); a clean run has none. */
+let disconnects = 0;
+let reconnectAttempts = 0;
 const rounds = new Map<number, { trained: number; maxTrainMs: number; maxNominalMs: number }>();
 
 function reply(msg: FromClients): void {
@@ -40,6 +44,8 @@ function startParticipant(s: ClientSetup, index: number, token: string): Promise
     seed: deriveSeed(s.seed, index, 1),
     handshakeTimeoutMs: s.handshakeTimeoutMs,
   });
+  client.on('disconnected', () => disconnects++);
+  client.on('reconnecting', () => reconnectAttempts++);
   client.on('uploaded', (round, result) => {
     const r = rounds.get(round) ?? { trained: 0, maxTrainMs: 0, maxNominalMs: 0 };
     r.trained++;
@@ -58,7 +64,7 @@ function startParticipant(s: ClientSetup, index: number, token: string): Promise
         finished++;
         if (finished === s.participants.length) {
           const stats: ClientRoundStats[] = [...rounds].sort(([a], [b]) => a - b).map(([round, r]) => ({ round, ...r }));
-          reply({ type: 'done', rounds: stats, finished });
+          reply({ type: 'done', rounds: stats, finished, disconnects, reconnectAttempts });
         }
       },
       (err: unknown) => {
@@ -80,7 +86,8 @@ async function connect(count: number): Promise<void> {
       try {
         await startParticipant(s, p.index, p.token);
       } catch (err) {
-        throw new FedwardenError(toFedwardenError(err).code, `participant ${p.index} could not join: ${toFedwardenError(err).message}`, { cause: err });
+        const e = toFedwardenError(err);
+        throw new FedwardenError(e.code, `participant ${p.index} could not join: ${e.message}`, { cause: err });
       }
     }
   };

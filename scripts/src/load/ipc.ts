@@ -117,7 +117,14 @@ export type ToClients =
 export type FromClients =
   | { readonly type: 'ready' }
   | { readonly type: 'connected'; readonly total: number; readonly ms: number }
-  | { readonly type: 'done'; readonly rounds: readonly ClientRoundStats[]; readonly finished: number }
+  | {
+      readonly type: 'done';
+      readonly rounds: readonly ClientRoundStats[];
+      readonly finished: number;
+      /** Sessions lost after the welcome, and reconnect attempts the SDK made (first connections included). */
+      readonly disconnects: number;
+      readonly reconnectAttempts: number;
+    }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
 /** Check that an IPC message has a `type` among `known`; the rest of its shape is ours (same program). */

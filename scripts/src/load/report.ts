@@ -95,6 +95,7 @@ export function formatReport(r: LoadResult): string[] {
     `handshakes: ${o.clients} in ${ms(r.handshake.totalMs)} ms (waves ${r.handshake.waveMs.map(ms).join(' + ')} ms), ` +
       `${r.handshake.connectionsPerSecond.toFixed(0)} connections/s`,
   );
+  lines.push(`participants' link trouble: ${r.summary.disconnects} lost sessions, ${r.summary.reconnectAttempts} reconnect attempts`);
   const c = r.criterion;
   lines.push(
     `criterion: coordinator memory ≤ ${c.limitKB} KB per idle connection, judged on RSS: ${kb(c.rssKB)} KB — ${c.met ? 'MET' : 'MISSED'} ` +

@@ -80,6 +80,9 @@ export interface LoadResult {
     readonly frames: number;
     readonly runMs: number;
     readonly framesPerSecond: number;
+    /** Participants' lost sessions and reconnect attempts (the SDK reconnects by itself); 0 in a clean run. */
+    readonly disconnects: number;
+    readonly reconnectAttempts: number;
   };
   /** The ≤ 100 KB criterion, judged on RSS (see bench-load.ts for why); heap + external shown beside it. */
   readonly criterion: { readonly limitKB: number; readonly basis: 'rss'; readonly rssKB: number; readonly heapExternalKB: number; readonly met: boolean };
@@ -120,9 +123,9 @@ export async function runLoadBench(options: LoadOptions, progress: (line: string
     privacy: o.privacy,
     secagg: { groupSize: o.groupSize, stageTimeoutMs: o.deadlineMs },
     aggregation: { strategy: o.strategy },
-    // The defaults are for a deployment; the bench raises the socket cap above its participant count and
-    // gives handshakes time, since all N arrive at once.
-    limits: { maxConnections: o.clients + 64, handshakeTimeoutMs: 60_000 },
+    // The defaults are for a deployment; the bench raises the participant cap to its participant count, the
+    // socket cap above it (room for handshaking sockets), and gives handshakes time, since all N arrive at once.
+    limits: { maxParticipants: o.clients, maxConnections: o.clients + 64, handshakeTimeoutMs: 60_000 },
   };
 
   const coordinator = new ChildLink<ToCoordinator, FromCoordinator>(
@@ -226,6 +229,8 @@ export async function runLoadBench(options: LoadOptions, progress: (line: string
         frames,
         runMs: finished.runMs,
         framesPerSecond: rate(frames, finished.runMs),
+        disconnects: done.reduce((sum, d) => sum + d.disconnects, 0),
+        reconnectAttempts: done.reduce((sum, d) => sum + d.reconnectAttempts, 0),
       },
       criterion: {
         limitKB: IDLE_LIMIT_KB,
