@@ -18,7 +18,7 @@ function setup(options: ReconnectOptions = {}) {
 describe('ReconnectPolicy', () => {
   it('retries only transient failures', () => {
     const retriable = ERROR_CODE_LIST.filter((code) => isRetriable(err(code)));
-    expect(retriable.sort()).toEqual(['FULL', 'GOING_AWAY', 'TIMEOUT']);
+    expect(retriable.sort()).toEqual(['FULL', 'GOING_AWAY', 'RATE_LIMITED', 'TIMEOUT']);
     for (const code of ['AUTH_FAILED', 'FINGERPRINT_MISMATCH', 'MANIFEST_MISMATCH', 'SUPERSEDED', 'BAD_CONFIG', 'UNEXPECTED_MESSAGE', 'INTERNAL'] as const) {
       const { policy, transitions } = setup({ failureThreshold: 1 });
       expect(policy.attemptFailed(err(code))).toEqual({ retry: false, why: 'terminal' });
@@ -28,7 +28,9 @@ describe('ReconnectPolicy', () => {
   });
 
   it('backs off exponentially with full jitter, capped at maxDelayMs', () => {
-    const { policy } = setup({ failureThreshold: 100, maxAttempts: Infinity });
+    const { policy, advance } = setup({ failureThreshold: 100, maxAttempts: Infinity });
+    policy.connected();
+    advance(30_000); // a stable session
     // random() = 0.5 draws the middle of [0, min(1000, 100·2^n)).
     expect(policy.sessionLost(err('GOING_AWAY'))).toEqual({ retry: true, attempt: 1, delayMs: 50 });
     const delays = Array.from({ length: 7 }, () => {
@@ -49,9 +51,23 @@ describe('ReconnectPolicy', () => {
 
   it('draws the jitter from the injected random source', () => {
     const draws = [0, 0.999];
-    const { policy } = setup({ random: () => draws.shift() as number });
+    const { policy, advance } = setup({ random: () => draws.shift() as number });
+    advance(30_000);
     expect(policy.sessionLost(err('TIMEOUT'))).toMatchObject({ delayMs: 0 });
     expect(policy.attemptFailed(err('TIMEOUT'))).toMatchObject({ delayMs: 199 });
+  });
+
+  it('backs off from a coordinator that keeps dropping fresh sessions (flapping), and forgets once one is stable', () => {
+    const { policy, advance } = setup({ stableMs: 5_000 });
+    const lostAfter = (ms: number) => {
+      policy.connected();
+      advance(ms);
+      const d = policy.sessionLost(err('RATE_LIMITED'));
+      return d.retry ? d.delayMs : -1;
+    };
+    expect([lostAfter(10), lostAfter(10), lostAfter(10), lostAfter(10)]).toEqual([100, 200, 400, 500]);
+    expect(lostAfter(5_000)).toBe(50);
+    expect(lostAfter(10)).toBe(100);
   });
 
   it('gives up after maxAttempts consecutive failed attempts; a session resets the count', () => {
@@ -92,7 +108,7 @@ describe('ReconnectPolicy', () => {
   });
 
   it('refuses bad options with BAD_CONFIG', () => {
-    for (const options of [{ baseMs: 0 }, { baseMs: 10, maxDelayMs: 5 }, { maxAttempts: 0 }, { maxAttempts: 1.5 }, { failureThreshold: 0 }, { openMs: -1 }]) {
+    for (const options of [{ baseMs: 0 }, { baseMs: 10, maxDelayMs: 5 }, { maxAttempts: 0 }, { maxAttempts: 1.5 }, { failureThreshold: 0 }, { openMs: -1 }, { stableMs: -1 }]) {
       expect(() => new ReconnectPolicy(options)).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
     }
   });

@@ -3,7 +3,8 @@
  * random source; the caller does the waiting (with its own, injectable, sleep).
  *
  * - Which failures are worth retrying: a lost link, a coordinator going away (1001, e.g. a restart), a
- *   timeout (handshake, dead-link heartbeat) or a full coordinator are transient. Everything else is terminal:
+ *   timeout (handshake, dead-link heartbeat), a full coordinator, or one that found this participant too
+ *   chatty (RATE_LIMITED: the backoff is what it asks for) are transient. Everything else is terminal:
  *   a wrong token, a pinned key that does not match, a different adapter manifest, a newer connection of the
  *   same participant, bad local configuration, a coordinator that breaks the protocol, or a local failure
  *   (INTERNAL, e.g. a model that throws). Retrying those would fail the same way forever.
@@ -11,6 +12,9 @@
  *   participants cut off by one coordinator restart do not all come back in the same instant.
  * - When to give up: after `maxAttempts` consecutive failed connection attempts (Infinity: never). A session
  *   that got as far as the coordinator's welcome resets the count.
+ * - Flapping: a session lost within `stableMs` of its start counts as a flap, and consecutive flaps grow the
+ *   backoff like failed attempts do, so a coordinator that accepts and then drops a participant at once is
+ *   not hammered either (the breaker only sees attempts, and these attempts succeed).
  * - When to stop hammering: a circuit breaker (circuit-breaker.ts) counts failed attempts; once open, no
  *   attempt is made until its cool-down has passed, then a single half-open probe decides.
  *
@@ -31,9 +35,11 @@ export interface ReconnectOptions {
   readonly failureThreshold?: number;
   /** How long an open breaker refuses attempts before a half-open probe, ms. Default 60,000. */
   readonly openMs?: number;
+  /** A session that lasted less than this is a flap: the next delay grows with consecutive flaps, ms. Default 30,000. */
+  readonly stableMs?: number;
   /** Waits `ms` milliseconds. Default: a timer. Injectable so tests need not wait. */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Clock in ms for the breaker's cool-down. Default Date.now. */
+  /** Clock in ms for the breaker's cool-down and session lengths. Default Date.now. */
   readonly now?: () => number;
   /** Uniform draw in [0, 1) for the jitter. Default Math.random (jitter needs spread, not secrecy). */
   readonly random?: () => number;
@@ -45,10 +51,11 @@ export const RECONNECT_DEFAULTS = {
   maxAttempts: 10,
   failureThreshold: CIRCUIT_BREAKER_DEFAULTS.failureThreshold,
   openMs: CIRCUIT_BREAKER_DEFAULTS.openMs,
+  stableMs: 30_000,
 } as const;
 
 /** Failures that a later attempt may not repeat. */
-export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['GOING_AWAY', 'TIMEOUT', 'FULL']);
+export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['GOING_AWAY', 'TIMEOUT', 'FULL', 'RATE_LIMITED']);
 
 export function isRetriable(error: FedwardenError): boolean {
   return RETRIABLE_CODES.has(error.code);
@@ -67,8 +74,13 @@ export class ReconnectPolicy {
   private readonly maxDelayMs: number;
   private readonly maxAttempts: number;
   private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly stableMs: number;
   /** Consecutive failed connection attempts since the last established session. */
   private failures = 0;
+  /** Consecutive sessions lost within stableMs of their start, and when the current one began. */
+  private flaps = 0;
+  private sessionStart = 0;
   private lastState: BreakerState = 'closed';
 
   constructor(
@@ -79,6 +91,9 @@ export class ReconnectPolicy {
     this.maxDelayMs = options.maxDelayMs ?? RECONNECT_DEFAULTS.maxDelayMs;
     this.maxAttempts = options.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.stableMs = options.stableMs ?? RECONNECT_DEFAULTS.stableMs;
+    if (!(this.stableMs >= 0)) throw new FedwardenError('BAD_CONFIG', 'reconnect: stableMs must be >= 0');
     if (!(this.baseMs > 0 && this.maxDelayMs >= this.baseMs)) {
       throw new FedwardenError('BAD_CONFIG', 'reconnect: need 0 < baseMs <= maxDelayMs');
     }
@@ -88,7 +103,7 @@ export class ReconnectPolicy {
     const failureThreshold = options.failureThreshold ?? RECONNECT_DEFAULTS.failureThreshold;
     const openMs = options.openMs ?? RECONNECT_DEFAULTS.openMs;
     try {
-      this.breaker = new CircuitBreaker(options.now ?? Date.now, { failureThreshold, openMs });
+      this.breaker = new CircuitBreaker(this.now, { failureThreshold, openMs });
     } catch (err) {
       throw new FedwardenError('BAD_CONFIG', `reconnect: ${(err as Error).message}`, { cause: err });
     }
@@ -129,6 +144,7 @@ export class ReconnectPolicy {
   connected(): void {
     this.breaker.recordSuccess();
     this.failures = 0;
+    this.sessionStart = this.now();
     this.observe();
   }
 
@@ -136,7 +152,8 @@ export class ReconnectPolicy {
   sessionLost(error: FedwardenError): ReconnectDecision {
     if (!isRetriable(error)) return { retry: false, why: 'terminal' };
     this.failures = 0;
-    return { retry: true, attempt: 1, delayMs: this.delayBefore(0) };
+    this.flaps = this.now() - this.sessionStart < this.stableMs ? this.flaps + 1 : 0;
+    return { retry: true, attempt: 1, delayMs: this.delayBefore(this.flaps) };
   }
 
   /** Full-jitter backoff before the retry that follows `failed` failures, or the breaker's wait if longer. */
