@@ -140,6 +140,16 @@ describe('terminal errors', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses bad reconnect or heartbeat options when the client is made, with BAD_CONFIG', () => {
+    const base = { url: 'ws://127.0.0.1:1', fingerprint: 'ab'.repeat(32), token: 't', model: new FakeModel(new Float32Array(1)), data: fakeData(1) };
+    for (const bad of [{ reconnect: { baseMs: -1 } }, { reconnect: { maxAttempts: 0 } }, { heartbeatTimeoutMs: -5 }, { heartbeatTimeoutMs: Number.NaN }]) {
+      expect(() => new FederatedClient({ ...base, ...bad })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    }
+    expect(() => new FederatedClient({ ...base, reconnect: false, heartbeatTimeoutMs: 0 })).not.toThrow();
+  });
+});
+
 describe('close()', () => {
   it('cuts a reconnect backoff short and ends run() with GOING_AWAY', async () => {
     const port = await closedPort();

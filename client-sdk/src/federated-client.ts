@@ -49,6 +49,8 @@ function timerSleep(ms: number): Promise<void> {
 export class FederatedClient extends EventEmitter<FederatedClientEvents> {
   private connection: SecureConnection | undefined;
   private readonly runner: RoundRunner;
+  /** Undefined when reconnecting is off. Lives as long as the client, so a later run() sees the breaker's state. */
+  private readonly policy: ReconnectPolicy | undefined;
   private closedByUser = false;
   private wake: (() => void) | undefined;
   private running = false;
@@ -56,7 +58,20 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
   constructor(private readonly options: FederatedClientOptions) {
     super();
     if (options.data.count < 1) throw new FedwardenError('BAD_CONFIG', 'FederatedClient: no local data');
+    const heartbeat = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    if (!(heartbeat >= 0 && Number.isFinite(heartbeat))) {
+      throw new FedwardenError('BAD_CONFIG', 'FederatedClient: heartbeatTimeoutMs must be a non-negative number of ms');
+    }
     this.runner = new RoundRunner(options, this);
+    this.policy =
+      options.reconnect === false
+        ? undefined
+        : new ReconnectPolicy(options.reconnect, (state, retryInMs) => {
+            (options.logger ?? silentLogger).info('circuit breaker', { state, retryInMs });
+            if (state === 'open') this.emit('circuitOpen', retryInMs);
+            else if (state === 'half-open') this.emit('circuitHalfOpen');
+            else this.emit('circuitClosed');
+          });
   }
 
   /** Connect, take part in rounds (reconnecting as needed), and resolve when the coordinator finishes the federation. */
@@ -84,16 +99,8 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
 
   private async loop(): Promise<ClientSummary> {
     const log = this.options.logger ?? silentLogger;
+    const { policy } = this;
     const reconnect = this.options.reconnect;
-    const policy =
-      reconnect === false
-        ? undefined
-        : new ReconnectPolicy(reconnect, (state, retryInMs) => {
-            log.info('circuit breaker', { state, retryInMs });
-            if (state === 'open') this.emit('circuitOpen', retryInMs);
-            else if (state === 'half-open') this.emit('circuitHalfOpen');
-            else this.emit('circuitClosed');
-          });
     const sleep = reconnect ? (reconnect.sleep ?? timerSleep) : timerSleep;
     let sessions = 0;
     for (;;) {
