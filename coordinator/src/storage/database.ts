@@ -12,7 +12,6 @@
  * ':memory:' gives a private in-memory database with the same schema (simulations and tests without a data
  * dir run the same code). Migrations run on open unless the database is opened read-only.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FedwardenError } from '@fedwarden/shared';
@@ -65,10 +64,4 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     }
     throw new FedwardenError('BAD_CONFIG', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/** The database in a data dir, creating the directory (0700, as the key file requires) on first use. */
-export function openDataDir(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return openDatabase(databasePath(dataDir));
 }
