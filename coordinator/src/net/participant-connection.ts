@@ -63,6 +63,8 @@ export class ParticipantConnection {
   private readonly handshake: ServerHandshake;
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly rate: TokenBucket;
+  /** Cuts off a peer that never completes the closing handshake; cleared once the socket is gone. */
+  private closeTimer: NodeJS.Timeout | undefined;
   private id: string | undefined;
   /** Set by the heartbeat: false after a ping, true again on pong. */
   alive = true;
@@ -127,8 +129,7 @@ export class ParticipantConnection {
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);
     this.ws.close(code, reason);
-    // A peer that never completes the closing handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 5_000).unref();
+    this.terminateLater();
   }
 
   /** Heartbeat tick: terminate a peer that did not answer the previous ping. */
@@ -189,7 +190,12 @@ export class ParticipantConnection {
     this.observer.rejected(code);
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);
-    setTimeout(() => this.ws.terminate(), 5_000).unref();
+    this.terminateLater();
+  }
+
+  /** A peer that never completes the closing handshake is cut off. */
+  private terminateLater(): void {
+    this.closeTimer ??= setTimeout(() => this.ws.terminate(), 5_000).unref();
   }
 
   private closed(code: number, reason: string): void {
@@ -197,6 +203,8 @@ export class ParticipantConnection {
     const wasAuthenticated = this.id !== undefined;
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);
+    // Without this, the timer would hold the closed connection (socket, session, buffers) for 5 s more.
+    clearTimeout(this.closeTimer);
     this.log.debug('connection closed', { participant: this.id, code, reason });
     if (wasAuthenticated) this.hooks.onClose(this, code, reason);
   }
