@@ -65,13 +65,22 @@ export class Defences {
 
   /**
    * Aggregate the round's units, record the evidence in the reputation book, and score the units. `dim` is
-   * the global adapter's length: never taken from a unit, which an attacker controls.
+   * the global adapter's length: never taken from a unit, which an attacker controls. `reference` is the
+   * round's trusted reference delta, if the operator supplies one (aggregation/reference.ts).
    */
-  review(round: number, dim: number, units: readonly AggregationUnit[], stats: ReadonlyMap<string, UnitStats>, seed: number): Review {
+  review(
+    round: number,
+    dim: number,
+    units: readonly AggregationUnit[],
+    stats: ReadonlyMap<string, UnitStats>,
+    seed: number,
+    reference?: Float32Array,
+  ): Review {
     const previousStep = this.previousStep ?? new Float32Array(dim);
     const weights = capWeights(units.map((u) => u.weight), this.weightCap);
     const capped = units.map((u, i) => (weights[i] === u.weight ? u : { ...u, weight: weights[i] as number }));
-    const result: AggregationResult = this.strategy.aggregate(capped, { round, dim, seed, previousStep });
+    if (reference !== undefined && reference.length !== dim) throw new RangeError(`review: reference has ${reference.length} ≠ ${dim} values`);
+    const result: AggregationResult = this.strategy.aggregate(capped, { round, dim, seed, previousStep, ...(reference ? { reference } : {}) });
     const evidence = 'evidence' in result ? (result as FedwardenResult).evidence : evidenceFromResult(units, result);
     const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, medianInPlace, selectInPlace } from './stats.ts';
+import { median, medianInPlace, quantile, selectInPlace } from './stats.ts';
 
 describe('order statistics', () => {
   it('selects the k-th smallest and partitions around it', () => {
@@ -19,5 +19,16 @@ describe('order statistics', () => {
 
   it('refuses an empty range', () => {
     expect(() => median([])).toThrow(/empty/);
+  });
+
+  it('takes nearest-rank quantiles without reordering the input', () => {
+    const values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+    expect(quantile(values, 0.9)).toBe(9);
+    expect(quantile(values, 0)).toBe(1);
+    expect(quantile(values, 1)).toBe(10);
+    expect(quantile(values, 0.5)).toBe(5);
+    expect(values).toEqual([5, 1, 4, 2, 3, 10, 9, 8, 7, 6]);
+    expect(() => quantile([], 0.5)).toThrow(/no values/);
+    expect(() => quantile([1], 1.5)).toThrow(/not in/);
   });
 });

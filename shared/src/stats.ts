@@ -52,3 +52,11 @@ export function medianInPlace(a: Float64Array, lo = 0, hi = a.length - 1): numbe
 export function median(values: ArrayLike<number>): number {
   return medianInPlace(Float64Array.from(values));
 }
+
+/** The q-quantile by nearest rank (the ⌈q·n⌉-th smallest value, q ∈ [0, 1]), leaving the values untouched. */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  if (values.length === 0) throw new RangeError('quantile: no values');
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile: q ${q} not in [0, 1]`);
+  const k = Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1));
+  return selectInPlace(Float64Array.from(values), k);
+}

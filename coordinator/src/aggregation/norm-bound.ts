@@ -37,13 +37,22 @@ function checkedFactor(options: NormBoundOptions): number {
   return c;
 }
 
-/** Scale factors for units with the given norms (aligned with `units`, as sanityCheck returns them). */
-export function normBoundFactors(units: readonly AggregationUnit[], norms: Float64Array, options: NormBoundOptions = {}): NormBound {
+/**
+ * Scale factors for units with the given norms (aligned with `units`, as sanityCheck returns them). `center`
+ * replaces the median when the caller has a norm it trusts more (a trusted reference update, reference.ts).
+ */
+export function normBoundFactors(
+  units: readonly AggregationUnit[],
+  norms: Float64Array,
+  options: NormBoundOptions = {},
+  center?: number,
+): NormBound {
   if (norms.length !== units.length) throw new RangeError('normBoundFactors: one norm per unit');
   const c = checkedFactor(options);
   const factors = new Float64Array(units.length).fill(1);
   if (units.length === 0) return { bound: 0, factors, adjusted: [] };
-  const bound = c * median(norms);
+  if (center !== undefined && !(center > 0 && Number.isFinite(center))) throw new RangeError(`normBound: center ${center}`);
+  const bound = c * (center ?? median(norms));
   const adjusted: UnitVerdict[] = [];
   units.forEach((u, i) => {
     const norm = norms[i] as number;

@@ -42,7 +42,7 @@ describe('fedwarden strategy', () => {
     expect(outcome.get('boosted-0')).toBe('clipped');
     expect(outcome.get('sign-flip-0')).toBe('rejected');
     expect(outcome.get('nan')).toBe('rejected');
-    expect(steps).toEqual(['sanity', 'clip', 'project', 'cosine', 'dbscan', 'reputation', 'average']);
+    expect(steps).toEqual(['sanity', 'reference', 'clip', 'project', 'cosine', 'dbscan', 'reputation', 'average']);
 
     // the step points along the honest direction; FedAvg's is dragged off by the attackers
     const ours = cosine(r.step, direction);
@@ -69,6 +69,29 @@ describe('fedwarden strategy', () => {
     expect(r.rejected).toEqual([{ id: 'x', reason: 'reputation: every member excluded' }]);
     expect(r.kept).toEqual(['g1']);
     expect(r.evidence).toEqual([{ unitId: 'g1', members: ['x', 'y'], outcome: 'kept' }]);
+  });
+
+  it('with a trusted reference, survives a majority of poisoned units that defeats the majority rules', () => {
+    // Secure groups each holding an attacker: 7 sign-flipped and 2 boosted units against 5 honest ones.
+    const dim = 1000;
+    const { units, kinds, direction } = syntheticUnits({ dim, counts: { honest: 5, 'sign-flip': 7, boosted: 2 }, seed: 5 });
+    const without = createFedwardenStrategy().aggregate(units, context(dim));
+    expect(cosine(without.step, direction)).toBeLessThan(0); // measured −0.56: the poisoned majority wins
+
+    // The reference: the honest direction seen through the operator's own (noisy) root-data step.
+    const noisy = syntheticUnits({ dim, counts: { honest: 1 }, seed: 99 }).units[0]!.delta;
+    const reference = Float32Array.from(direction, (g, j) => g + 0.5 * noisy[j]!);
+    const r = createFedwardenStrategy().aggregate(units, { ...context(dim), reference });
+    const kindOf = new Map(units.map((u, i) => [u.id, kinds[i]]));
+    expect(r.rejected.map((v) => kindOf.get(v.id))).toEqual(new Array(7).fill('sign-flip'));
+    expect(r.rejected[0]!.reason).toMatch(/^points away from the trusted reference \(cosine -0\.\d+ ≤ -0\.\d+, opposing\)$/);
+    // The norm bound is 2 × the reference's norm, not the median: the ×10 boosted units are clipped to it.
+    let refNorm = 0;
+    for (const x of reference) refNorm += x * x;
+    expect(r.diagnostics.normBound).toBeCloseTo(2 * Math.sqrt(refNorm), 5);
+    expect(r.adjusted.map((v) => kindOf.get(v.id))).toEqual(['boosted', 'boosted']);
+    expect(Object.keys(r.diagnostics.reference?.cosines ?? {})).toHaveLength(14);
+    expect(cosine(r.step, direction)).toBeGreaterThan(0.9);
   });
 
   it('returns a zero step when every unit is rejected', () => {

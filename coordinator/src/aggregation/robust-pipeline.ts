@@ -2,6 +2,8 @@
  * The fedwarden strategy (DESIGN.md, "Privacy modes and Byzantine robustness"): over aggregation units —
  * participants in trusted mode, secure groups' mean updates in secagg mode —
  *   1. sanity checks (sanity.ts): shape, finite values, positive weight, free riders;
+ *   1b. when the round has a trusted reference delta (reference.ts, FLTrust's root-data step): units pointing
+ *      away from it are rejected, and the norm bound below is centred on its norm instead of the median;
  *   2. norm bound (norm-bound.ts): each unit scaled to at most clipFactor × median norm, applied as a factor
  *      in step 6, never by copying a delta;
  *   3. count-sketch projection (projection.ts, seeded from ctx.seed) and cosine distances (cosine.ts);
@@ -28,13 +30,14 @@ import { cosineDistances } from './cosine.ts';
 import { dbscanMajority, type DbscanOptions } from './dbscan-filter.ts';
 import { normBoundFactors, type NormBoundOptions } from './norm-bound.ts';
 import { PROJECTION_DEFAULTS, projectDeltas } from './projection.ts';
+import { checkAgainstReference, type ReferenceOptions } from './reference.ts';
 import { sanityCheck, type SanityOptions } from './sanity.ts';
 import type { AggregationResult, AggregationUnit, Strategy, StrategyContext, UnitVerdict } from './strategy.ts';
 import { scaledWeightedMean } from './unit-math.ts';
 
-export type PipelineStep = 'sanity' | 'clip' | 'project' | 'cosine' | 'dbscan' | 'reputation' | 'average';
+export type PipelineStep = 'sanity' | 'reference' | 'clip' | 'project' | 'cosine' | 'dbscan' | 'reputation' | 'average';
 
-export interface FedwardenOptions extends SanityOptions, NormBoundOptions {
+export interface FedwardenOptions extends SanityOptions, NormBoundOptions, ReferenceOptions {
   /** Reputation book for weighting (read only here). Default: none, weights as given. */
   readonly reputation?: BetaReputation;
   /** Count-sketch width m. Default 256 (exact cosines when dim ≤ 2m). */
@@ -48,6 +51,8 @@ export interface FedwardenOptions extends SanityOptions, NormBoundOptions {
 
 export interface FedwardenDiagnostics {
   readonly normBound: number;
+  /** The trusted reference's norm and each checked unit's cosine with it, when the round had one. */
+  readonly reference?: { readonly norm: number; readonly cosines: Readonly<Record<string, number>> };
   readonly eps: number;
   readonly minPts: number;
   /** False when no cluster held a majority (or fewer than 3 units): nothing was rejected by direction. */
@@ -81,9 +86,12 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
     aggregate(units, ctx) {
       const sane = sanityCheck(units, ctx.dim, options);
       step('sanity');
-      const kept = sane.kept;
+      const ref = ctx.reference === undefined ? undefined : checkAgainstReference(sane.kept, sane.norms, ctx.reference, options);
+      const kept = ref ? sane.kept.filter((_, i) => ref.passed[i]) : sane.kept;
+      const keptNorms = ref ? sane.norms.filter((_, i) => ref.passed[i]) : sane.norms;
+      step('reference');
       const n = kept.length;
-      const nb = normBoundFactors(kept, sane.norms, options);
+      const nb = normBoundFactors(kept, keptNorms, options, ref?.norm);
       step('clip');
       const projection = projectDeltas(kept.map((u) => u.delta), ctx.dim, deriveSeed(ctx.seed, 1), m);
       step('project');
@@ -91,13 +99,13 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       step('cosine');
       // Colluding near-duplicates go first, so that a block of identical attackers can neither pose as a
       // dense cluster nor break the honest majority that DBSCAN looks for.
-      const colluding = nearDuplicates(dist, sane.norms, n, options.duplicateDistance);
+      const colluding = nearDuplicates(dist, keptNorms, n, options.duplicateDistance);
       const candidates = Array.from({ length: n }, (_, i) => i).filter((i) => !colluding.has(i));
       const withinBound = candidates.map((i) => nb.factors[i] === 1);
       const clusters = dbscanMajority(subMatrix(dist, n, candidates), candidates.length, options.dbscan, withinBound);
       step('dbscan');
 
-      const rejected: UnitVerdict[] = [...sane.rejected];
+      const rejected: UnitVerdict[] = [...sane.rejected, ...(ref?.rejected ?? [])];
       for (const i of colluding) rejected.push({ id: (kept[i] as AggregationUnit).id, reason: 'near-duplicate of another unit (collusion)' });
       for (const r of clusters.rejected) {
         rejected.push({ id: (kept[candidates[r.index] as number] as AggregationUnit).id, reason: r.reason });
@@ -135,6 +143,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
         evidence: evidenceFromResult(units, result, excludedByReputation),
         diagnostics: {
           normBound: nb.bound,
+          ...(ref ? { reference: { norm: ref.norm, cosines: Object.fromEntries(sane.kept.map((u, i) => [u.id, ref.cosines[i] as number])) } } : {}),
           eps: clusters.eps,
           minPts: clusters.minPts,
           majority: clusters.majority,

@@ -23,6 +23,11 @@ export interface StrategyContext {
   readonly seed: number;
   /** The previous round's aggregated step (zeros in round 1), for strategies that use momentum or distances to it. */
   readonly previousStep: Float32Array;
+  /**
+   * The round's trusted reference delta, when the operator trains one on a small clean root dataset
+   * (reference.ts). Strategies that do not use it ignore it.
+   */
+  readonly reference?: Float32Array;
 }
 
 export interface UnitVerdict {

@@ -1,0 +1,106 @@
+/**
+ * Trusted-reference check: the trust bootstrapping of FLTrust (Cao, Fang, Liu, Gong, "FLTrust: Byzantine-robust
+ * Federated Learning via Trust Bootstrapping", NDSS 2021), used as one step of the fedwarden pipeline.
+ *
+ * The operator holds a small clean root dataset from the task's domain (FLTrust uses 100 examples) and, each
+ * round, trains the current global adapter on it exactly as a participant would; the resulting delta is the
+ * reference. Honest units, however non-IID, descend the same loss and point into the reference's half-space;
+ * a unit that pushes the model the opposite way (a sign flip, a label-flipped or boosted replacement update, or
+ * a secure group's sum that such a member dominates) has cosine ≤ 0 with it.
+ *
+ * Why this step exists: every other check of the pipeline trusts a majority of units (the median norm, the
+ * DBSCAN majority cluster). In secagg mode a unit is a group's sum, and one attacker poisons the whole group:
+ * with 20 % attackers in groups of 5, about 70 % of the groups hold one (1 − C(40,5)/C(50,5)), so the
+ * majority is poisoned and majority rules fail. The reference does not depend on any majority.
+ *
+ * What it does, when the coordinator has a reference for the round:
+ *   - the norm bound is centred on the reference's norm instead of the units' median (norm-bound.ts);
+ *   - a unit is rejected when its cosine c with the reference is at most `minCosine` (0) and it is also
+ *       opposing:   c ≤ −½ × the 90th-percentile cosine of the round's units — it pushes against the reference
+ *                   at least half as hard as the best-aligned units pull with it. Needs no majority: this is
+ *                   what rejects poisoned secure groups when most groups are poisoned; or
+ *       an outlier: c < median − 3 robust σ of the cosines (robust-stats.ts) — below the cohort, which holds
+ *                   when honest units are the majority (trusted mode): label flippers sit just below zero
+ *                   while honest units sit clearly above it.
+ *   Why not every c ≤ 0 (FLTrust's ReLU): near convergence, honest units' cosines with a 100-example
+ *   reference scatter around zero (measured on the MNIST task at round 30: −0.10 to 0.15), although the
+ *   reference stays consistent from round to round (cosine ≈ 0.78 between consecutive references): it then
+ *   mostly points at what the root set alone still misfits. Rejecting every c ≤ 0 dropped a third of the
+ *   honest units in late rounds and cost 1.1 points of final accuracy without attack; the two rules above
+ *   cost 0.4 (pnpm simulate --clients 50 --rounds 30, seed 1: 88.1 % without a reference, 87.0 % with c ≤ 0,
+ *   87.7 % with these rules).
+ * Cosines are exact (one O(d) dot product per unit), not sketched: decisions near zero must not flip with a
+ * count sketch's ±1/√m error.
+ *
+ * Assumptions and limits (as FLTrust): the root data must be clean and drawn from the task's distribution;
+ * an attacker who knows the reference can stay inside its half-space (a weak attack, then capped by the norm
+ * bound and checked by DBSCAN). Without a reference the pipeline runs exactly as before.
+ */
+import { quantile } from '@fedwarden/shared';
+import { robustScale } from '../anomaly/robust-stats.ts';
+import type { AggregationUnit, UnitVerdict } from './strategy.ts';
+
+export interface ReferenceOptions {
+  /** Units with cosine to the reference at or below this are rejected. Default 0 (FLTrust's ReLU). */
+  readonly minCosine?: number;
+  /** Opposing units: cos ≤ −opposeFraction × the 90th-percentile cosine. Default 0.5. */
+  readonly opposeFraction?: number;
+  /** Outliers of the cohort: cos < median − outlierMads × the robust scale (≈ 1.4826·MAD) of the cosines. Default 3. */
+  readonly outlierMads?: number;
+}
+
+export const REFERENCE_DEFAULTS = { minCosine: 0, opposeFraction: 0.5, outlierMads: 3 } as const;
+
+export interface ReferenceCheck {
+  /** The reference's L2 norm (0 for a zero reference, which then decides nothing). */
+  readonly norm: number;
+  /** Cosine of each unit with the reference, aligned with the units given. */
+  readonly cosines: Float64Array;
+  /** Per unit: passed the check. */
+  readonly passed: boolean[];
+  readonly rejected: UnitVerdict[];
+}
+
+/**
+ * Check units (already sane: right length, finite, non-zero; `norms` their L2 norms) against a reference delta.
+ * A zero or non-finite reference is refused: the operator's own step must be well formed.
+ */
+export function checkAgainstReference(
+  units: readonly AggregationUnit[],
+  norms: ArrayLike<number>,
+  reference: Float32Array,
+  options: ReferenceOptions = {},
+): ReferenceCheck {
+  const minCosine = options.minCosine ?? REFERENCE_DEFAULTS.minCosine;
+  if (!(minCosine >= -1 && minCosine < 1)) throw new RangeError(`checkAgainstReference: minCosine ${minCosine} not in [-1, 1)`);
+  if (norms.length !== units.length) throw new RangeError('checkAgainstReference: one norm per unit');
+  let sq = 0;
+  for (let j = 0; j < reference.length; j++) sq += (reference[j] as number) ** 2;
+  const norm = Math.sqrt(sq);
+  if (!(Number.isFinite(norm) && norm > 0)) throw new RangeError('checkAgainstReference: the reference must be finite and non-zero');
+  const fraction = options.opposeFraction ?? REFERENCE_DEFAULTS.opposeFraction;
+  const mads = options.outlierMads ?? REFERENCE_DEFAULTS.outlierMads;
+  if (!(fraction >= 0 && Number.isFinite(fraction))) throw new RangeError(`checkAgainstReference: opposeFraction ${fraction}`);
+  if (!(mads >= 0 && Number.isFinite(mads))) throw new RangeError(`checkAgainstReference: outlierMads ${mads}`);
+  const cosines = new Float64Array(units.length);
+  units.forEach((u, i) => {
+    if (u.delta.length !== reference.length) throw new RangeError(`checkAgainstReference: unit ${u.id} has ${u.delta.length} ≠ ${reference.length} values`);
+    let dot = 0;
+    for (let j = 0; j < reference.length; j++) dot += (u.delta[j] as number) * (reference[j] as number);
+    cosines[i] = dot / ((norms[i] as number) * norm);
+  });
+  const passed: boolean[] = [];
+  const rejected: UnitVerdict[] = [];
+  if (units.length === 0) return { norm, cosines, passed, rejected };
+  const signal = quantile(cosines, 0.9);
+  const opposing = -fraction * signal;
+  const { center, scale } = robustScale(Array.from(cosines));
+  const outlier = center - mads * scale;
+  units.forEach((u, i) => {
+    const cos = cosines[i] as number;
+    const why = cos > minCosine ? undefined : signal > 0 && cos <= opposing ? `≤ ${opposing.toFixed(3)}, opposing` : cos < outlier ? `< ${outlier.toFixed(3)}, an outlier` : undefined;
+    passed.push(why === undefined);
+    if (why !== undefined) rejected.push({ id: u.id, reason: `points away from the trusted reference (cosine ${cos.toFixed(3)} ${why})` });
+  });
+  return { norm, cosines, passed, rejected };
+}
