@@ -83,6 +83,12 @@ export interface CoordinatorOptions {
   /** Scores a global adapter (e.g. accuracy on held-out data); feeds the degradation detector and the record. */
   readonly evaluate?: (global: Float32Array) => Promise<number>;
   /**
+   * Trains the round's global adapter on the operator's small clean root dataset and returns the delta: the
+   * trusted reference of the fedwarden strategy (aggregation/reference.ts, FLTrust). Runs while participants
+   * train. A failure or a malformed delta is logged and the round goes on without a reference.
+   */
+  readonly reference?: (global: Float32Array, round: number) => Promise<Float32Array>;
+  /**
    * Persistent state (storage/store.ts): the coordinator resumes from it (manifest, latest checkpoint,
    * reputation, next round) and closes it in stop(). Default: an in-memory SQLite store (nothing survives).
    */
@@ -302,8 +308,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     state.transition('training');
     const collectionStarted = performance.now();
     let collected: CollectedRound;
+    let reference: Float32Array | undefined;
     try {
-      collected = await collector.collect(selected);
+      [collected, reference] = await Promise.all([collector.collect(selected), this.trainReference(global, round, log)]);
     } finally {
       this.collector = undefined;
     }
@@ -325,7 +332,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     } else {
       state.transition('aggregating');
       const aggregationStarted = performance.now();
-      review = this.defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52));
+      review = this.defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52), reference);
       this.metrics.observeStage('aggregation', (performance.now() - aggregationStarted) / 1000);
       if (review.kept.length === 0) {
         state.transition('aborted');
@@ -383,6 +390,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     log.info('round ended', { outcome, reason, dropped: record.dropped.length, durationMs: record.durationMs });
     await Promise.allSettled(selected.map((id) => ctx.send(id, { kind: 'roundEnd', round, outcome, reason })));
     return record;
+  }
+
+  /** The round's trusted reference delta, or undefined (no reference hook, or it failed: logged). */
+  private async trainReference(global: Float32Array, round: number, log: Logger): Promise<Float32Array | undefined> {
+    if (!this.options.reference) return undefined;
+    try {
+      const delta = await this.options.reference(global.slice(), round);
+      if (delta.length !== global.length || !delta.every(Number.isFinite) || !delta.some((x) => x !== 0)) {
+        log.warn('reference update malformed; round runs without it', { length: delta.length, expected: global.length });
+        return undefined;
+      }
+      return delta;
+    } catch (err) {
+      log.warn('reference training failed; round runs without it', { err: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    }
   }
 
   private waitForParticipants(min: number): Promise<void> {

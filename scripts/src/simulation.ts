@@ -11,6 +11,7 @@ import { Adversary } from './attacks/adversary.ts';
 import { createAttack } from './attacks/registry.ts';
 import type { SimulationOptions } from './simulate-options.ts';
 import { SimulatedParticipant } from './simulated-participant.ts';
+import { createReferenceTrainer } from './task/reference-trainer.ts';
 import { prepareMnistTask } from './task/mnist-task.ts';
 
 export interface SimulationSummary {
@@ -22,6 +23,8 @@ export interface SimulationSummary {
   readonly attack: string;
   readonly byzantine: number;
   readonly defence: string;
+  /** Root digits behind the coordinator's trusted reference update; 0: none. */
+  readonly rootSamples: number;
   readonly seed: number;
   readonly backend: string;
   readonly baseAccuracy: number;
@@ -49,7 +52,13 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
       `privacy ${opts.privacy}${opts.privacy === 'secagg' ? ` (groups of ${opts.groupSize})` : ''}, dropout ${opts.dropout}, ` +
       `attack ${opts.attack}${byzantineCount > 0 ? ` by ${byzantineCount}` : ''}, defence ${opts.defence}, tfjs backend ${backend}`,
   );
-  const task = await prepareMnistTask({ seed: opts.seed, clients: opts.clients, alpha: opts.alpha, onProgress: (m) => say(`  ${m}`) });
+  const task = await prepareMnistTask({
+    seed: opts.seed,
+    clients: opts.clients,
+    alpha: opts.alpha,
+    ...(opts.root > 0 ? { rootSamples: opts.root } : {}),
+    onProgress: (m) => say(`  ${m}`),
+  });
   say(`  base model accuracy on rotated digits: ${(task.baseAccuracy * 100).toFixed(1)}%`);
 
   const ids = task.shards.map((_, i) => `p${String(i).padStart(3, '0')}`);
@@ -65,7 +74,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     participants: ids.map((id, i) => ({ id, tokenSha256: hashToken(tokens[i] as string) })),
     rounds: { count: opts.rounds, minParticipants: opts.clients, quorum: 0.5, deadlineMs: 600_000 },
     privacy: opts.privacy,
-    secagg: { groupSize: opts.groupSize, stageTimeoutMs: 60_000, maxDropout: Math.max(0.1, opts.dropout) },
+    secagg: { groupSize: opts.groupSize, groupPolicy: opts.groupPolicy, stageTimeoutMs: 60_000, maxDropout: Math.max(0.1, opts.dropout) },
     training: { epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate },
     aggregation: { strategy: opts.defence },
   });
@@ -76,7 +85,15 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     evaluator.setWeights(global);
     return (await evaluator.evaluate(task.test)).accuracy;
   };
-  const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger('error', { component: 'coordinator' }), { evaluate });
+  // The operator's trusted reference: the global adapter trained on the root digits each round (FLTrust).
+  const referenceModel = opts.root > 0 ? task.createModel() : undefined;
+  const reference = referenceModel
+    ? createReferenceTrainer(referenceModel, task.root, config.training, deriveSeed(opts.seed, 0x7e7))
+    : undefined;
+  const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger('error', { component: 'coordinator' }), {
+    evaluate,
+    ...(reference ? { reference } : {}),
+  });
   const port = await coordinator.listen();
 
   const rows: Array<{ record: RoundRecord; accuracy: number }> = [];
@@ -121,6 +138,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     await coordinator.stop();
   }
   evaluator.dispose();
+  referenceModel?.dispose();
 
   const completed = rows.filter((r) => r.record.outcome === 'completed');
   const uploads = completed.reduce((s, r) => s + r.record.reported.length, 0);
@@ -135,6 +153,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     attack: opts.attack,
     byzantine: opts.byzantine,
     defence: opts.defence,
+    rootSamples: opts.root,
     seed: opts.seed,
     backend,
     baseAccuracy: round4(task.baseAccuracy),

@@ -33,6 +33,10 @@ describe('MNIST domain-shift task', () => {
     expect(shardKeys.every((k) => poolKeys.has(k))).toBe(true);
     const testOverlap = Array.from({ length: task.test.count }, (_, i) => key(task.test.inputs, i, dim)).filter((k) => poolKeys.has(k));
     expect(testOverlap.length).toBeLessThan(5); // MNIST has a few duplicate images, nothing more
+    expect(task.root.count).toBe(100);
+    const rootKeys = Array.from({ length: task.root.count }, (_, i) => key(task.root.inputs, i, dim));
+    const testKeys = new Set(Array.from({ length: task.test.count }, (_, i) => key(task.test.inputs, i, dim)));
+    expect(rootKeys.filter((k) => poolKeys.has(k) || testKeys.has(k)).length).toBeLessThan(3);
     expect(task.adapterParams).toBe(8 * (784 + 256) + 8 * (256 + 10));
   });
 

@@ -4,7 +4,10 @@
  * The package's 10,000 digits are split by one seeded permutation into three disjoint parts:
  *   - base digits (default 4,000), upright: train the frozen 784-256-10 base model (base-model.ts);
  *   - test digits (default 1,500), rotated 90°: held out, for global accuracy;
- *   - the rest (default 4,500), rotated 90°: the participant pool, split over clients by Dirichlet(α) labels.
+ *   - the rest (default 4,500), rotated 90°: the participant pool, split over clients by Dirichlet(α) labels;
+ *   - root digits (default 100): the last base digits, rotated 90°: the operator's small clean dataset from the
+ *     target domain, for the coordinator's trusted reference update (FLTrust). Disjoint from test and pool; the
+ *     base model saw these digits only upright.
  * Measured (wasm backend, seeds 1–3): the base model scores 92–93% on upright and 14–16% on rotated test digits;
  * rank-8 LoRA on both dense layers (10,448 parameters) trained centrally on the pool (batch 32, Adam 3e-3)
  * reaches 84–87% after one epoch and 90–93% after four to eight.
@@ -28,6 +31,8 @@ export interface MnistTaskOptions {
   readonly baseSamples?: number;
   /** Rotated held-out test digits. Default 1,500. */
   readonly testSamples?: number;
+  /** Rotated root digits for the coordinator's reference update, taken from the base part. Default 100. */
+  readonly rootSamples?: number;
   /** LoRA rank on both dense layers. Default 8. */
   readonly rank?: number;
   /** LoRA scale numerator (scale = loraAlpha / rank). Default 16. */
@@ -51,6 +56,8 @@ export interface MnistTask {
   readonly pool: LabeledData;
   /** Held-out rotated digits. */
   readonly test: LabeledData;
+  /** The operator's root digits (rotated), disjoint from test and pool. */
+  readonly root: LabeledData;
   readonly manifest: AdapterManifest;
   readonly adapterParams: number;
   /** A fresh LoRA model on the shared frozen base (B = 0: it starts at the base model). */
@@ -63,6 +70,7 @@ export const MNIST_TASK_DEFAULTS = {
   minSamplesPerClient: DEFAULT_MIN_SAMPLES_PER_CLIENT,
   baseSamples: 4000,
   testSamples: 1500,
+  rootSamples: 100,
   rank: 8,
   loraAlpha: 16,
 } as const;
@@ -80,6 +88,7 @@ export async function prepareMnistTask(options: MnistTaskOptions): Promise<Mnist
   const { seed, clients, alpha } = options;
   const baseSamples = options.baseSamples ?? MNIST_TASK_DEFAULTS.baseSamples;
   const testSamples = options.testSamples ?? MNIST_TASK_DEFAULTS.testSamples;
+  const rootSamples = options.rootSamples ?? MNIST_TASK_DEFAULTS.rootSamples;
   const rank = options.rank ?? MNIST_TASK_DEFAULTS.rank;
   const loraAlpha = options.loraAlpha ?? MNIST_TASK_DEFAULTS.loraAlpha;
   const say = options.onProgress ?? (() => undefined);
@@ -89,10 +98,14 @@ export async function prepareMnistTask(options: MnistTaskOptions): Promise<Mnist
   if (!(Number.isSafeInteger(baseSamples) && Number.isSafeInteger(testSamples) && baseSamples > 0 && testSamples > 0 && baseSamples + testSamples < digits.count)) {
     throw new RangeError(`prepareMnistTask: ${baseSamples} base + ${testSamples} test digits do not leave a pool out of ${digits.count}`);
   }
+  if (!(Number.isSafeInteger(rootSamples) && rootSamples >= 1 && rootSamples <= baseSamples)) {
+    throw new RangeError(`prepareMnistTask: rootSamples must be an integer in [1, ${baseSamples}], got ${rootSamples}`);
+  }
   const order = shuffle(createRng(deriveSeed(seed, 1)), Array.from({ length: digits.count }, (_, i) => i));
   const baseDigits = selectSamples(digits, order.slice(0, baseSamples));
   const testUpright = selectSamples(digits, order.slice(baseSamples, baseSamples + testSamples));
   const test = rotate90(testUpright);
+  const root = rotate90(selectSamples(digits, order.slice(baseSamples - rootSamples, baseSamples)));
   const pool = rotate90(selectSamples(digits, order.slice(baseSamples + testSamples)));
   const shards = dirichletPartition(pool.labels, {
     clients,
@@ -121,6 +134,7 @@ export async function prepareMnistTask(options: MnistTaskOptions): Promise<Mnist
     shards,
     pool,
     test,
+    root,
     manifest,
     adapterParams: manifestSize(manifest),
     createModel,
