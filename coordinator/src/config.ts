@@ -67,8 +67,11 @@ export const configSchema = z.strictObject({
        * of many rounds cannot difference group sums to isolate one participant (Lam et al., ICML 2021), but
        * per-participant reputation only sees group evidence. "reshuffle": new groups each round, which lets
        * reputation single out attackers but lets an observer of many rounds disaggregate updates.
+       * "reputation": new groups each round, filled in order of reputation, so that suspects share groups
+       * with suspects and trusted participants with trusted ones (adaptive group testing); the privacy cost
+       * of "reshuffle", and the groups' composition follows the reputation book.
        */
-      groupPolicy: z.enum(['fixed', 'reshuffle']).default('fixed'),
+      groupPolicy: z.enum(['fixed', 'reshuffle', 'reputation']).default('fixed'),
       /**
        * Neighbour degree k in the group's graph; 0 = default: complete up to 16 members, else the smallest
        * even k ≥ 2·⌈log2 n⌉ (SecAgg+) that survives `maxDropout` with failure probability ≤ 1e-3.

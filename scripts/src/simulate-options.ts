@@ -16,12 +16,16 @@ export interface SimulationOptions {
   readonly learningRate: number;
   readonly privacy: 'trusted' | 'secagg';
   readonly groupSize: number;
+  /** Secure-group policy across rounds (coordinator config `secagg.groupPolicy`). */
+  readonly groupPolicy: 'fixed' | 'reshuffle' | 'reputation';
   readonly dropout: number;
   /** Attack name, or 'none'. */
   readonly attack: string;
   /** Fraction of participants that are Byzantine. */
   readonly byzantine: number;
   readonly defence: Defence;
+  /** Root digits the coordinator trains its trusted reference update on (FLTrust); 0: no reference. */
+  readonly root: number;
   readonly json: boolean;
   readonly quiet: boolean;
 }
@@ -54,10 +58,12 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
       lr: { type: 'string', default: '0.003' },
       privacy: { type: 'string', default: 'trusted' },
       'group-size': { type: 'string', default: '5' },
+      'group-policy': { type: 'string', default: 'fixed' },
       dropout: { type: 'string', default: '0' },
       attack: { type: 'string', default: 'none' },
       byzantine: { type: 'string' },
       defence: { type: 'string', default: 'fedwarden' },
+      root: { type: 'string', default: '100' },
       matrix: { type: 'boolean', default: false },
       attacks: { type: 'string' },
       defences: { type: 'string' },
@@ -86,6 +92,10 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
   if (values.privacy !== 'trusted' && values.privacy !== 'secagg') {
     throw new Error(`--privacy must be "trusted" or "secagg", got "${values.privacy}"`);
   }
+  const groupPolicy = values['group-policy'];
+  if (groupPolicy !== 'fixed' && groupPolicy !== 'reshuffle' && groupPolicy !== 'reputation') {
+    throw new Error(`--group-policy must be "fixed", "reshuffle" or "reputation", got "${groupPolicy}"`);
+  }
   const defence = checkDefence(values.defence);
   const options: SimulationOptions = {
     clients: int('clients', pick('clients', '10'), 1),
@@ -97,10 +107,12 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     learningRate: positive('lr', values.lr),
     privacy: values.privacy,
     groupSize: int('group-size', values['group-size'], 3),
+    groupPolicy,
     dropout: fraction('dropout', values.dropout),
     attack: values.attack,
     byzantine: fraction('byzantine', pick('byzantine', '0')),
     defence,
+    root: int('root', values.root, 0),
     json: values.json,
     quiet: values.quiet,
   };
@@ -117,8 +129,10 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     ['--lr', options.learningRate],
     ['--privacy', options.privacy],
     ['--group-size', options.groupSize],
+    ['--group-policy', options.groupPolicy],
     ['--dropout', options.dropout],
     ['--byzantine', options.byzantine],
+    ['--root', options.root],
   ].flatMap(([flag, value]) => [String(flag), String(value)]);
   return {
     mode: 'matrix',

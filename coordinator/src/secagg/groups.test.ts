@@ -25,4 +25,13 @@ describe('partitionGroups', () => {
     const r2 = partitionGroups(ids(20), 5, 'reshuffle', 7, 2);
     expect(r1).not.toEqual(r2);
   });
+
+  it('fills groups by descending reputation, ties in a fresh order each round', () => {
+    const score = (id: string) => (['p3', 'p8', 'p11', 'p17', 'p19'].includes(id) ? 0.2 : 0.9);
+    const groups = partitionGroups(ids(20), 5, 'reputation', 7, 1, score);
+    expect(groups.flat().sort()).toEqual(ids(20).sort());
+    expect([...(groups.at(-1) as string[])].sort()).toEqual(['p11', 'p17', 'p19', 'p3', 'p8']); // suspects together
+    expect(partitionGroups(ids(20), 5, 'reputation', 7, 2, score).slice(0, 3)).not.toEqual(groups.slice(0, 3));
+    expect(() => partitionGroups(ids(20), 5, 'reputation', 7, 1)).toThrow(/needs a score/);
+  });
 });

@@ -7,22 +7,32 @@
 import { createHash } from 'node:crypto';
 import { createRng, deriveSeed, shuffle } from '@fedwarden/shared';
 
-export type GroupPolicy = 'fixed' | 'reshuffle';
+export type GroupPolicy = 'fixed' | 'reshuffle' | 'reputation';
 
+/**
+ * `score` (reputation policy only) ranks participants: groups are filled in order of descending score, ties in
+ * a fresh random order each round, so that participants under suspicion share groups with each other and not
+ * with trusted ones — adaptive group testing: a poisoned sum then costs the round the suspects' updates only.
+ */
 export function partitionGroups(
   ids: readonly string[],
   groupSize: number,
   policy: GroupPolicy,
   seed: number,
   round: number,
+  score?: (id: string) => number,
 ): string[][] {
   if (!Number.isSafeInteger(groupSize) || groupSize < 1) throw new RangeError(`partitionGroups: bad groupSize ${groupSize}`);
+  if (policy === 'reputation' && score === undefined) throw new RangeError('partitionGroups: the reputation policy needs a score');
   const count = Math.floor(ids.length / groupSize);
   if (count === 0) return [];
+  const shuffled = () => shuffle(createRng(deriveSeed(seed, round, 0x67727570)), [...ids].sort());
   const ordered =
     policy === 'fixed'
       ? [...ids].sort((a, b) => (groupKey(seed, a) < groupKey(seed, b) ? -1 : 1))
-      : shuffle(createRng(deriveSeed(seed, round, 0x67727570)), [...ids].sort());
+      : policy === 'reshuffle'
+        ? shuffled()
+        : rankByScore(shuffled(), score as (id: string) => number);
   const base = Math.floor(ordered.length / count);
   const extra = ordered.length % count;
   const groups: string[][] = [];
@@ -37,4 +47,10 @@ export function partitionGroups(
 
 function groupKey(seed: number, id: string): string {
   return createHash('sha256').update(`fedwarden/v1/group/${seed}/${id}`).digest('hex');
+}
+
+/** Descending score; a stable sort keeps the shuffled order among equal scores. */
+function rankByScore(ids: string[], score: (id: string) => number): string[] {
+  const scores = new Map(ids.map((id) => [id, score(id)]));
+  return ids.sort((a, b) => (scores.get(b) as number) - (scores.get(a) as number));
 }
