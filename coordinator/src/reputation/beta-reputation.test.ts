@@ -43,6 +43,29 @@ describe('beta reputation (Jøsang & Ismail 2002) with forgetting', () => {
     expect(book.score('x')).toBeCloseTo(1 / (0.9 * beta + 1 + 2), 12);
   });
 
+  it('keeps flagging a repeat offender after kept rounds rebuild its score', () => {
+    const kept = (book: ReturnType<typeof createBetaReputation>, from: number, to: number) => {
+      for (let r = from; r <= to; r++) book.recordRound(r, [solo('x', 'kept')]);
+    };
+    const offend = (flagAfterExclusions?: number) => {
+      const book = createBetaReputation(flagAfterExclusions === undefined ? {} : { flagAfterExclusions });
+      for (let r = 1; r <= 3; r++) book.recordRound(r, [solo('x', 'rejected')]); // excluded through 8
+      book.recordRound(9, [solo('x', 'rejected')]); // excluded again: the second time
+      kept(book, 15, 40);
+      return book;
+    };
+    const book = offend();
+    expect(book.score('x')).toBeGreaterThan(0.9);
+    expect(book.flagged()).toEqual(['x']);
+    expect(offend(0).flagged()).toEqual([]);
+    expect(offend(3).flagged()).toEqual([]);
+    const once = createBetaReputation();
+    for (let r = 1; r <= 3; r++) once.recordRound(r, [solo('x', 'rejected')]);
+    kept(once, 9, 40);
+    expect(once.flagged()).toEqual([]); // excluded once, then kept: not a suspect any more
+    expect(() => createBetaReputation({ flagAfterExclusions: -1 })).toThrow(/flagAfterExclusions/);
+  });
+
   it('forgetting lets an on-off attacker\'s good history fade', () => {
     const run = (forgetting: number): number[] => {
       const book = createBetaReputation({ forgetting });

@@ -15,8 +15,11 @@
  *   should not select it). On release its record is discounted by λ^cooldownRounds, as if it had sat out
  *   those rounds with no evidence, and it re-enters with that decayed record: one more rejection excludes it
  *   again, kept rounds rebuild it. A participant always rejected is excluded after its third round.
- *   flagged(): participants with a score below flagBelow (0.4: below after one rejection of a newcomer) or
- *   currently excluded — the detections the simulation scores for precision and recall.
+ *   flagged(): participants with a score below flagBelow (0.4: below after one rejection of a newcomer),
+ *   currently excluded, or excluded at least flagAfterExclusions (2) times — a repeat offender stays a suspect
+ *   even while forgetting lets kept rounds rebuild its score (an attacker whose updates become
+ *   indistinguishable from honest ones late in training, as label flippers' do near convergence). These are
+ *   the detections the simulation scores for precision and recall.
  *   Secure aggregation: a unit is a group's sum, and its outcome is evidence about every member. groupEvidence
  *   'full' (default) gives every member the whole unit's evidence; with groups redrawn each round an attacker
  *   is in a rejected group every time and an honest member only when it meets one, so the scores separate
@@ -54,6 +57,8 @@ export interface BetaReputationOptions {
   readonly cooldownRounds?: number;
   /** flagged() lists scores below this. Default 0.4. */
   readonly flagBelow?: number;
+  /** flagged() lists participants excluded at least this many times. Default 2; 0 disables. */
+  readonly flagAfterExclusions?: number;
   /** Evidence per outcome. Default kept {1, 0}, clipped {½, ½}, rejected {0, 1}. */
   readonly evidence?: Readonly<Record<EvidenceOutcome, Evidence>>;
   /** How a secure group's evidence reaches its members. Default 'full' (see the header). */
@@ -65,6 +70,7 @@ export const BETA_REPUTATION_DEFAULTS = {
   excludeBelow: 0.25,
   cooldownRounds: 5,
   flagBelow: 0.4,
+  flagAfterExclusions: 2,
   evidence: {
     kept: { positive: 1, negative: 0 },
     clipped: { positive: 0.5, negative: 0.5 },
@@ -83,7 +89,7 @@ export interface BetaReputation {
   unitMultiplier(members: readonly string[], round?: number): number;
   /** Applies one finished round's verdicts; returns the participants this round excluded. */
   recordRound(round: number, evidence: readonly UnitEvidence[]): string[];
-  /** Participants with a score below flagBelow or currently excluded, sorted. */
+  /** Participants with a score below flagBelow, currently excluded, or repeatedly excluded; sorted. */
   flagged(round?: number): string[];
   /** Participants excluded in `round`, sorted. */
   excluded(round?: number): string[];
@@ -103,6 +109,8 @@ export function createBetaReputation(options: BetaReputationOptions = {}): BetaR
   const excludeBelow = options.excludeBelow ?? BETA_REPUTATION_DEFAULTS.excludeBelow;
   const cooldown = options.cooldownRounds ?? BETA_REPUTATION_DEFAULTS.cooldownRounds;
   const flagBelow = options.flagBelow ?? BETA_REPUTATION_DEFAULTS.flagBelow;
+  const flagAfter = options.flagAfterExclusions ?? BETA_REPUTATION_DEFAULTS.flagAfterExclusions;
+  if (!(Number.isInteger(flagAfter) && flagAfter >= 0)) throw new RangeError(`createBetaReputation: flagAfterExclusions ${flagAfter}`);
   const table = options.evidence ?? BETA_REPUTATION_DEFAULTS.evidence;
   const groupEvidence = options.groupEvidence ?? BETA_REPUTATION_DEFAULTS.groupEvidence;
   if (!(lambda > 0 && lambda <= 1)) throw new RangeError(`createBetaReputation: forgetting ${lambda} not in (0, 1]`);
@@ -184,7 +192,8 @@ export function createBetaReputation(options: BetaReputationOptions = {}): BetaR
       const at = upcoming(round);
       const out: string[] = [];
       for (const [id, r] of store.entries()) {
-        if (r.excludedThrough >= at || scoreOf(effective(r, at)) < flagBelow) out.push(id);
+        const repeat = flagAfter > 0 && r.exclusions >= flagAfter;
+        if (repeat || r.excludedThrough >= at || scoreOf(effective(r, at)) < flagBelow) out.push(id);
       }
       return out.sort();
     },
