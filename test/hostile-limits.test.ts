@@ -71,6 +71,16 @@ describe('message rate limit', () => {
     expect(codeFromCloseReason((outcome as { reason: string }).reason)).toBe('RATE_LIMITED');
   });
 
+  it('counts pings too: a ping flood is cut off like a data flood', async () => {
+    fed = await startFederation(1, { limits: { messageBurst: 10, messageRatePerSecond: 5 } });
+    const p = await peer(fed.url);
+    await p.nextFrame();
+    for (let i = 0; i < 50; i++) p.ws.ping();
+    const { code, reason } = await p.closed;
+    expect(code).toBe(4011);
+    expect(codeFromCloseReason(reason)).toBe('RATE_LIMITED');
+  });
+
   it('lets honest participants run whole rounds under a tight limit (they send one frame per round)', async () => {
     // clientKex + hello + one update per round: 5 frames for 3 rounds, in well under a second.
     fed = await startFederation(2, { rounds: { count: 3, minParticipants: 2, deadlineMs: 10_000 }, limits: { messageBurst: 6, messageRatePerSecond: 1 } });

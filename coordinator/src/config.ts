@@ -164,9 +164,9 @@ export const configSchema = z.strictObject({
        */
       maxParticipants: positiveInt.default(1000),
       /**
-       * Per-connection message rate limit (token bucket): sustained data frames per second, and how many may come
-       * back to back. Exceeding it closes the connection with RATE_LIMITED (4011). Pings and pongs do not count.
-       * An honest participant sends a handful of frames per round.
+       * Per-connection message rate limit (token bucket): sustained frames per second, and how many may come back
+       * to back. Exceeding it closes the connection with RATE_LIMITED (4011). Every frame counts, pings and pongs
+       * included; an honest participant sends a handful of frames per round and a pong per heartbeat.
        */
       messageRatePerSecond: z.number().positive().default(50),
       messageBurst: positiveInt.default(100),

@@ -1,9 +1,9 @@
 /**
  * One participant's WebSocket, from TCP accept to close: ML-KEM handshake, encrypted hello and enrolment,
  * then decoded messages handed to the coordinator. Socket callbacks never throw: every failure closes the
- * socket with the error's close code and a "CODE: reason" text. Every data frame, from the first, takes a token
- * from the connection's rate limiter (RATE_LIMITED when it is empty), and the NetObserver hears of every frame,
- * refusal and close.
+ * socket with the error's close code and a "CODE: reason" text. Every frame, from the first, takes a token from
+ * the connection's rate limiter (RATE_LIMITED when it is empty) — pings and pongs too — and the NetObserver
+ * hears of every data frame, refusal and close.
  *
  *   handshake ──clientKex──▶ hello ──hello(token, manifest)──▶ ready ──▶ closed
  */
@@ -86,7 +86,10 @@ export class ParticipantConnection {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('pong', () => {
       this.alive = true;
+      this.controlFrame();
     });
+    // ws answers pings itself; a ping flood still costs a pong each, so it takes tokens like data frames do.
+    ws.on('ping', () => this.controlFrame());
     ws.on('error', (err) => this.socketError(err));
     ws.on('close', (code, reason) => this.closed(code, reason.toString('utf8')));
     ws.send(this.handshake.helloFrame);
@@ -179,6 +182,12 @@ export class ParticipantConnection {
     }
     if (msg.kind === 'hello') throw new FedwardenError('UNEXPECTED_MESSAGE', 'hello sent twice');
     this.hooks.onMessage(this, msg, frame.byteLength);
+  }
+
+  private controlFrame(): void {
+    if (this.phase !== 'closed' && !this.rate.take()) {
+      this.fail(new FedwardenError('RATE_LIMITED', `more than ${this.options.messageRatePerSecond} frames/s (burst ${this.options.messageBurst})`));
+    }
   }
 
   private socketError(err: Error): void {
