@@ -2,7 +2,8 @@
  * Hostile peers against a real coordinator over loopback WebSocket sockets, seeded and reproducible: thousands
  * of connections in eight concurrent lanes, each playing one scenario — text frames, garbage or tampered key
  * exchanges, tampered and garbage sealed frames, messages in the wrong order or of the wrong direction,
- * oversized frames, floods past the rate limit, stalled handshakes, and raw WebSocket-level violations.
+ * oversized frames, data and ping floods past the rate limit, stalled handshakes, and raw WebSocket-level
+ * violations.
  *
  * For every connection the test predicts the stable error code from the wire spec and checks that the socket
  * closes with that code's close code and a "CODE: …" reason (ws's own 1002/1009 for protocol violations it
@@ -204,6 +205,10 @@ const SCENARIOS: ReadonlyArray<readonly [name: string, weight: number, run: Scen
     const first = randomBytes(rng, 1 + int(rng, 50));
     for (let i = 0; i < 200; i++) peer.ws.send(i === 0 ? first : randomBytes(rng, 10));
     return { code: expectedAcceptCode(first) ?? 'BAD_FRAME' };
+  }],
+  ['ping flood', 2, async (peer) => {
+    for (let i = 0; i < BURST + 100; i++) peer.ws.ping();
+    return { code: 'RATE_LIMITED' };
   }],
   ['stalled handshake', 1, async () => ({ code: 'TIMEOUT' })],
   ['key exchange, then silence', 1, async (peer) => {
