@@ -66,6 +66,19 @@ describe('beta reputation (Jøsang & Ismail 2002) with forgetting', () => {
     expect(() => createBetaReputation({ flagAfterExclusions: -1 })).toThrow(/flagAfterExclusions/);
   });
 
+  it('flags a participant rejected in a third of its rounds, even while kept rounds keep its score up', () => {
+    const book = createBetaReputation();
+    // Rejected every other round: never low enough to be excluded, and kept in the last rounds.
+    for (let r = 1; r <= 12; r++) book.recordRound(r, [solo('x', r % 2 === 0 && r < 10 ? 'rejected' : 'kept'), solo('h', r === 3 ? 'rejected' : 'kept')]);
+    expect(book.score('x')).toBeGreaterThan(0.5);
+    expect(book.excluded()).toEqual([]);
+    expect(book.flagged()).toEqual(['x']); // 4 of 12 rejected; h: 1 of 12
+    const lenient = createBetaReputation({ flagRejectionRate: 0.5 });
+    for (let r = 1; r <= 12; r++) lenient.recordRound(r, [solo('x', r % 2 === 0 && r < 10 ? 'rejected' : 'kept')]);
+    expect(lenient.flagged()).toEqual([]);
+    expect(() => createBetaReputation({ flagRejectionRate: 2 })).toThrow(/flagRejectionRate/);
+  });
+
   it('forgetting lets an on-off attacker\'s good history fade', () => {
     const run = (forgetting: number): number[] => {
       const book = createBetaReputation({ forgetting });

@@ -15,6 +15,10 @@ export interface ReputationRecord {
   readonly excludedThrough: number;
   /** How many times the participant has been excluded. */
   readonly exclusions: number;
+  /** Rounds that brought this participant evidence, ever (no forgetting). */
+  readonly participations: number;
+  /** Of those, rounds whose evidence was more negative than positive. */
+  readonly rejections: number;
 }
 
 export interface ReputationStore {

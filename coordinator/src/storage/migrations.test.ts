@@ -51,7 +51,19 @@ describe('schema migrations', () => {
       { id: 'alice', token_sha256: 'a'.repeat(64), enrolled: 1, enrolled_at: 5, first_seen: null, last_seen: null },
     ]);
     expect(db.prepare('SELECT round, status FROM rounds').all()).toEqual([{ round: 1, status: 'started' }]);
-    db.prepare("INSERT INTO reputation VALUES ('alice', 1, 0, 1, 0, 0)").run();
+    db.prepare("INSERT INTO reputation VALUES ('alice', 1, 0, 1, 0, 0, 3, 1)").run();
+    db.close();
+  });
+
+  it('gives v2 reputation rows zero lifetime counts when upgrading to v3', () => {
+    const db = new Database(MEMORY);
+    migrate(db, MIGRATIONS.slice(0, 2));
+    db.prepare("INSERT INTO participants (id, token_sha256, enrolled_at) VALUES ('alice', ?, 5)").run('a'.repeat(64));
+    db.prepare("INSERT INTO reputation VALUES ('alice', 2.5, 0.5, 4, 0, 1)").run();
+    expect(migrate(db)).toEqual({ from: 2, to: SCHEMA_VERSION });
+    expect(db.prepare('SELECT alpha, exclusions, participations, rejections FROM reputation').all()).toEqual([
+      { alpha: 2.5, exclusions: 1, participations: 0, rejections: 0 },
+    ]);
     db.close();
   });
 

@@ -7,6 +7,7 @@
  *   v1  meta, participants, rounds (one row per attempt), checkpoints, the hash-chained audit log with
  *       triggers that forbid UPDATE and DELETE on it
  *   v2  participants' first/last seen times, and the reputation book (beta reputation, one row per participant)
+ *   v3  lifetime participation and rejection counts in the reputation book (repeat-offender flagging)
  */
 import { FedwardenError } from '@fedwarden/shared';
 import type { Db } from './database.ts';
@@ -88,6 +89,14 @@ export const MIGRATIONS: readonly Migration[] = [
         excluded_through INTEGER NOT NULL,
         exclusions INTEGER NOT NULL
       ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    description: 'lifetime participations and rejections per participant',
+    sql: `
+      ALTER TABLE reputation ADD COLUMN participations INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE reputation ADD COLUMN rejections INTEGER NOT NULL DEFAULT 0;
     `,
   },
 ];

@@ -15,6 +15,8 @@ interface Row {
   last_round: number;
   excluded_through: number;
   exclusions: number;
+  participations: number;
+  rejections: number;
 }
 
 export class SqliteReputationStore implements ReputationStore {
@@ -29,6 +31,8 @@ export class SqliteReputationStore implements ReputationStore {
         lastRound: r.last_round,
         excludedThrough: r.excluded_through,
         exclusions: r.exclusions,
+        participations: r.participations,
+        rejections: r.rejections,
       });
     }
   }
@@ -54,10 +58,11 @@ export class SqliteReputationStore implements ReputationStore {
   /** Write the changed records. Call inside the round-end transaction, and committed() once it committed. */
   flush(): number {
     const upsert = this.db.prepare(
-      `INSERT INTO reputation (participant_id, alpha, beta, last_round, excluded_through, exclusions)
-       VALUES (@id, @alpha, @beta, @lastRound, @excludedThrough, @exclusions)
+      `INSERT INTO reputation (participant_id, alpha, beta, last_round, excluded_through, exclusions, participations, rejections)
+       VALUES (@id, @alpha, @beta, @lastRound, @excludedThrough, @exclusions, @participations, @rejections)
        ON CONFLICT (participant_id) DO UPDATE SET alpha = excluded.alpha, beta = excluded.beta,
-         last_round = excluded.last_round, excluded_through = excluded.excluded_through, exclusions = excluded.exclusions`,
+         last_round = excluded.last_round, excluded_through = excluded.excluded_through, exclusions = excluded.exclusions,
+         participations = excluded.participations, rejections = excluded.rejections`,
     );
     const ids = [...this.#dirty];
     for (const id of ids) upsert.run({ id, ...(this.#records.get(id) as ReputationRecord) });

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapterSha256 } from './checkpoints.ts';
+import { SCHEMA_VERSION } from './migrations.ts';
 import { SqliteStore } from './store.ts';
 import { CONFIG, storeWithRounds, tempDbPath } from './test-support.ts';
 
@@ -40,7 +41,7 @@ describe('verify', () => {
     const report = verify(path);
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.summary).toMatchObject({ schemaVersion: 2, finishedRounds: 3, lastRound: 3, checkpoints: 4, interruptedAttempts: 0 });
+    expect(report.summary).toMatchObject({ schemaVersion: SCHEMA_VERSION, finishedRounds: 3, lastRound: 3, checkpoints: 4, interruptedAttempts: 0 });
     // resume, manifest, checkpoint 0, 3 × (round-started, checkpoint, round-finished), 3 enrolments, stop
     expect(report.summary.auditEntries).toBe(1 + 3 + 1 + 1 + 9 + 1);
     expect(report.summary.headHash).toMatch(/^[0-9a-f]{64}$/);
