@@ -1,29 +1,24 @@
 /**
- * The coordinator: enrolment, the participant registry, the global adapter and the round loop.
- *
- * A round: select participants → send the plan and the global adapter → collect updates until all answered
- * or the deadline → quorum check → FedAvg by sample count → new global adapter. Events ('round', 'finished')
- * let an embedding process (the simulation, a dashboard) observe without reaching into the loop.
+ * The coordinator's lifecycle: listening, the participant registry (authentication, joins, departures,
+ * rejoins) and the routing of participant messages to the round in progress, the global adapter, the round
+ * loop, graceful stop, and resuming from storage. The body of one round (selection → collection → quorum →
+ * review → record) is rounds/round-runner.ts. Events ('round', 'finished', participants joining and leaving)
+ * let an embedding process (the simulation, a dashboard, the metrics) observe without reaching into the loop.
  */
 import { EventEmitter } from 'node:events';
 import {
   FedwardenError,
-  axpy,
   createLogger,
   createRng,
   deriveSeed,
   initAdapter,
   manifestSize,
-  shuffle,
   type AdapterManifest,
   type Logger,
   type Message,
   type MessageOf,
-  type RoundOutcome,
 } from '@fedwarden/shared';
-import type { UnitVerdict } from './aggregation/strategy.ts';
-import type { Alert } from './anomaly/alert.ts';
-import { Defences, type Review } from './defences.ts';
+import { Defences } from './defences.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
 import { ManifestAgreement } from './manifest-agreement.ts';
@@ -33,44 +28,9 @@ import { readiness, type Readiness } from './metrics/readiness.ts';
 import type { CoordinatorIdentity } from './identity.ts';
 import type { ParticipantConnection } from './net/participant-connection.ts';
 import { CoordinatorServer } from './net/server.ts';
-import type { CollectedRound, RoundCollector, RoundContext } from './rounds/round-context.ts';
-import { RoundState } from './rounds/round-state.ts';
-import { TrustedCollector } from './rounds/trusted-collector.ts';
-import { SecaggCollector } from './secagg/secagg-collector.ts';
+import type { RoundRecord } from './rounds/round-record.ts';
+import { RoundRunner, type RoundHooks } from './rounds/round-runner.ts';
 import { SqliteStore, type CoordinatorStore, type ResumeState } from './storage/store.ts';
-
-export interface RoundRecord {
-  readonly round: number;
-  readonly outcome: RoundOutcome;
-  readonly reason: string;
-  readonly privacy: 'trusted' | 'secagg';
-  readonly selected: readonly string[];
-  /** Participants whose update is in the aggregate. */
-  readonly reported: readonly string[];
-  readonly dropped: readonly string[];
-  /** Aggregation units: one per participant (trusted) or per secure group that completed (secagg). */
-  readonly units: number;
-  /** Each unit's participants, by unit id. */
-  readonly unitMembers: Readonly<Record<string, readonly string[]>>;
-  /** Units the aggregation strategy left out, and units it altered (clipped), with reasons. */
-  readonly rejected: readonly UnitVerdict[];
-  readonly adjusted: readonly UnitVerdict[];
-  /** Alerts of the anomaly detectors about this round. */
-  readonly alerts: readonly Alert[];
-  /** Participants the round's evidence excluded from the next rounds (reputation). */
-  readonly excluded: readonly string[];
-  /** Accuracy of the new global adapter, when the coordinator was given an evaluator. */
-  readonly accuracy?: number;
-  /** Sample-weighted mean of the participants' reported training loss; null if none reported. */
-  readonly meanLoss: number | null;
-  readonly samples: number;
-  /** Bytes on the wire of the accepted update frames (sealed), and the adapter size, for bytes/parameter. */
-  readonly uploadBytes: number;
-  readonly adapterParams: number;
-  /** Coordinator time spent in the secure-aggregation protocol, ms. */
-  readonly protocolMs: number;
-  readonly durationMs: number;
-}
 
 export interface CoordinatorEvents {
   round: [RoundRecord];
@@ -79,15 +39,7 @@ export interface CoordinatorEvents {
   finished: [readonly RoundRecord[]];
 }
 
-export interface CoordinatorOptions {
-  /** Scores a global adapter (e.g. accuracy on held-out data); feeds the degradation detector and the record. */
-  readonly evaluate?: (global: Float32Array) => Promise<number>;
-  /**
-   * Trains the round's global adapter on the operator's small clean root dataset and returns the delta: the
-   * trusted reference of the fedwarden strategy (aggregation/reference.ts, FLTrust). Runs while participants
-   * train. A failure or a malformed delta is logged and the round goes on without a reference.
-   */
-  readonly reference?: (global: Float32Array, round: number) => Promise<Float32Array>;
+export interface CoordinatorOptions extends RoundHooks {
   /**
    * Persistent state (storage/store.ts): the coordinator resumes from it (manifest, latest checkpoint,
    * reputation, next round) and closes it in stop(). Default: an in-memory SQLite store (nothing survives).
@@ -104,7 +56,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly participants = new Map<string, ParticipantConnection>();
   private readonly manifests: ManifestAgreement;
   private global: Float32Array | undefined;
-  private collector: RoundCollector | undefined;
+  private readonly runner: RoundRunner;
   private readonly records: RoundRecord[] = [];
   private participantWaiters: Array<() => void> = [];
   private stopped = false;
@@ -122,7 +74,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     readonly config: CoordinatorConfig,
     readonly identity: CoordinatorIdentity,
     private readonly log: Logger = createLogger(config.logLevel, { component: 'coordinator' }),
-    private readonly options: CoordinatorOptions = {},
+    options: CoordinatorOptions = {},
   ) {
     super();
     this.store = options.store ?? SqliteStore.open();
@@ -133,6 +85,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.restore(resumed);
     this.metrics = new CoordinatorMetrics({ participants: () => this.participants.size, connections: () => this.server.connectionCount });
     this.metrics.watch(this);
+    this.runner = new RoundRunner({
+      config,
+      log: this.log,
+      defences: this.defences,
+      store: this.store,
+      metrics: this.metrics,
+      participants: this.participants,
+      evaluate: options.evaluate,
+      reference: options.reference,
+      stopping: () => this.stopped,
+      adoptGlobal: (global) => {
+        this.global = global;
+      },
+    });
     const endpoints = operatorEndpoints(this.metrics, () => this.readiness(), this.log);
     this.server = new CoordinatorServer(
       config,
@@ -219,7 +185,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     for (let round = this.nextRound; round <= this.config.rounds.count && !this.stopped; round++) {
       await this.waitForParticipants(this.config.rounds.minParticipants);
       if (this.stopped) break;
-      const record = await this.runRound(round);
+      const record = await this.runner.run(round, this.global as Float32Array);
       this.records.push(record);
       this.emit('round', record);
     }
@@ -247,7 +213,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     for (const w of this.participantWaiters) w();
     this.participantWaiters = [];
     // Every participant counts as gone for the round in progress, so that its collector settles now.
-    const collector = this.collector;
+    const collector = this.runner.collector;
     if (collector) for (const id of this.participants.keys()) collector.onLeave(id);
     await this.running?.catch(() => undefined);
     await this.server.close();
@@ -270,141 +236,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.resumeState = { lastFinishedRound: state.lastFinishedRound, interrupted: state.interrupted };
     if (state.lastFinishedRound > 0 || state.interrupted.length > 0) {
       this.log.info('resumed from storage', { lastFinishedRound: state.lastFinishedRound, checkpointRound: state.checkpointRound, interrupted: state.interrupted });
-    }
-  }
-
-  private async runRound(round: number): Promise<RoundRecord> {
-    const started = Date.now();
-    const state = new RoundState(round);
-    const global = this.global as Float32Array;
-    const rng = createRng(deriveSeed(this.config.seed, round));
-    const candidates = shuffle(rng, [...this.participants.keys()].filter((id) => this.defences.selectable(id, round)).sort());
-    const max = this.config.rounds.maxParticipants;
-    const selected = max > 0 ? candidates.slice(0, max) : candidates;
-    const attempt = this.store.beginRound(round, this.config, selected);
-    const log = this.log.child({ round });
-    const ctx: RoundContext = {
-      round,
-      global,
-      config: this.config,
-      log,
-      send: async (id, msg) => {
-        const conn = this.participants.get(id);
-        if (!conn) return false;
-        try {
-          await conn.send(msg);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      reputationWeight: (id) => this.defences.weight(id, round),
-    };
-    const collector: RoundCollector =
-      this.config.privacy === 'secagg' ? new SecaggCollector(ctx) : new TrustedCollector(ctx);
-    this.collector = collector;
-    log.info('round started', { selected: selected.length, privacy: this.config.privacy });
-
-    state.transition('training');
-    const collectionStarted = performance.now();
-    let collected: CollectedRound;
-    let reference: Float32Array | undefined;
-    try {
-      [collected, reference] = await Promise.all([collector.collect(selected), this.trainReference(global, round, log)]);
-    } finally {
-      this.collector = undefined;
-    }
-    this.metrics.observeStage('collection', (performance.now() - collectionStarted) / 1000);
-
-    const needed = Math.max(1, Math.ceil(this.config.rounds.quorum * selected.length));
-    let outcome: RoundOutcome;
-    let reason: string;
-    let review: Review | undefined;
-    const interrupted = this.stopped;
-    if (interrupted) {
-      state.transition('aborted');
-      outcome = 'aborted';
-      reason = 'coordinator stopping';
-    } else if (collected.contributors.length < needed || collected.units.length === 0) {
-      state.transition('aborted');
-      outcome = 'aborted';
-      reason = `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed`;
-    } else {
-      state.transition('aggregating');
-      const aggregationStarted = performance.now();
-      review = this.defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(this.config.seed, round, 0x52), reference);
-      this.metrics.observeStage('aggregation', (performance.now() - aggregationStarted) / 1000);
-      if (review.kept.length === 0) {
-        state.transition('aborted');
-        outcome = 'aborted';
-        reason = `${this.defences.strategyName} rejected every unit`;
-      } else {
-        const next = global.slice();
-        axpy(1, review.step, next);
-        this.global = next;
-        state.transition('completed');
-        outcome = 'completed';
-        reason =
-          `${collected.contributors.length} of ${selected.length} contributed in ${collected.units.length} units, ` +
-          `${review.rejected.length} rejected by ${this.defences.strategyName}`;
-      }
-    }
-    if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
-    const accuracy = outcome === 'completed' && this.options.evaluate ? await this.options.evaluate(this.global!.slice()) : undefined;
-    const dropoutRate = selected.length > 0 ? 1 - collected.contributors.length / selected.length : 0;
-    const alerts = [
-      ...(review?.alerts ?? []),
-      ...this.defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy),
-    ];
-    for (const alert of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert });
-
-    const contributors = new Set(collected.contributors);
-    const record: RoundRecord = {
-      round,
-      outcome,
-      reason,
-      privacy: this.config.privacy,
-      selected,
-      reported: collected.contributors,
-      dropped: selected.filter((id) => !contributors.has(id)),
-      units: collected.units.length,
-      unitMembers: Object.fromEntries(collected.units.map((u) => [u.id, u.members])),
-      rejected: review?.rejected ?? [],
-      adjusted: review?.adjusted ?? [],
-      alerts,
-      excluded: review?.excluded ?? [],
-      ...(accuracy !== undefined ? { accuracy } : {}),
-      meanLoss: collected.meanLoss,
-      samples: collected.samples,
-      uploadBytes: collected.uploadBytes,
-      adapterParams: global.length,
-      protocolMs: collected.protocolMs,
-      durationMs: Date.now() - started,
-    };
-    // Stored before participants hear of it: a round they were told had ended is never lost.
-    if (interrupted) this.store.interruptRound(attempt, record);
-    else {
-      this.store.finishRound(attempt, record, outcome === 'completed' ? this.global : undefined);
-      this.nextRound = round + 1;
-    }
-    log.info('round ended', { outcome, reason, dropped: record.dropped.length, durationMs: record.durationMs });
-    await Promise.allSettled(selected.map((id) => ctx.send(id, { kind: 'roundEnd', round, outcome, reason })));
-    return record;
-  }
-
-  /** The round's trusted reference delta, or undefined (no reference hook, or it failed: logged). */
-  private async trainReference(global: Float32Array, round: number, log: Logger): Promise<Float32Array | undefined> {
-    if (!this.options.reference) return undefined;
-    try {
-      const delta = await this.options.reference(global.slice(), round);
-      if (delta.length !== global.length || !delta.every(Number.isFinite) || !delta.some((x) => x !== 0)) {
-        log.warn('reference update malformed; round runs without it', { length: delta.length, expected: global.length });
-        return undefined;
-      }
-      return delta;
-    } catch (err) {
-      log.warn('reference training failed; round runs without it', { err: err instanceof Error ? err.message : String(err) });
-      return undefined;
     }
   }
 
@@ -461,7 +292,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('participantJoined', id);
     this.log.info('participant joined', { participant: id, connected: this.participants.size });
     for (const w of [...this.participantWaiters]) w();
-    this.collector?.onRejoin(id); // session resume: back into the running round where its stage allows
+    this.runner.collector?.onRejoin(id); // session resume: back into the running round where its stage allows
     if (this.finishedAt !== undefined) void this.sendFinished(conn).catch(() => undefined);
   }
 
@@ -479,7 +310,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       case 'saShares':
       case 'saMasked':
       case 'saUnmaskReply':
-        if (this.collector) this.collector.onMessage(id, msg, frameBytes);
+        if (this.runner.collector) this.runner.collector.onMessage(id, msg, frameBytes);
         else this.log.debug('round message outside a round ignored', { participant: id, kind: msg.kind });
         return;
       case 'error':
@@ -507,7 +338,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const id = conn.participantId as string;
     if (this.participants.get(id) !== conn) return; // superseded connection
     this.participants.delete(id);
-    this.collector?.onLeave(id);
+    this.runner.collector?.onLeave(id);
     this.emit('participantLeft', id);
     this.log.info('participant left', { participant: id, connected: this.participants.size });
   }

@@ -1,4 +1,5 @@
-export { Coordinator, type RoundRecord, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
+export { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
+export type { RoundRecord } from './rounds/round-record.ts';
 export { STRATEGY_NAMES, createStrategy, type StrategyName } from './aggregation/registry.ts';
 export {
   createFedwardenStrategy,

@@ -11,8 +11,9 @@
 import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, ERROR_CODE_LIST, type ErrorCode, type Message } from '@fedwarden/shared';
-import type { CoordinatorEvents, RoundRecord } from '../coordinator.ts';
+import type { CoordinatorEvents } from '../coordinator.ts';
 import type { NetObserver } from '../net/net-observer.ts';
+import type { RoundRecord } from '../rounds/round-record.ts';
 import { SECAGG_STAGES, SecaggStageClock } from './secagg-stage-clock.ts';
 
 export const METRICS_PREFIX = 'fedwarden_';

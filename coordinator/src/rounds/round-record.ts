@@ -1,0 +1,42 @@
+/**
+ * What a finished (or aborted) round leaves behind: the record the coordinator emits with its 'round' event,
+ * stores with the round (storage/store.ts keeps it as JSON and audits a few fields), counts in its metrics
+ * and returns from run(). One shape for all of them, so that a resumed coordinator's earlier rounds read
+ * like the ones it ran itself.
+ */
+import type { RoundOutcome } from '@fedwarden/shared';
+import type { UnitVerdict } from '../aggregation/strategy.ts';
+import type { Alert } from '../anomaly/alert.ts';
+
+export interface RoundRecord {
+  readonly round: number;
+  readonly outcome: RoundOutcome;
+  readonly reason: string;
+  readonly privacy: 'trusted' | 'secagg';
+  readonly selected: readonly string[];
+  /** Participants whose update is in the aggregate. */
+  readonly reported: readonly string[];
+  readonly dropped: readonly string[];
+  /** Aggregation units: one per participant (trusted) or per secure group that completed (secagg). */
+  readonly units: number;
+  /** Each unit's participants, by unit id. */
+  readonly unitMembers: Readonly<Record<string, readonly string[]>>;
+  /** Units the aggregation strategy left out, and units it altered (clipped), with reasons. */
+  readonly rejected: readonly UnitVerdict[];
+  readonly adjusted: readonly UnitVerdict[];
+  /** Alerts of the anomaly detectors about this round. */
+  readonly alerts: readonly Alert[];
+  /** Participants the round's evidence excluded from the next rounds (reputation). */
+  readonly excluded: readonly string[];
+  /** Accuracy of the new global adapter, when the coordinator was given an evaluator. */
+  readonly accuracy?: number;
+  /** Sample-weighted mean of the participants' reported training loss; null if none reported. */
+  readonly meanLoss: number | null;
+  readonly samples: number;
+  /** Bytes on the wire of the accepted update frames (sealed), and the adapter size, for bytes/parameter. */
+  readonly uploadBytes: number;
+  readonly adapterParams: number;
+  /** Coordinator time spent in the secure-aggregation protocol, ms. */
+  readonly protocolMs: number;
+  readonly durationMs: number;
+}

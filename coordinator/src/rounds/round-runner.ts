@@ -1,0 +1,207 @@
+/**
+ * One round, from selection to record: select participants → open the attempt in storage → collect updates
+ * (trusted or secure aggregation) while the operator's reference trains → quorum check → the defences' review
+ * → new global adapter → evaluation and alerts → the record, stored before participants hear the outcome.
+ * Every stage moves the round's state machine (round-state.ts), so none runs out of order.
+ *
+ * The runner owns the round in progress (its collector, to which the coordinator routes participant
+ * messages, departures and rejoins) and nothing else: the participant registry, the global adapter and the
+ * shutdown flag belong to the coordinator's lifecycle (coordinator.ts) and come in through RoundRunnerDeps.
+ */
+import { axpy, createRng, deriveSeed, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
+import type { CoordinatorConfig } from '../config.ts';
+import type { Defences, Review } from '../defences.ts';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
+import type { ParticipantConnection } from '../net/participant-connection.ts';
+import { SecaggCollector } from '../secagg/secagg-collector.ts';
+import type { CoordinatorStore } from '../storage/store.ts';
+import { trainReference, type ReferenceHook } from './reference-update.ts';
+import type { CollectedRound, RoundCollector, RoundContext } from './round-context.ts';
+import type { RoundRecord } from './round-record.ts';
+import { RoundState } from './round-state.ts';
+import { TrustedCollector } from './trusted-collector.ts';
+
+/** The operator's hooks into every round. */
+export interface RoundHooks {
+  /** Scores a global adapter (e.g. accuracy on held-out data); feeds the degradation detector and the record. */
+  readonly evaluate?: (global: Float32Array) => Promise<number>;
+  /**
+   * Trains the round's global adapter on the operator's small clean root dataset and returns the delta: the
+   * trusted reference of the fedwarden strategy (aggregation/reference.ts, FLTrust). Runs while participants
+   * train. A failure or a malformed delta is logged and the round goes on without a reference.
+   */
+  readonly reference?: ReferenceHook;
+}
+
+export interface RoundRunnerDeps extends RoundHooks {
+  readonly config: CoordinatorConfig;
+  readonly log: Logger;
+  readonly defences: Defences;
+  readonly store: CoordinatorStore;
+  readonly metrics: CoordinatorMetrics;
+  /** The coordinator's live registry: selection reads it when the round starts, every send when it sends. */
+  readonly participants: ReadonlyMap<string, ParticipantConnection>;
+  /** True once the coordinator is stopping: the round in progress is then recorded as interrupted. */
+  stopping(): boolean;
+  /** Takes the round's new global adapter, as soon as aggregation has made it. */
+  adoptGlobal(global: Float32Array): void;
+}
+
+/** How a round ends once its updates are in. `next`, the new global adapter, is set exactly when completed. */
+interface Conclusion {
+  readonly outcome: RoundOutcome;
+  readonly reason: string;
+  readonly review?: Review;
+  readonly next?: Float32Array;
+}
+
+export class RoundRunner {
+  private active: RoundCollector | undefined;
+
+  constructor(private readonly deps: RoundRunnerDeps) {}
+
+  /** The collector of the round in progress, while it collects; undefined between rounds and after collection. */
+  get collector(): RoundCollector | undefined {
+    return this.active;
+  }
+
+  /** Run round `round` from `global` and return its record (already stored, finished or interrupted). */
+  async run(round: number, global: Float32Array): Promise<RoundRecord> {
+    const { config, store, defences } = this.deps;
+    const started = Date.now();
+    const state = new RoundState(round);
+    const selected = this.select(round);
+    const attempt = store.beginRound(round, config, selected);
+    const log = this.deps.log.child({ round });
+    const ctx: RoundContext = {
+      round,
+      global,
+      config,
+      log,
+      send: (id, msg) => this.send(id, msg),
+      reputationWeight: (id) => defences.weight(id, round),
+    };
+    const { collected, reference } = await this.collect(ctx, state, selected);
+
+    const interrupted = this.deps.stopping();
+    const { outcome, review, next, ...conclusion } = this.conclude(state, ctx, selected, collected, reference, interrupted);
+    let reason = conclusion.reason;
+    if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
+    const accuracy = next !== undefined && this.deps.evaluate ? await this.deps.evaluate(next.slice()) : undefined;
+    const dropoutRate = selected.length > 0 ? 1 - collected.contributors.length / selected.length : 0;
+    const alerts = [...(review?.alerts ?? []), ...defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy)];
+    for (const alert of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert });
+
+    const contributors = new Set(collected.contributors);
+    const record: RoundRecord = {
+      round,
+      outcome,
+      reason,
+      privacy: config.privacy,
+      selected,
+      reported: collected.contributors,
+      dropped: selected.filter((id) => !contributors.has(id)),
+      units: collected.units.length,
+      unitMembers: Object.fromEntries(collected.units.map((u) => [u.id, u.members])),
+      rejected: review?.rejected ?? [],
+      adjusted: review?.adjusted ?? [],
+      alerts,
+      excluded: review?.excluded ?? [],
+      ...(accuracy !== undefined ? { accuracy } : {}),
+      meanLoss: collected.meanLoss,
+      samples: collected.samples,
+      uploadBytes: collected.uploadBytes,
+      adapterParams: global.length,
+      protocolMs: collected.protocolMs,
+      durationMs: Date.now() - started,
+    };
+    // Stored before participants hear of it: a round they were told had ended is never lost.
+    if (interrupted) store.interruptRound(attempt, record);
+    else store.finishRound(attempt, record, next);
+    log.info('round ended', { outcome, reason, dropped: record.dropped.length, durationMs: record.durationMs });
+    await Promise.allSettled(selected.map((id) => this.send(id, { kind: 'roundEnd', round, outcome, reason })));
+    return record;
+  }
+
+  /** Connected participants that reputation does not exclude, in a shuffle seeded by the round, capped. */
+  private select(round: number): string[] {
+    const { config, defences, participants } = this.deps;
+    const rng = createRng(deriveSeed(config.seed, round));
+    const candidates = shuffle(rng, [...participants.keys()].filter((id) => defences.selectable(id, round)).sort());
+    const max = config.rounds.maxParticipants;
+    return max > 0 ? candidates.slice(0, max) : candidates;
+  }
+
+  /** Training and upload: the collector of the configured privacy mode, and the reference beside it. */
+  private async collect(
+    ctx: RoundContext,
+    state: RoundState,
+    selected: readonly string[],
+  ): Promise<{ collected: CollectedRound; reference: Float32Array | undefined }> {
+    const collector: RoundCollector = ctx.config.privacy === 'secagg' ? new SecaggCollector(ctx) : new TrustedCollector(ctx);
+    this.active = collector;
+    ctx.log.info('round started', { selected: selected.length, privacy: ctx.config.privacy });
+
+    state.transition('training');
+    const collectionStarted = performance.now();
+    let collected: CollectedRound;
+    let reference: Float32Array | undefined;
+    try {
+      [collected, reference] = await Promise.all([collector.collect(selected), trainReference(this.deps.reference, ctx.global, ctx.round, ctx.log)]);
+    } finally {
+      this.active = undefined;
+    }
+    this.deps.metrics.observeStage('collection', (performance.now() - collectionStarted) / 1000);
+    return { collected, reference };
+  }
+
+  /** Quorum, then the defences' review; a completed round hands its new global adapter to the coordinator. */
+  private conclude(
+    state: RoundState,
+    ctx: RoundContext,
+    selected: readonly string[],
+    collected: CollectedRound,
+    reference: Float32Array | undefined,
+    interrupted: boolean,
+  ): Conclusion {
+    const { config, defences, metrics } = this.deps;
+    const { round, global } = ctx;
+    const needed = Math.max(1, Math.ceil(config.rounds.quorum * selected.length));
+    if (interrupted) {
+      state.transition('aborted');
+      return { outcome: 'aborted', reason: 'coordinator stopping' };
+    }
+    if (collected.contributors.length < needed || collected.units.length === 0) {
+      state.transition('aborted');
+      return { outcome: 'aborted', reason: `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed` };
+    }
+    state.transition('aggregating');
+    const aggregationStarted = performance.now();
+    const review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference);
+    metrics.observeStage('aggregation', (performance.now() - aggregationStarted) / 1000);
+    if (review.kept.length === 0) {
+      state.transition('aborted');
+      return { outcome: 'aborted', reason: `${defences.strategyName} rejected every unit`, review };
+    }
+    const next = global.slice();
+    axpy(1, review.step, next);
+    this.deps.adoptGlobal(next);
+    state.transition('completed');
+    const reason =
+      `${collected.contributors.length} of ${selected.length} contributed in ${collected.units.length} units, ` +
+      `${review.rejected.length} rejected by ${defences.strategyName}`;
+    return { outcome: 'completed', reason, review, next };
+  }
+
+  /** Seal and send to a participant; false if it is not connected or the send failed. */
+  private async send(id: string, msg: Message): Promise<boolean> {
+    const conn = this.deps.participants.get(id);
+    if (!conn) return false;
+    try {
+      await conn.send(msg);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
