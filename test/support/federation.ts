@@ -7,6 +7,7 @@ import {
   parseConfig,
   type CoordinatorConfigInput,
   type CoordinatorIdentity,
+  type CoordinatorOptions,
 } from '@fedwarden/coordinator';
 import { silentLogger } from '@fedwarden/shared';
 
@@ -28,6 +29,7 @@ export async function startFederation(
   participants: number,
   overrides: Partial<CoordinatorConfigInput> = {},
   reuse: FederationReuse = {},
+  options: CoordinatorOptions = {},
 ): Promise<TestFederation> {
   const tokens = reuse.tokens ? [...reuse.tokens] : Array.from({ length: participants }, () => generateToken());
   const config = parseConfig({
@@ -40,7 +42,7 @@ export async function startFederation(
     aggregation: { strategy: 'fedavg' },
     ...overrides,
   });
-  const coordinator = new Coordinator(config, reuse.identity ?? ephemeralIdentity(), silentLogger);
+  const coordinator = new Coordinator(config, reuse.identity ?? ephemeralIdentity(), silentLogger, options);
   const port = await coordinator.listen();
   return {
     coordinator,

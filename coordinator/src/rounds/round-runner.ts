@@ -87,7 +87,7 @@ export class RoundRunner {
     const { outcome, review, next, ...conclusion } = this.conclude(state, ctx, selected, collected, reference, interrupted);
     let reason = conclusion.reason;
     if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
-    const accuracy = next !== undefined && this.deps.evaluate ? await this.deps.evaluate(next.slice()) : undefined;
+    const accuracy = next !== undefined ? await this.evaluate(next, log) : undefined;
     const dropoutRate = selected.length > 0 ? 1 - collected.contributors.length / selected.length : 0;
     const alerts = [...(review?.alerts ?? []), ...defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy)];
     for (const alert of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert });
@@ -194,6 +194,19 @@ export class RoundRunner {
   }
 
   /** Seal and send to a participant; false if it is not connected or the send failed. */
+  /** The evaluator's score of the new global adapter; a failing evaluator costs the record its accuracy (logged), never the round. */
+  private async evaluate(global: Float32Array, log: Logger): Promise<number | undefined> {
+    if (!this.deps.evaluate) return undefined;
+    try {
+      const accuracy = await this.deps.evaluate(global.slice());
+      if (Number.isFinite(accuracy)) return accuracy;
+      log.warn('evaluator returned a non-finite score; round recorded without accuracy', { accuracy });
+    } catch (err) {
+      log.warn('evaluator failed; round recorded without accuracy', { err: err instanceof Error ? err.message : String(err) });
+    }
+    return undefined;
+  }
+
   private async send(id: string, msg: Message): Promise<boolean> {
     const conn = this.deps.participants.get(id);
     if (!conn) return false;

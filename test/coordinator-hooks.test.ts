@@ -1,0 +1,62 @@
+/**
+ * The coordinator's operator hooks (evaluate, reference) are the operator's code: when they throw or return
+ * nonsense, the round loses what the hook would have added (accuracy in the record, the trusted reference),
+ * never the round.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FederatedClient } from '@fedwarden/client';
+import type { RoundRecord } from '@fedwarden/coordinator';
+import { FakeModel, fakeData } from './support/fake-model.ts';
+import { startFederation, type TestFederation } from './support/federation.ts';
+
+let fed: TestFederation | undefined;
+afterEach(async () => {
+  await fed?.stop();
+  fed = undefined;
+});
+
+async function runWith(options: Parameters<typeof startFederation>[3]): Promise<{ records: readonly RoundRecord[]; global: Float32Array }> {
+  fed = await startFederation(2, { rounds: { count: 2, minParticipants: 2, deadlineMs: 10_000 } }, {}, options);
+  const clients = fed.tokens.map(
+    (token, i) =>
+      new FederatedClient({
+        url: fed!.url,
+        fingerprint: fed!.fingerprint,
+        token,
+        model: new FakeModel(Float32Array.from([0.1 * (i + 1), -0.2, 0.3])),
+        data: fakeData(10),
+        reconnect: false,
+      }),
+  );
+  const runs = clients.map((c) => c.run());
+  const records = await fed.coordinator.run();
+  const [summary] = await Promise.all(runs);
+  return { records, global: summary!.global };
+}
+
+describe('operator hooks', () => {
+  it('a throwing evaluator costs the record its accuracy, not the round', async () => {
+    const { records } = await runWith({ evaluate: () => Promise.reject(new Error('evaluator crashed')) });
+    expect(records.map((r) => r.outcome)).toEqual(['completed', 'completed']);
+    expect(records.every((r) => r.accuracy === undefined)).toBe(true);
+  });
+
+  it('a non-finite score is left out of the record', async () => {
+    const { records } = await runWith({ evaluate: () => Promise.resolve(Number.NaN) });
+    expect(records.map((r) => r.outcome)).toEqual(['completed', 'completed']);
+    expect(records.every((r) => !('accuracy' in r))).toBe(true);
+  });
+
+  it('a working evaluator scores every completed round', async () => {
+    let calls = 0;
+    const { records } = await runWith({ evaluate: () => Promise.resolve(0.25 * ++calls) });
+    expect(records.map((r) => r.accuracy)).toEqual([0.25, 0.5]);
+  });
+
+  it('a throwing reference hook leaves the round to the other checks', async () => {
+    const { records, global } = await runWith({ reference: () => Promise.reject(new Error('no root data today')) });
+    expect(records.map((r) => r.outcome)).toEqual(['completed', 'completed']);
+    // FedAvg of two equal-weight participants: each round adds the mean step.
+    expect(Array.from(global)).toEqual([0.3, -0.4, 0.6].map((x) => expect.closeTo(x, 5)));
+  });
+});
