@@ -3,7 +3,7 @@
  * reputation book it feeds (and that weights and excludes participants), and the anomaly detectors that
  * watch every round. Pure bookkeeping over the round's units: no sockets, storage or clocks.
  */
-import type { RoundOutcome } from '@fedwarden/shared';
+import { deriveSeed, type RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
 import { capWeights } from './aggregation/weight-cap.ts';
 import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
@@ -87,7 +87,8 @@ export class Defences {
     const observations = units
       .filter((u) => u.delta.length === dim)
       .map((u) => ({ id: u.id, delta: u.delta, ...(stats.get(u.id) ?? { meanLoss: 0, trainMs: 0, numSamples: 0 }) }));
-    const report = this.isolation.observe(round, computeUnitFeatures(observations, result.step, previousStep));
+    // The forest's subsamples get their own stream, apart from the one the strategy drew from `seed`.
+    const report = this.isolation.observe(round, computeUnitFeatures(observations, result.step, previousStep), deriveSeed(seed, 0x69666f72));
     if (result.kept.length > 0) this.previousStep = result.step;
     return { step: result.step, kept: result.kept, rejected: result.rejected, adjusted: result.adjusted, alerts: report.alerts, excluded };
   }

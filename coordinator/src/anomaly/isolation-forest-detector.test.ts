@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createRng, normal } from '@fedwarden/shared';
 import { IsolationForestDetector, scoreUnits, type FeatureRow } from './isolation-forest-detector.ts';
 import { computeUnitFeatures, type UnitFeature } from './unit-features.ts';
 
-// The forest draws from Math.random (the package cannot be seeded), so every assertion keeps a wide margin.
+// The forest's splits draw from Math.random (the package cannot be seeded; the seed given to observe() only
+// draws the subsamples), so every assertion keeps a wide margin. Windows here have at most 110 rows, under
+// ψ = 256, so every tree is fitted on the whole window, as before subsampling existed.
 // Measured over 100 runs of these exact rows (seed 7, 200 trees): ordinary units never scored above 0.58
 // (threshold 0.6; a warning also needs a feature beyond 3.5 robust standard deviations, which none has),
 // the outliers never below 0.71. Severity is asserted as "not info" because the critical threshold (0.7)
@@ -41,10 +43,10 @@ describe('IsolationForestDetector', () => {
     const rows = ordinaryRows(SEED);
     const detector = new IsolationForestDetector();
     for (let round = 1; round <= 10; round++) {
-      const report = detector.observe(round, rows(round));
+      const report = detector.observe(round, rows(round), round);
       expect(report.alerts.filter((a) => a.severity !== 'info')).toEqual([]);
     }
-    const report = detector.observe(11, withUnit(rows(11), 'u9', { norm: 20, cosineToAggregate: -1 }));
+    const report = detector.observe(11, withUnit(rows(11), 'u9', { norm: 20, cosineToAggregate: -1 }), 11);
 
     const outlier = report.scores.find((s) => s.id === 'u9');
     expect(outlier?.score).toBeGreaterThan(0.68);
@@ -61,9 +63,9 @@ describe('IsolationForestDetector', () => {
   it('names the cosine when it is what stands out most', () => {
     const rows = ordinaryRows(SEED);
     const detector = new IsolationForestDetector();
-    for (let round = 1; round <= 5; round++) detector.observe(round, rows(round));
+    for (let round = 1; round <= 5; round++) detector.observe(round, rows(round), round);
     // cosine −1: z ≈ (−1 − 0.8)/0.05 = −36; norm 2.5: z ≈ (2.5 − 1)/0.1 = +15; loss 0.9: z ≈ +8.
-    const report = detector.observe(6, withUnit(rows(6), 'u3', { cosineToAggregate: -1, norm: 2.5, meanLoss: 0.9 }));
+    const report = detector.observe(6, withUnit(rows(6), 'u3', { cosineToAggregate: -1, norm: 2.5, meanLoss: 0.9 }), 6);
     expect(report.alerts.map((a) => a.unit)).toEqual(['u3']);
     const [alert] = report.alerts;
     expect(alert?.feature).toBe('cosineToAggregate');
@@ -74,11 +76,11 @@ describe('IsolationForestDetector', () => {
   it('stays silent while the window is small, and says why', () => {
     const rows = ordinaryRows(SEED);
     const detector = new IsolationForestDetector();
-    const first = detector.observe(1, withUnit(rows(1), 'u0', { norm: 50 }));
+    const first = detector.observe(1, withUnit(rows(1), 'u0', { norm: 50 }), 1);
     expect(first).toEqual({ alerts: [], scores: [], skipped: 'window has 10 rows, needs 20' });
     // Five secure groups a round: rounds 1–3 are skipped (5, 10, 15 rows < 20), round 4 runs.
     const groups = new IsolationForestDetector();
-    const skipped = [1, 2, 3, 4].map((round) => groups.observe(round, rows(round, 5)).skipped);
+    const skipped = [1, 2, 3, 4].map((round) => groups.observe(round, rows(round, 5), round).skipped);
     expect(skipped).toEqual(['window has 5 rows, needs 20', 'window has 10 rows, needs 20', 'window has 15 rows, needs 20', undefined]);
   });
 
@@ -87,9 +89,9 @@ describe('IsolationForestDetector', () => {
     // score would fall to ≈ 0.48 (masking); left out, it scores 0.71–0.79 every round.
     const rows = ordinaryRows(SEED);
     const detector = new IsolationForestDetector();
-    for (let round = 1; round <= 5; round++) detector.observe(round, rows(round));
+    for (let round = 1; round <= 5; round++) detector.observe(round, rows(round), round);
     for (let round = 6; round <= 11; round++) {
-      const report = detector.observe(round, withUnit(rows(round), 'u9', { norm: 20 + (round % 3), cosineToAggregate: -1 }));
+      const report = detector.observe(round, withUnit(rows(round), 'u9', { norm: 20 + (round % 3), cosineToAggregate: -1 }), round);
       expect(report.alerts.map((a) => a.unit)).toEqual(['u9']);
       expect(report.alerts[0]?.severity).not.toBe('info');
       expect(report.scores.find((s) => s.id === 'u9')?.score).toBeGreaterThan(0.65);
@@ -99,9 +101,9 @@ describe('IsolationForestDetector', () => {
   it('raises a critical alert for a non-finite feature and keeps that row out of the forest', () => {
     const rows = ordinaryRows(SEED);
     const detector = new IsolationForestDetector();
-    detector.observe(1, rows(1));
-    detector.observe(2, rows(2));
-    const report = detector.observe(3, withUnit(rows(2), 'u4', { meanLoss: Number.NaN }));
+    detector.observe(1, rows(1), 1);
+    detector.observe(2, rows(2), 2);
+    const report = detector.observe(3, withUnit(rows(2), 'u4', { meanLoss: Number.NaN }), 3);
     expect(report.alerts).toEqual([
       { detector: 'isolation-forest', severity: 'critical', round: 3, unit: 'u4', feature: 'meanLoss', score: 1, message: 'unit u4: meanLoss is NaN' },
     ]);
@@ -115,12 +117,51 @@ describe('IsolationForestDetector', () => {
       Float32Array.of(1, 0),
       new Float32Array(2),
     );
-    expect(new IsolationForestDetector().observe(1, rows).skipped).toBe('window has 1 rows, needs 20');
+    expect(new IsolationForestDetector().observe(1, rows, 1).skipped).toBe('window has 1 rows, needs 20');
   });
 
   it('validates its options', () => {
     expect(() => new IsolationForestDetector({ threshold: 1.2 })).toThrow(/threshold/);
     expect(() => new IsolationForestDetector({ trees: 0 })).toThrow(/trees/);
+    expect(() => new IsolationForestDetector({ maxSamples: 1 })).toThrow(/maxSamples/);
+  });
+});
+
+describe('IsolationForestDetector on a window larger than its subsamples (ψ = 256)', () => {
+  it('flags an outlier among 100 units a round (1,100 rows) and leaves ordinary units below warning', () => {
+    // Measured over 50 runs of these exact rows: the outlier never scored below 0.77, ordinary units never
+    // above 0.62 (the few at ≥ 0.6 alert at info level: none has a feature beyond 3.5 robust standard deviations).
+    const rows = ordinaryRows(SEED);
+    const detector = new IsolationForestDetector();
+    for (let round = 1; round <= 10; round++) detector.observe(round, rows(round, 100), round);
+    const report = detector.observe(11, withUnit(rows(11, 100), 'u42', { norm: 20, cosineToAggregate: -1 }), 11);
+
+    expect(report.scores).toHaveLength(100);
+    expect(report.scores.find((s) => s.id === 'u42')?.score).toBeGreaterThan(0.7);
+    const serious = report.alerts.filter((a) => a.severity !== 'info');
+    expect(serious.map((a) => a.unit)).toEqual(['u42']);
+    expect(serious[0]?.feature).toBe('norm');
+    expect(serious[0]?.message).toMatch(/against 1100 rows\)$/);
+  });
+
+  it('draws its subsamples from the seed: the same seed, the same scores; another seed, others', () => {
+    // The package's splits come from Math.random; pinned here to a fixed sequence, only the seed can differ.
+    const rows = ordinaryRows(SEED);
+    const history = Array.from({ length: 10 }, (_, r) => rows(r + 1, 30)).flat();
+    const current = rows(11, 30);
+    const scores = (seed: number) => {
+      const splits = createRng(99);
+      vi.spyOn(Math, 'random').mockImplementation(() => splits.next());
+      try {
+        const result = scoreUnits(history, current, seed);
+        if (!Array.isArray(result)) throw new Error(result.skipped);
+        return result.map((s) => s.score);
+      } finally {
+        vi.restoreAllMocks();
+      }
+    };
+    expect(scores(5)).toEqual(scores(5));
+    expect(scores(6)).not.toEqual(scores(5));
   });
 });
 
@@ -128,13 +169,13 @@ describe('scoreUnits', () => {
   it('skips when no feature varies over the window', () => {
     const same = (id: string): FeatureRow => ({ id, features: { ...TYPICAL } });
     const history = Array.from({ length: 20 }, (_, i) => same(`h${i}`));
-    expect(scoreUnits(history, [same('a'), same('b')])).toEqual({ skipped: 'no feature varies over the window' });
+    expect(scoreUnits(history, [same('a'), same('b')], 1)).toEqual({ skipped: 'no feature varies over the window' });
   });
 
   it('ignores features constant over the window and attributes to the one that varies', () => {
     // Only the norm varies: 1.00, 1.01, …, 1.19 in history; the current unit has 9.
     const history: FeatureRow[] = Array.from({ length: 20 }, (_, i) => ({ id: `h${i}`, features: { ...TYPICAL, norm: 1 + i / 100 } }));
-    const scores = scoreUnits(history, [{ id: 'x', features: { ...TYPICAL, norm: 9 } }]);
+    const scores = scoreUnits(history, [{ id: 'x', features: { ...TYPICAL, norm: 9 } }], 1);
     expect(Array.isArray(scores)).toBe(true);
     const [x] = scores as Exclude<typeof scores, { skipped: string }>;
     expect(x?.feature).toBe('norm');

@@ -1,11 +1,14 @@
 /**
  * Unit-level anomaly detection with an isolation forest (Liu, Ting, Zhou, "Isolation Forest", ICDM 2008),
- * through the `isolation-forest` package (0.0.9).
+ * its trees built by the `isolation-forest` package (0.0.9) through subsample-forest.ts.
  *
- * Each round the forest is fitted on a sliding window: the feature rows (unit-features.ts) of the previous
- * `windowRounds` rounds plus the current round, and scores the current round's units. An isolation score
- * s = 2^(−E[h]/c(n)) is ≈ 0.5 or less for ordinary points and tends to 1 for points that random axis-parallel
- * splits isolate quickly. A unit scoring at least `threshold` raises an alert naming the feature that stood out
+ * Each round a fresh forest is fitted on a sliding window, the feature rows (unit-features.ts) of the previous
+ * `windowRounds` rounds plus the current round, and scores the current round's units. As in the paper, each
+ * tree is fitted on its own subsample of ψ = `maxSamples` rows (256) drawn without replacement from the
+ * window, with the round's seed; a window of at most ψ rows is used whole. A current unit outside a tree's
+ * sample is scored by its expected path length had it been in it (subsample-forest.ts explains why). An
+ * isolation score s = 2^(−E[h]/c(ψ)) is ≈ 0.5 or less for ordinary points and tends to 1 for points that
+ * random axis-parallel splits isolate quickly. A unit scoring at least `threshold` raises an alert naming the feature that stood out
  * most: the largest |robust z| against the window (robust-stats.ts).
  *
  * Severity: `critical` when the score is at least `criticalThreshold` and some feature has |z| ≥ `featureZ`;
@@ -27,26 +30,34 @@
  * federation moved (a learning-rate change, convergence) and the round becomes the new normal. Rows with a
  * non-finite feature raise a critical alert of their own and never enter the window.
  *
- * Limits, measured on rows of 6 independent Gaussian features, 10 units a round, 200 trees:
- * - ordinary units: of 5,800 scored unit-rounds, 13 (0.2 %) scored ≥ 0.6 and alerted, 2 of them at warning
- *   level (the rest info); the highest score was 0.67. An update with 20× the norm and cosine −1 scored
- *   0.75–0.81 with 10 rounds of history.
- * - a unit extreme in ONE feature only (norm 3×, 20 standard deviations out) scored just 0.48–0.66: a split
- *   picks the telling feature with probability 1/d, so one-feature outliers are isolated slowly. Univariate
- *   rules (norm clipping, robust z on the norm) catch those better.
+ * Limits, measured on rows of 6 independent Gaussian features (as in the tests), 200 trees, 10 rounds of
+ * history, with 10, 100 and 1,000 units a round (windows of 110 rows, fitted whole, and of 1,100 and 11,000
+ * rows, subsampled):
+ * - ordinary units: of 6,000 / 10,000 / 20,000 scored unit-rounds, 0.4 % / 0.16 % / 0.17 % scored ≥ 0.6 and
+ *   alerted, 8 / 1 / 5 of them at warning level (the rest info); the highest score was 0.63 / 0.64 / 0.66.
+ *   (The same runs before subsampling: 0.5 % at 10 units, 0.13 % at 100, highest 0.63 / 0.65.) An update with
+ *   20× the norm and cosine −1 scored 0.74–0.78 / 0.77–0.82 / 0.76–0.81 (before: 0.74–0.79 / 0.82–0.86).
+ * - a unit extreme in ONE feature only (norm 3×, 20 standard deviations out) scored just 0.46–0.51 / 0.58–0.62
+ *   / 0.59–0.62: a split picks the telling feature with probability 1/d, so one-feature outliers are isolated
+ *   slowly. Univariate rules (norm clipping, robust z on the norm) catch those better.
  * - Without leaving alerted rows out of the history, a unit sending the same outlier for 6 rounds fell from
- *   ≈ 0.76 to ≈ 0.48 (masking); with it, it stays ≈ 0.76.
- * - Randomness: the package draws from Math.random (split features and values) and has no seed, so scores
- *   vary between runs by Monte-Carlo noise (standard deviation ≈ 0.01 at 200 trees); alerts near the
- *   threshold are not reproducible from a simulation's seed. Seeding would mean replacing Math.random
- *   globally, which this file does not do.
- * - The package builds every tree on the whole window (its subsample is drawn and then unused), so the
- *   normaliser c(n) is set to the window size. Cost: ≈ 15 ms a round for a 110-row window (the package
- *   splits arrays of objects), growing about linearly with the window.
+ *   ≈ 0.76 to ≈ 0.48 (masking; measured at 10 units a round, before subsampling); with it, it stays at
+ *   0.72–0.78 (0.78–0.81 at 1,000 units a round).
+ * - Randomness: the seed fixes the subsamples, but the package draws its split features and values from
+ *   Math.random and has no seed, so scores vary between runs by Monte-Carlo noise (standard deviation ≈ 0.007
+ *   for ordinary units, ≈ 0.01 for outliers, at 200 trees; a different seed adds almost nothing to that);
+ *   alerts near the threshold are not reproducible from a simulation's seed. Seeding the splits would mean
+ *   replacing Math.random globally, which this file does not do.
+ * - Cost (vitest bench, isolation-forest-detector.bench.ts, on a shared 2-core machine, means of 10 runs):
+ *   ≈ 94 / 121 / 179 ms a round for windows of 550 / 5,500 / 11,000 rows (before subsampling, when every tree
+ *   was built on the whole window: 125 / 1,155 / 4,709 ms). Fitting 200 trees on ψ rows costs the same at any
+ *   window size; what grows is scoring the round's units (≈ 0.2 ms each) and the robust scales (sorting).
  */
-import { IsolationForest, type DataObject } from 'isolation-forest';
+import type { DataObject } from 'isolation-forest';
+import { createRng } from '@fedwarden/shared';
 import type { Alert, AlertSeverity } from './alert.ts';
 import { robustScale, robustZ, type RobustScale } from './robust-stats.ts';
+import { fitSubsampleForest, isolationScore } from './subsample-forest.ts';
 
 export interface FeatureRow {
   readonly id: string;
@@ -64,6 +75,8 @@ export interface IsolationForestOptions {
   readonly featureZ?: number;
   /** Trees in the forest. Default 200. */
   readonly trees?: number;
+  /** ψ: rows each tree is fitted on, drawn without replacement from the window (Liu et al.'s 256). Default 256. */
+  readonly maxSamples?: number;
   /** Fewest rows in the window for the forest to run. Default 20. */
   readonly minRows?: number;
 }
@@ -74,6 +87,7 @@ const DEFAULTS: Required<IsolationForestOptions> = {
   criticalThreshold: 0.7,
   featureZ: 3.5,
   trees: 200,
+  maxSamples: 256,
   minRows: 20,
 };
 
@@ -104,6 +118,7 @@ function resolve(options: IsolationForestOptions): Required<IsolationForestOptio
   positiveInt('windowRounds', 0);
   positiveInt('trees', 1);
   positiveInt('minRows', 2);
+  positiveInt('maxSamples', 2);
   if (!(o.threshold > 0 && o.threshold < 1 && o.criticalThreshold >= o.threshold && o.criticalThreshold <= 1)) {
     throw new RangeError(`isolation forest: need 0 < threshold ≤ criticalThreshold ≤ 1, got ${o.threshold}, ${o.criticalThreshold}`);
   }
@@ -124,13 +139,15 @@ function featureNames(rows: readonly FeatureRow[]): string[] {
 }
 
 /**
- * Scores the current rows against history + current with a fresh forest. Pure apart from the package's
- * Math.random. Rows must be finite (the detector below filters them); history rows need the current rows'
- * features. Returns the skip reason instead when the window is too small or no feature varies.
+ * Scores the current rows against a fresh forest fitted on subsamples of history + current, drawn with `seed`.
+ * Pure apart from the package's Math.random. Rows must be finite (the detector below filters them); history
+ * rows need the current rows' features. Returns the skip reason instead when the window is too small or no
+ * feature varies.
  */
 export function scoreUnits(
   history: readonly FeatureRow[],
   current: readonly FeatureRow[],
+  seed: number,
   options: IsolationForestOptions = {},
 ): UnitScore[] | { skipped: string } {
   const o = resolve(options);
@@ -148,9 +165,9 @@ export function scoreUnits(
     for (const n of active) out[n] = robustZ(row.features[n] as number, scales.get(n) as RobustScale);
     return out;
   };
-  const forest = new IsolationForest(o.trees, window.length);
-  forest.fit(window.map(standardise));
-  const scores = forest.predict(current.map(standardise));
+  const rows = window.map(standardise);
+  const forest = fitSubsampleForest(rows, active, o.trees, o.maxSamples, createRng(seed));
+  const scores = current.map((_, i) => isolationScore(forest, rows[history.length + i] as DataObject, history.length + i));
 
   return current.map((row, i) => {
     let feature = names[0] as string;
@@ -207,7 +224,8 @@ export class IsolationForestDetector {
     this.options = resolve(options);
   }
 
-  observe(round: number, rows: readonly FeatureRow[]): IsolationForestReport {
+  /** `seed` draws the round's subsamples: give each round its own (derived from the federation's seed). */
+  observe(round: number, rows: readonly FeatureRow[], seed: number): IsolationForestReport {
     const alerts: Alert[] = [];
     const finite: FeatureRow[] = [];
     for (const row of rows) {
@@ -227,7 +245,7 @@ export class IsolationForestDetector {
       });
     }
     const history = this.history.flat();
-    const result = scoreUnits(history, finite, this.options);
+    const result = scoreUnits(history, finite, seed, this.options);
     if (!Array.isArray(result)) {
       this.remember(finite);
       return { alerts, scores: [], skipped: result.skipped };

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { DataObject } from 'isolation-forest';
+import { createRng, normal } from '@fedwarden/shared';
+import { averagePathLength, drawSample, fitSubsampleForest, isolationScore } from './subsample-forest.ts';
+
+const COLUMNS = ['a', 'b', 'c'];
+
+function gaussianRows(count: number, seed: number): DataObject[] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => ({ a: normal(rng), b: normal(rng), c: normal(rng) }));
+}
+
+const identity = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('averagePathLength', () => {
+  it('is c(n) of Liu et al. with the package’s harmonic-number approximation', () => {
+    expect(averagePathLength(0)).toBe(0);
+    expect(averagePathLength(1)).toBe(0);
+    expect(averagePathLength(2)).toBe(1);
+    // c(256) = 2(ln 255 + 0.57721) − 2·255/256
+    expect(averagePathLength(256)).toBeCloseTo(2 * (Math.log(255) + 0.57721) - 510 / 256, 12);
+  });
+});
+
+describe('drawSample', () => {
+  it('draws distinct indices, and the same ones again from the same seed', () => {
+    const first = drawSample(identity(1000), 256, createRng(5));
+    expect(first).toHaveLength(256);
+    expect(new Set(first).size).toBe(256);
+    for (const i of first) expect(i >= 0 && i < 1000).toBe(true);
+    expect(drawSample(identity(1000), 256, createRng(5))).toEqual(first);
+    expect(drawSample(identity(1000), 256, createRng(6))).not.toEqual(first);
+  });
+
+  it('reaches every index: 2,000 draws of 10 from 50 pick each index 400 times on average', () => {
+    const order = identity(50);
+    const rng = createRng(11);
+    const counts = new Array<number>(50).fill(0);
+    for (let k = 0; k < 2000; k++) for (const i of drawSample(order, 10, rng)) counts[i] = (counts[i] as number) + 1;
+    // Binomial(2000, 1/5): standard deviation ≈ 18; ±100 is more than 5 of them.
+    for (const c of counts) expect(Math.abs(c - 400)).toBeLessThan(100);
+  });
+
+  it('refuses a sample larger than the population', () => {
+    expect(() => drawSample(identity(3), 4, createRng(1))).toThrow(/size 4 not in 0…3/);
+  });
+});
+
+describe('fitSubsampleForest', () => {
+  it('fits each tree on its own ψ distinct rows of a larger window', () => {
+    const forest = fitSubsampleForest(gaussianRows(1000, 1), COLUMNS, 20, 256, createRng(3));
+    expect(forest.sampleSize).toBe(256);
+    expect(forest.trees).toHaveLength(20);
+    for (const tree of forest.trees) {
+      expect(tree.sampled.size).toBe(256);
+      for (const i of tree.sampled) expect(i >= 0 && i < 1000).toBe(true);
+    }
+    // Different trees, different samples: two samples of 256 from 1,000 share ≈ 66 rows, not all.
+    const [a, b] = forest.trees.map((t) => t.sampled);
+    const shared = [...(a as ReadonlySet<number>)].filter((i) => (b as ReadonlySet<number>).has(i)).length;
+    expect(shared).toBeLessThan(256);
+  });
+
+  it('draws the same samples from the same seed, others from another', () => {
+    const rows = gaussianRows(600, 2);
+    const samples = (seed: number) => fitSubsampleForest(rows, COLUMNS, 5, 256, createRng(seed)).trees.map((t) => [...t.sampled].sort((x, y) => x - y));
+    expect(samples(8)).toEqual(samples(8));
+    expect(samples(9)).not.toEqual(samples(8));
+  });
+
+  it('fits on the whole window when it has no more than ψ rows', () => {
+    const forest = fitSubsampleForest(gaussianRows(100, 4), COLUMNS, 5, 256, createRng(1));
+    expect(forest.sampleSize).toBe(100);
+    for (const tree of forest.trees) expect(tree.sampled.size).toBe(100);
+  });
+
+  it('validates its arguments', () => {
+    const rows = gaussianRows(10, 1);
+    expect(() => fitSubsampleForest(rows, COLUMNS, 0, 256, createRng(1))).toThrow(/trees/);
+    expect(() => fitSubsampleForest(rows, COLUMNS, 10, 1, createRng(1))).toThrow(/maxSamples/);
+    expect(() => fitSubsampleForest(rows.slice(0, 1), COLUMNS, 10, 256, createRng(1))).toThrow(/at least 2 rows/);
+    expect(() => fitSubsampleForest(rows, [], 10, 256, createRng(1))).toThrow(/feature/);
+  });
+});
+
+describe('isolationScore', () => {
+  // Two rows, one feature: the single split falls between 0 and 1 and isolates both (height limit ⌈log2 2⌉ = 1),
+  // so the tree is the same whatever Math.random draws, and c(ψ = 2) = 1.
+  const rows: DataObject[] = [{ a: 0 }, { a: 1 }];
+  const forest = fitSubsampleForest(rows, ['a'], 3, 2, createRng(1));
+
+  it('gives a row of the sample its path length: one split, s = 2^−1', () => {
+    expect(isolationScore(forest, { a: 1 }, 1)).toBeCloseTo(0.5, 12);
+  });
+
+  it('counts a row outside the sample into the leaf it reaches: h = 1 + c(2) = 2, s = 2^−2', () => {
+    expect(isolationScore(forest, { a: 0.5 }, -1)).toBeCloseTo(0.25, 12);
+  });
+
+  it('isolates a row beyond the sample’s range with probability gap/(gap + range)', () => {
+    // a = 3: gap 2, range 1, p = 2/3 of a split in (1, 3] isolating it at depth 1; else depth 1 + c(2).
+    // E[h] = 2/3·1 + 1/3·2 = 4/3.
+    expect(isolationScore(forest, { a: 3 }, -1)).toBeCloseTo(Math.pow(2, -4 / 3), 12);
+    expect(isolationScore(forest, { a: -2 }, -1)).toBeCloseTo(Math.pow(2, -4 / 3), 12);
+  });
+
+  it('scores a far outlier outside the samples as it would score inside them', () => {
+    // Walked down the trees as they stand, it would follow the most extreme rows and score ≈ 0.55; in every
+    // sample (255 ordinary rows + itself) it scores ≈ 0.77 (0.01 of Monte-Carlo noise at 200 trees).
+    const outlier = { a: 20, b: -30, c: 0 };
+    const inside = fitSubsampleForest([...gaussianRows(255, 7), outlier], COLUMNS, 200, 256, createRng(7));
+    const outside = fitSubsampleForest(gaussianRows(5000, 8), COLUMNS, 200, 256, createRng(8));
+    const inSample = isolationScore(inside, outlier, 255);
+    const outOfSample = isolationScore(outside, outlier, -1);
+    expect(inSample).toBeGreaterThan(0.7);
+    expect(outOfSample).toBeGreaterThan(0.7);
+    expect(Math.abs(outOfSample - inSample)).toBeLessThan(0.05);
+    expect(isolationScore(outside, { a: 0.1, b: -0.2, c: 0.3 }, -1)).toBeLessThan(0.5);
+  });
+
+  it('names a feature the row lacks', () => {
+    expect(() => isolationScore(forest, { b: 1 }, -1)).toThrow(/no feature a/);
+  });
+});
