@@ -4,69 +4,29 @@
  * run again; SIGTERM stops it cleanly (exit 0, round stored as interrupted, participants closed with 1001).
  * Real loopback sockets and crypto; participants run in this process with the fake model.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FederatedClient, type ClientSummary } from '@fedwarden/client';
 import { SqliteStore, databasePath, generateToken, hashToken } from '@fedwarden/coordinator';
 import type { FedwardenError } from '@fedwarden/shared';
+import { startCoordinatorCli as cli, killCoordinatorClis } from './support/coordinator-cli.ts';
 import { FakeModel, fakeData } from './support/fake-model.ts';
+import { within } from './support/within.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'coordinator', 'src', 'cli.ts');
 const ROUNDS = 3;
 const DIM = 64;
 const SAMPLES = [10, 20, 30];
 const STEPS = SAMPLES.map((_, i) => Float32Array.from({ length: DIM }, (_, d) => Math.sin(1 + i * DIM + d) / 10));
 
-interface CliRun {
-  readonly child: ChildProcess;
-  /** Resolves with the listening URL and the key fingerprint the CLI printed. */
-  readonly ready: Promise<{ url: string; fingerprint: string }>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout(): string;
-}
-
-const started: ChildProcess[] = [];
 let dir: string | undefined;
 
 afterEach(() => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killCoordinatorClis();
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-function cli(args: string[]): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let out = '';
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  const ready = new Promise<{ url: string; fingerprint: string }>((res, rej) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const url = /listening on (ws:\/\/\S+)/.exec(out)?.[1];
-      const fingerprint = /pin this\): ([0-9a-f]{64})/.exec(out)?.[1];
-      if (url && fingerprint) res({ url, fingerprint });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-    void exited.then(({ code, signal }) => rej(new Error(`coordinator exited (${code ?? signal}) before listening:\n${out}\n${err}`)));
-  });
-  ready.catch(() => undefined); // `verify` never listens; callers that wait for ready still see the rejection
-  return { child, ready, exited, stdout: () => out };
-}
-
-/** A bounded wait: a hung child or client fails the test with a message instead of the suite timeout. */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
-  ]);
-}
 
 function setUp(): { args: string[]; tokens: string[]; dataDir: string } {
   dir = mkdtempSync(join(tmpdir(), 'fedwarden-restart-'));
