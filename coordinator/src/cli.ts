@@ -10,6 +10,10 @@
  * start runs it again), commit and close the database, close sockets with 1001, exit 0. A second signal
  * exits at once (128 + signal number); storage stays consistent, since every commit is already durable.
  *
+ * After the last round the process stays up until every participant that connected has confirmed the end of
+ * the federation, at most rounds.finishGraceMs: one whose link broke in the last round reconnects and gets the
+ * final adapter instead of retrying against a closed port (finish-confirmations.ts).
+ *
  * Exit codes: 0 done; 1 error (message on stderr); 2 verify found problems.
  */
 import { constants } from 'node:os';
@@ -105,6 +109,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(`round ${r.round}: ${r.outcome} (${r.reason}); mean loss ${r.meanLoss?.toFixed(4) ?? '-'}`),
   );
   await coordinator.run();
+  // Participants whose link broke in the last round come back to hear that the federation is finished.
+  const graceMs = config.rounds.finishGraceMs;
+  log.info('rounds done; waiting for participants to hear it', { unconfirmed: (await coordinator.finishHeard(0)).length, graceMs });
+  const missing = await coordinator.finishHeard(graceMs);
+  if (missing.length > 0) log.warn('participants never confirmed the end of the federation', { participants: missing, graceMs });
   await coordinator.stop();
   return 0;
 }

@@ -50,8 +50,14 @@ export const configSchema = z.strictObject({
       deadlineMs: positiveInt.default(120_000),
       /** Most time to wait for minParticipants before giving up on the run, ms (0 = forever). */
       waitForParticipantsMs: z.number().int().min(0).default(0),
+      /**
+       * After the last round, how long the coordinator CLI stays up for participants that have not confirmed the
+       * end of the federation (a link lost in the last round): they reconnect and get `finished` with the final
+       * adapter. It exits sooner once every participant that connected has confirmed; 0 exits at once, ms.
+       */
+      finishGraceMs: z.number().int().min(0).default(30_000),
     })
-    .default({ count: 10, minParticipants: 2, maxParticipants: 0, quorum: 0.5, deadlineMs: 120_000, waitForParticipantsMs: 0 }),
+    .default({ count: 10, minParticipants: 2, maxParticipants: 0, quorum: 0.5, deadlineMs: 120_000, waitForParticipantsMs: 0, finishGraceMs: 30_000 }),
   /**
    * "trusted": the coordinator sees each participant's update (encrypted on the wire) and aggregates per
    * participant. "secagg": participants are partitioned into secure groups; SecAgg+ runs inside each group and

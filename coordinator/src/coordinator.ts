@@ -21,6 +21,7 @@ import {
 import { Defences } from './defences.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
+import { FinishConfirmations } from './finish-confirmations.ts';
 import { ManifestAgreement } from './manifest-agreement.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { operatorEndpoints } from './metrics/http-endpoints.ts';
@@ -62,6 +63,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private stopped = false;
   /** Set once the federation has run its rounds; participants joining later are told at once. */
   private finishedAt: number | undefined;
+  /** Who has heard that the federation is finished (see finish-confirmations.ts). */
+  private readonly finishNotices = new FinishConfirmations<ParticipantConnection>();
   private listeningPort = 0;
   private readonly store: CoordinatorStore;
   /** The first round this process runs: the one after the last finished round in storage. */
@@ -107,7 +110,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         authenticate: (hello, conn) => this.authenticate(hello, conn),
         onReady: (conn) => this.onReady(conn),
         onMessage: (conn, msg, bytes) => this.onMessage(conn, msg, bytes),
-        onClose: (conn) => this.onClose(conn),
+        onClose: (conn, code) => this.onClose(conn, code),
       },
       this.log,
       (req, res) => endpoints(req, res),
@@ -199,6 +202,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /**
+   * After run(): resolves once every participant that connected to this process has confirmed that it heard the
+   * federation is finished, or after `graceMs`, with the ids of those that did not. Meanwhile a participant whose
+   * link broke near the end can reconnect and is told then. Call before stop().
+   */
+  finishHeard(graceMs: number): Promise<string[]> {
+    return this.finishNotices.wait(this.finishedAt === undefined ? 0 : graceMs);
+  }
+
+  /**
    * Graceful shutdown (idempotent): refuse new participants, abort the round in progress (stored as
    * interrupted, so a restart runs it again), wait for the round loop to record it, close every socket with
    * 1001, then close storage.
@@ -284,6 +296,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const id = conn.participantId as string;
     if (!conn.ready) return; // closed before the welcome went out
     this.participants.set(id, conn);
+    this.finishNotices.joined(id);
     try {
       this.store.participantSeen(id);
     } catch (err) {
@@ -298,6 +311,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private sendFinished(conn: ParticipantConnection): Promise<void> {
     const global = this.global ?? new Float32Array(0);
+    this.finishNotices.sending(conn);
     return conn.send({ kind: 'finished', round: this.finishedAt ?? 0, global });
   }
 
@@ -334,8 +348,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  private onClose(conn: ParticipantConnection): void {
+  private onClose(conn: ParticipantConnection, code: number): void {
     const id = conn.participantId as string;
+    this.finishNotices.closed(conn, id, code);
     if (this.participants.get(id) !== conn) return; // superseded connection
     this.participants.delete(id);
     this.runner.collector?.onLeave(id);
