@@ -43,17 +43,20 @@
  * - Without leaving alerted rows out of the history, a unit sending the same outlier for 6 rounds fell from
  *   ≈ 0.76 to ≈ 0.48 (masking; measured at 10 units a round, before subsampling); with it, it stays at
  *   0.72–0.78 (0.78–0.81 at 1,000 units a round).
+ * - Identical units in one round still mask one another: 10 copies of that update among 100 units scored 0.56
+ *   (0.46 before subsampling) and were not alerted; a few copies land in most samples. Clustering (DBSCAN in
+ *   the robust pipeline) is the defence against a coordinated group.
  * - Randomness: the seed fixes the subsamples, but the package draws its split features and values from
  *   Math.random and has no seed, so scores vary between runs by Monte-Carlo noise (standard deviation ≈ 0.007
  *   for ordinary units, ≈ 0.01 for outliers, at 200 trees; a different seed adds almost nothing to that);
  *   alerts near the threshold are not reproducible from a simulation's seed. Seeding the splits would mean
  *   replacing Math.random globally, which this file does not do.
- * - Cost (vitest bench, isolation-forest-detector.bench.ts, on a shared 2-core machine, means of 10 runs):
- *   ≈ 94 / 121 / 179 ms a round for windows of 550 / 5,500 / 11,000 rows (before subsampling, when every tree
- *   was built on the whole window: 125 / 1,155 / 4,709 ms). Fitting 200 trees on ψ rows costs the same at any
- *   window size; what grows is scoring the round's units (≈ 0.2 ms each) and the robust scales (sorting).
+ * - Cost (vitest bench, isolation-forest-detector.bench.ts, on a busy shared 2-core machine, means of 10 runs):
+ *   ≈ 21 / 49 / 78 / 106 ms a round for windows of 110 / 550 / 5,500 / 11,000 rows; before subsampling, when
+ *   every tree was built on the whole window, 16–34 / 125 / 1,155 / 4,709 ms. Fitting 200 trees on ψ rows
+ *   (≈ 60 ms at ψ = 256, most of it the package) does not grow with the window; scoring the round's units does
+ *   (≈ 0.03–0.05 ms each), and so do the robust scales (≈ 10 ms at 11,000 rows: medians by sorting).
  */
-import type { DataObject } from 'isolation-forest';
 import { createRng } from '@fedwarden/shared';
 import type { Alert, AlertSeverity } from './alert.ts';
 import { robustScale, robustZ, type RobustScale } from './robust-stats.ts';
@@ -160,14 +163,17 @@ export function scoreUnits(
   const active = names.filter((n) => (scales.get(n) as RobustScale).scale > 0);
   if (active.length === 0) return { skipped: 'no feature varies over the window' };
 
-  const standardise = (row: FeatureRow): DataObject => {
-    const out: DataObject = {};
-    for (const n of active) out[n] = robustZ(row.features[n] as number, scales.get(n) as RobustScale);
-    return out;
-  };
-  const rows = window.map(standardise);
-  const forest = fitSubsampleForest(rows, active, o.trees, o.maxSamples, createRng(seed));
-  const scores = current.map((_, i) => isolationScore(forest, rows[history.length + i] as DataObject, history.length + i));
+  const d = active.length;
+  const values = new Float64Array(window.length * d);
+  active.forEach((n, f) => {
+    const { center, scale } = scales.get(n) as RobustScale;
+    window.forEach((row, r) => (values[r * d + f] = ((row.features[n] as number) - center) / scale));
+  });
+  const forest = fitSubsampleForest(values, active, o.trees, o.maxSamples, createRng(seed));
+  const scores = current.map((_, i) => {
+    const r = history.length + i;
+    return isolationScore(forest, values.subarray(r * d, (r + 1) * d), r);
+  });
 
   return current.map((row, i) => {
     let feature = names[0] as string;

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { DataObject } from 'isolation-forest';
 import { createRng, normal } from '@fedwarden/shared';
 import { averagePathLength, drawSample, fitSubsampleForest, isolationScore } from './subsample-forest.ts';
 
 const COLUMNS = ['a', 'b', 'c'];
 
-function gaussianRows(count: number, seed: number): DataObject[] {
+/** `count` rows of three standard Gaussian features, row-major. */
+function gaussianRows(count: number, seed: number): Float64Array {
   const rng = createRng(seed);
-  return Array.from({ length: count }, () => ({ a: normal(rng), b: normal(rng), c: normal(rng) }));
+  return Float64Array.from({ length: 3 * count }, () => normal(rng));
 }
 
 const identity = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
@@ -56,18 +56,18 @@ describe('fitSubsampleForest', () => {
     expect(forest.sampleSize).toBe(256);
     expect(forest.trees).toHaveLength(20);
     for (const tree of forest.trees) {
-      expect(tree.sampled.size).toBe(256);
-      for (const i of tree.sampled) expect(i >= 0 && i < 1000).toBe(true);
+      expect(new Set(tree.sample).size).toBe(256);
+      for (const i of tree.sample) expect(i >= 0 && i < 1000).toBe(true);
     }
     // Different trees, different samples: two samples of 256 from 1,000 share ≈ 66 rows, not all.
-    const [a, b] = forest.trees.map((t) => t.sampled);
-    const shared = [...(a as ReadonlySet<number>)].filter((i) => (b as ReadonlySet<number>).has(i)).length;
+    const [a, b] = forest.trees.map((t) => new Set(t.sample));
+    const shared = [...(a as Set<number>)].filter((i) => (b as Set<number>).has(i)).length;
     expect(shared).toBeLessThan(256);
   });
 
   it('draws the same samples from the same seed, others from another', () => {
     const rows = gaussianRows(600, 2);
-    const samples = (seed: number) => fitSubsampleForest(rows, COLUMNS, 5, 256, createRng(seed)).trees.map((t) => [...t.sampled].sort((x, y) => x - y));
+    const samples = (seed: number) => fitSubsampleForest(rows, COLUMNS, 5, 256, createRng(seed)).trees.map((t) => [...t.sample].sort((x, y) => x - y));
     expect(samples(8)).toEqual(samples(8));
     expect(samples(9)).not.toEqual(samples(8));
   });
@@ -75,14 +75,15 @@ describe('fitSubsampleForest', () => {
   it('fits on the whole window when it has no more than ψ rows', () => {
     const forest = fitSubsampleForest(gaussianRows(100, 4), COLUMNS, 5, 256, createRng(1));
     expect(forest.sampleSize).toBe(100);
-    for (const tree of forest.trees) expect(tree.sampled.size).toBe(100);
+    for (const tree of forest.trees) expect(new Set(tree.sample).size).toBe(100);
   });
 
   it('validates its arguments', () => {
     const rows = gaussianRows(10, 1);
     expect(() => fitSubsampleForest(rows, COLUMNS, 0, 256, createRng(1))).toThrow(/trees/);
     expect(() => fitSubsampleForest(rows, COLUMNS, 10, 1, createRng(1))).toThrow(/maxSamples/);
-    expect(() => fitSubsampleForest(rows.slice(0, 1), COLUMNS, 10, 256, createRng(1))).toThrow(/at least 2 rows/);
+    expect(() => fitSubsampleForest(rows.slice(0, 3), COLUMNS, 10, 256, createRng(1))).toThrow(/at least 2 rows/);
+    expect(() => fitSubsampleForest(rows.slice(0, 4), COLUMNS, 10, 256, createRng(1))).toThrow(/4 values do not make rows of 3/);
     expect(() => fitSubsampleForest(rows, [], 10, 256, createRng(1))).toThrow(/feature/);
   });
 });
@@ -90,39 +91,49 @@ describe('fitSubsampleForest', () => {
 describe('isolationScore', () => {
   // Two rows, one feature: the single split falls between 0 and 1 and isolates both (height limit ⌈log2 2⌉ = 1),
   // so the tree is the same whatever Math.random draws, and c(ψ = 2) = 1.
-  const rows: DataObject[] = [{ a: 0 }, { a: 1 }];
-  const forest = fitSubsampleForest(rows, ['a'], 3, 2, createRng(1));
+  const forest = fitSubsampleForest(Float64Array.of(0, 1), ['a'], 3, 2, createRng(1));
 
   it('gives a row of the sample its path length: one split, s = 2^−1', () => {
-    expect(isolationScore(forest, { a: 1 }, 1)).toBeCloseTo(0.5, 12);
+    expect(isolationScore(forest, [1], 1)).toBeCloseTo(0.5, 12);
   });
 
   it('counts a row outside the sample into the leaf it reaches: h = 1 + c(2) = 2, s = 2^−2', () => {
-    expect(isolationScore(forest, { a: 0.5 }, -1)).toBeCloseTo(0.25, 12);
+    expect(isolationScore(forest, [0.5], -1)).toBeCloseTo(0.25, 12);
   });
 
   it('isolates a row beyond the sample’s range with probability gap/(gap + range)', () => {
     // a = 3: gap 2, range 1, p = 2/3 of a split in (1, 3] isolating it at depth 1; else depth 1 + c(2).
     // E[h] = 2/3·1 + 1/3·2 = 4/3.
-    expect(isolationScore(forest, { a: 3 }, -1)).toBeCloseTo(Math.pow(2, -4 / 3), 12);
-    expect(isolationScore(forest, { a: -2 }, -1)).toBeCloseTo(Math.pow(2, -4 / 3), 12);
+    expect(isolationScore(forest, [3], -1)).toBeCloseTo(Math.pow(2, -4 / 3), 12);
+    expect(isolationScore(forest, [-2], -1)).toBeCloseTo(Math.pow(2, -4 / 3), 12);
   });
 
   it('scores a far outlier outside the samples as it would score inside them', () => {
     // Walked down the trees as they stand, it would follow the most extreme rows and score ≈ 0.55; in every
     // sample (255 ordinary rows + itself) it scores ≈ 0.77 (0.01 of Monte-Carlo noise at 200 trees).
-    const outlier = { a: 20, b: -30, c: 0 };
-    const inside = fitSubsampleForest([...gaussianRows(255, 7), outlier], COLUMNS, 200, 256, createRng(7));
+    const outlier = [20, -30, 0];
+    const inside = fitSubsampleForest(Float64Array.of(...gaussianRows(255, 7), ...outlier), COLUMNS, 200, 256, createRng(7));
     const outside = fitSubsampleForest(gaussianRows(5000, 8), COLUMNS, 200, 256, createRng(8));
     const inSample = isolationScore(inside, outlier, 255);
     const outOfSample = isolationScore(outside, outlier, -1);
     expect(inSample).toBeGreaterThan(0.7);
     expect(outOfSample).toBeGreaterThan(0.7);
     expect(Math.abs(outOfSample - inSample)).toBeLessThan(0.05);
-    expect(isolationScore(outside, { a: 0.1, b: -0.2, c: 0.3 }, -1)).toBeLessThan(0.5);
+    expect(isolationScore(outside, [0.1, -0.2, 0.3], -1)).toBeLessThan(0.5);
   });
 
-  it('names a feature the row lacks', () => {
-    expect(() => isolationScore(forest, { b: 1 }, -1)).toThrow(/no feature a/);
+  it('knows which rows each tree was fitted on: a row of the window counts itself in its leaf', () => {
+    // ψ ≥ rows: every row is in every sample, so its path is the tree's own, h = depth + c(m), shorter than
+    // h = depth + c(m + 1) for the same values arriving from outside (−1). Rows 31 and 63 end a bitset word.
+    const values = gaussianRows(64, 12);
+    const whole = fitSubsampleForest(values, COLUMNS, 20, 256, createRng(2));
+    for (const r of [0, 31, 32, 63]) {
+      const row = values.subarray(3 * r, 3 * r + 3);
+      expect(isolationScore(whole, row, r)).toBeGreaterThan(isolationScore(whole, row, -1));
+    }
+  });
+
+  it('wants a value for each feature', () => {
+    expect(() => isolationScore(forest, [1, 2], -1)).toThrow(/2 values for 1 features/);
   });
 });

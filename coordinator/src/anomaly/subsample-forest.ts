@@ -37,7 +37,7 @@ interface FlatTree {
   readonly restIn: Float64Array;
   readonly restOut: Float64Array;
   /** Window indices of the rows this tree was fitted on. */
-  readonly sampled: ReadonlySet<number>;
+  readonly sample: Int32Array;
 }
 
 export interface SubsampleForest {
@@ -46,6 +46,9 @@ export interface SubsampleForest {
   /** ψ: rows each tree was fitted on. */
   readonly sampleSize: number;
   readonly trees: readonly FlatTree[];
+  /** Bit r of tree t's words: window row r is in tree t's sample. */
+  readonly inSample: Uint32Array;
+  readonly wordsPerTree: number;
 }
 
 /**
@@ -84,45 +87,62 @@ interface PackageNode {
   size(): number;
 }
 
-/** Node arrays in preorder; the ranges are filled in by routing the sample's rows (`matrix`, row-major). */
-function flatten(root: PackageNode, column: ReadonlyMap<string, number>, matrix: Float64Array, sample: Int32Array): FlatTree {
-  const feature: number[] = [];
-  const split: number[] = [];
-  const left: number[] = [];
-  const right: number[] = [];
-  const restIn: number[] = [];
-  const restOut: number[] = [];
-  const visit = (node: PackageNode): number => {
-    const i = feature.length;
-    const leaf = node.isExternalNode();
-    const f = leaf ? -1 : column.get(node.splitAttribute);
-    if (f === undefined) throw new RangeError(`fitSubsampleForest: the package split on an unknown feature ${node.splitAttribute}`);
-    feature.push(f);
-    split.push(leaf ? 0 : node.splitValue);
-    left.push(-1);
-    right.push(-1);
-    restIn.push(leaf ? averagePathLength(node.size()) : 0);
-    restOut.push(leaf ? averagePathLength(node.size() + 1) : 0);
-    if (!leaf) {
-      left[i] = visit(node.leftChild);
-      right[i] = visit(node.rightChild);
+/**
+ * Node arrays in preorder; the ranges are filled in by routing the sample's rows (`matrix`, row-major).
+ * `capacity` bounds the node count: 2^(height limit + 1) − 1.
+ */
+function flatten(
+  root: PackageNode,
+  column: ReadonlyMap<string, number>,
+  matrix: Float64Array,
+  sample: Int32Array,
+  c: Float64Array,
+  capacity: number,
+): FlatTree {
+  const feature = new Int32Array(capacity);
+  const split = new Float64Array(capacity);
+  const left = new Int32Array(capacity);
+  const right = new Int32Array(capacity);
+  const restIn = new Float64Array(capacity);
+  const restOut = new Float64Array(capacity);
+  let count = 0;
+  // Preorder with an explicit stack of [node, parent's slot to patch (left: 2p, right: 2p + 1, root: −1)].
+  const nodes: PackageNode[] = [root];
+  const slots: number[] = [-1];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as PackageNode;
+    const slot = slots.pop() as number;
+    if (count === capacity) throw new RangeError(`fitSubsampleForest: a tree has more than ${capacity} nodes`);
+    const i = count++;
+    if (slot >= 0) (slot % 2 === 0 ? left : right)[slot >> 1] = i;
+    if (node.isExternalNode()) {
+      left[i] = -1;
+      right[i] = -1;
+      restIn[i] = c[node.size()] as number;
+      restOut[i] = c[node.size() + 1] as number;
+      continue;
     }
-    return i;
-  };
-  visit(root);
+    const f = column.get(node.splitAttribute);
+    if (f === undefined) throw new RangeError(`fitSubsampleForest: the package split on an unknown feature ${node.splitAttribute}`);
+    feature[i] = f;
+    split[i] = node.splitValue;
+    nodes.push(node.rightChild, node.leftChild);
+    slots.push(2 * i + 1, 2 * i);
+  }
   const tree: FlatTree = {
-    feature: Int32Array.from(feature),
-    split: Float64Array.from(split),
-    left: Int32Array.from(left),
-    right: Int32Array.from(right),
-    lo: new Float64Array(feature.length).fill(Number.POSITIVE_INFINITY),
-    hi: new Float64Array(feature.length).fill(Number.NEGATIVE_INFINITY),
-    restIn: Float64Array.from(restIn),
-    restOut: Float64Array.from(restOut),
-    sampled: new Set(sample),
+    feature: feature.subarray(0, count),
+    split: split.subarray(0, count),
+    left: left.subarray(0, count),
+    right: right.subarray(0, count),
+    lo: new Float64Array(count).fill(Number.POSITIVE_INFINITY),
+    hi: new Float64Array(count).fill(Number.NEGATIVE_INFINITY),
+    restIn: restIn.subarray(0, count),
+    restOut: restOut.subarray(0, count),
+    sample,
   };
   const d = column.size;
-  for (const r of sample) {
+  for (let k = 0; k < sample.length; k++) {
+    const r = sample[k] as number;
     let i = 0;
     while ((tree.left[i] as number) >= 0) {
       const v = matrix[r * d + (tree.feature[i] as number)] as number;
@@ -135,12 +155,12 @@ function flatten(root: PackageNode, column: ReadonlyMap<string, number>, matrix:
 }
 
 /**
- * Fits `trees` trees, each on min(maxSamples, rows) rows drawn without replacement from `rows` with `rng`.
- * Every row needs a number for each of `columns` (the features the trees may split on); the height limit is
+ * Fits `trees` trees, each on min(maxSamples, rows) rows drawn without replacement with `rng` from `values`:
+ * rows × columns.length numbers, row-major, one column per feature the trees may split on. The height limit is
  * ⌈log2 ψ⌉ (the package's).
  */
 export function fitSubsampleForest(
-  rows: readonly DataObject[],
+  values: Float64Array,
   columns: readonly string[],
   trees: number,
   maxSamples: number,
@@ -148,25 +168,45 @@ export function fitSubsampleForest(
 ): SubsampleForest {
   if (!(Number.isSafeInteger(trees) && trees >= 1)) throw new RangeError(`fitSubsampleForest: trees must be an integer ≥ 1, got ${trees}`);
   if (!(Number.isSafeInteger(maxSamples) && maxSamples >= 2)) throw new RangeError(`fitSubsampleForest: maxSamples must be an integer ≥ 2, got ${maxSamples}`);
-  if (rows.length < 2) throw new RangeError(`fitSubsampleForest: needs at least 2 rows, got ${rows.length}`);
-  if (columns.length === 0) throw new RangeError('fitSubsampleForest: needs at least one feature');
   const d = columns.length;
-  const matrix = new Float64Array(rows.length * d);
-  rows.forEach((row, r) => columns.forEach((name, f) => (matrix[r * d + f] = row[name] as number)));
+  if (d === 0) throw new RangeError('fitSubsampleForest: needs at least one feature');
+  if (values.length % d !== 0) throw new RangeError(`fitSubsampleForest: ${values.length} values do not make rows of ${d}`);
+  const rows = values.length / d;
+  if (rows < 2) throw new RangeError(`fitSubsampleForest: needs at least 2 rows, got ${rows}`);
+  // The package takes rows as objects keyed by feature name: made once per row, for the rows drawn.
+  const objects: (DataObject | undefined)[] = new Array(rows);
+  const object = (r: number): DataObject => {
+    let row = objects[r];
+    if (row === undefined) {
+      row = {};
+      for (let f = 0; f < d; f++) row[columns[f] as string] = values[r * d + f] as number;
+      objects[r] = row;
+    }
+    return row;
+  };
   const column = new Map(columns.map((name, f) => [name, f]));
-  const sampleSize = Math.min(maxSamples, rows.length);
-  const order = Int32Array.from({ length: rows.length }, (_, i) => i);
+  const sampleSize = Math.min(maxSamples, rows);
+  const order = Int32Array.from({ length: rows }, (_, i) => i);
+  const c = Float64Array.from({ length: sampleSize + 2 }, (_, n) => averagePathLength(n));
+  const capacity = 2 ** (Math.ceil(Math.log2(sampleSize)) + 1) - 1;
+  const wordsPerTree = Math.ceil(rows / 32);
+  const inSample = new Uint32Array(trees * wordsPerTree);
   const fitted: FlatTree[] = [];
   for (let t = 0; t < trees; t++) {
     const sample = drawSample(order, sampleSize, rng);
-    const [tree] = new IsolationForest(1, sampleSize).fit(Array.from(sample, (r) => rows[r] as DataObject));
-    fitted.push(flatten(tree?.getRootNode() as unknown as PackageNode, column, matrix, sample));
+    for (let k = 0; k < sample.length; k++) {
+      const r = sample[k] as number;
+      const w = t * wordsPerTree + (r >>> 5);
+      inSample[w] = (inSample[w] as number) | (1 << (r & 31));
+    }
+    const [tree] = new IsolationForest(1, sampleSize).fit(Array.from(sample, object));
+    fitted.push(flatten(tree?.getRootNode() as unknown as PackageNode, column, values, sample, c, capacity));
   }
-  return { columns, sampleSize, trees: fitted };
+  return { columns, sampleSize, trees: fitted, inSample, wordsPerTree };
 }
 
 /** Expected path length of x in one tree: its own if `inSample`, else as if the tree were grown with it. */
-function pathLength(tree: FlatTree, x: Float64Array, inSample: boolean): number {
+function pathLength(tree: FlatTree, x: ArrayLike<number>, inSample: boolean): number {
   let i = 0;
   let depth = 0;
   let reach = 1;
@@ -188,16 +228,18 @@ function pathLength(tree: FlatTree, x: Float64Array, inSample: boolean): number 
 }
 
 /**
- * Isolation score s = 2^(−E[h(x)]/c(ψ)) of x, the row at `windowIndex` of the rows the forest was fitted from
- * (−1 for a row that is not among them): ≈ 0.5 or less for ordinary points, towards 1 for isolated ones.
+ * Isolation score s = 2^(−E[h(x)]/c(ψ)) of x (a value per column, in the forest's column order), the row at
+ * `windowIndex` of the rows the forest was fitted from, or −1 for a row not among them: ≈ 0.5 or less for
+ * ordinary points, towards 1 for isolated ones.
  */
-export function isolationScore(forest: SubsampleForest, x: DataObject, windowIndex: number): number {
-  const values = Float64Array.from(forest.columns, (name) => {
-    const v = x[name];
-    if (typeof v !== 'number') throw new RangeError(`isolationScore: the row has no feature ${name}`);
-    return v;
-  });
+export function isolationScore(forest: SubsampleForest, x: ArrayLike<number>, windowIndex: number): number {
+  if (x.length !== forest.columns.length) throw new RangeError(`isolationScore: ${x.length} values for ${forest.columns.length} features`);
+  const { trees, inSample, wordsPerTree } = forest;
+  const word = windowIndex >= 0 && windowIndex < wordsPerTree * 32 ? windowIndex >>> 5 : -1;
+  const bit = 1 << (windowIndex & 31);
   let total = 0;
-  for (const tree of forest.trees) total += pathLength(tree, values, tree.sampled.has(windowIndex));
-  return Math.pow(2, -total / forest.trees.length / averagePathLength(forest.sampleSize));
+  for (let t = 0; t < trees.length; t++) {
+    total += pathLength(trees[t] as FlatTree, x, word >= 0 && ((inSample[t * wordsPerTree + word] as number) & bit) !== 0);
+  }
+  return Math.pow(2, -total / trees.length / averagePathLength(forest.sampleSize));
 }
