@@ -20,4 +20,11 @@ describe('package.json scripts', () => {
   it.each(entries)('%s runs a file that exists (%s)', (_, file) => {
     expect(existsSync(`${root}/${file}`)).toBe(true);
   });
+
+  it('test:chaos runs the chaos suite with its own vitest config, and CI runs it after the default tests', () => {
+    const config = /--config\s+(\S+)/.exec(scripts['test:chaos'] ?? '')?.[1];
+    expect(config && existsSync(`${root}/${config}`)).toBe(true);
+    const ci = readFileSync(`${root}/.ci/run`, 'utf8');
+    expect(ci.indexOf('$PNPM test:chaos')).toBeGreaterThan(ci.indexOf('$PNPM test\n'));
+  });
 });
