@@ -35,7 +35,7 @@ import {
   type ProtocolLimits,
   type Rng,
 } from '@fedwarden/shared';
-import { FUZZ_SEED, Tally, expectRejection, failCase, heapAfterGc, type FuzzCase } from './support/fuzz-harness.ts';
+import { FUZZ_SEED, Tally, breathe, expectRejection, failCase, heapAfterGc, type FuzzCase } from './support/fuzz-harness.ts';
 import { MESSAGE_KINDS, MUTATORS, concat, int, mutate, pick, randomBytes, sampleMessage } from './support/fuzz-inputs.ts';
 
 const DECODE_CASES = 100_000;
@@ -103,7 +103,7 @@ function expectedAcceptCode(frame: Uint8Array): ErrorCode | undefined {
 }
 
 describe('fuzz: decodeMessage', () => {
-  it(`survives ${DECODE_CASES.toLocaleString('en')} random and mutated frames of every kind`, () => {
+  it(`survives ${DECODE_CASES.toLocaleString('en')} random and mutated frames of every kind`, async () => {
     const rng = createRng(deriveSeed(FUZZ_SEED, 1));
     const valid = samples(rng, 6);
     const outcomes = new Tally();
@@ -112,6 +112,7 @@ describe('fuzz: decodeMessage', () => {
     for (const bytes of valid) decodeMessage(bytes);
     const heapBefore = heapAfterGc();
     for (let index = 0; index < DECODE_CASES; index++) {
+      await breathe(index);
       const limits = index % 4 === 3 ? TIGHT_LIMITS : DEFAULT_LIMITS;
       let c: FuzzCase & { input: Uint8Array };
       if (index % 10 === 0) {
@@ -147,12 +148,13 @@ describe('fuzz: decodeMessage', () => {
 });
 
 describe('fuzz: SecureSession.open', () => {
-  it(`refuses ${OPEN_CASES.toLocaleString('en')} mutated, replayed, reordered and random sealed frames with the predicted code`, () => {
+  it(`refuses ${OPEN_CASES.toLocaleString('en')} mutated, replayed, reordered and random sealed frames with the predicted code`, async () => {
     const rng = createRng(deriveSeed(FUZZ_SEED, 3));
     const plaintexts = samples(rng, 2);
     const outcomes = new Tally();
     const heapBefore = heapAfterGc();
     for (let index = 0; index < OPEN_CASES; index++) {
+      await breathe(index);
       const k1 = randomBytes(rng, 32);
       const k2 = randomBytes(rng, 32);
       const client = new SecureSession(k1, k2);
@@ -217,12 +219,13 @@ describe('fuzz: ServerHandshake.accept', () => {
   const identity = generateKemKeyPair();
   const pin = fingerprint(identity.publicKey);
 
-  it(`refuses ${ACCEPT_CHEAP_CASES.toLocaleString('en')} random and reshaped clientKex frames before decapsulating`, () => {
+  it(`refuses ${ACCEPT_CHEAP_CASES.toLocaleString('en')} random and reshaped clientKex frames before decapsulating`, async () => {
     const rng = createRng(deriveSeed(FUZZ_SEED, 4));
     const { kexFrame } = clientHandshake(new ServerHandshake(identity).helloFrame, pin);
     const outcomes = new Tally();
     const heapBefore = heapAfterGc();
     for (let index = 0; index < ACCEPT_CHEAP_CASES; index++) {
+      await breathe(index);
       let input: Uint8Array;
       let steps: string[];
       const kind = int(rng, 4);
@@ -258,11 +261,12 @@ describe('fuzz: ServerHandshake.accept', () => {
     expect(heapAfterGc() - heapBefore).toBeLessThan(MAX_HEAP_GROWTH_BYTES);
   });
 
-  it(`derives a useless session from ${ACCEPT_KEX_CASES} tampered key exchanges, and refuses a second accept`, () => {
+  it(`derives a useless session from ${ACCEPT_KEX_CASES} tampered key exchanges, and refuses a second accept`, async () => {
     const rng = createRng(deriveSeed(FUZZ_SEED, 5));
     const hello = encodeMessage({ kind: 'hello', token: 'fuzz', manifest: { entries: [{ name: 'w', shape: [1], init: { kind: 'zeros' } }] } });
     const outcomes = new Tally();
     for (let index = 0; index < ACCEPT_KEX_CASES; index++) {
+      await breathe(index);
       const server = new ServerHandshake(identity);
       const { kexFrame, session: client } = clientHandshake(server.helloFrame, pin);
       let input: Uint8Array;

@@ -85,3 +85,12 @@ export class Tally {
     return n;
   }
 }
+
+/**
+ * Every 1,000 cases, let the event loop turn. A vitest worker answers its runner's RPC only between
+ * macrotasks, and the runner gives up after a fixed 60 s (vitest's birpc timeout, not configurable): a long
+ * synchronous sweep on a loaded CI machine would fail the run although every test passed.
+ */
+export async function breathe(index: number): Promise<void> {
+  if (index % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
+}
