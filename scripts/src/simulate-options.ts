@@ -42,8 +42,13 @@ export type SimulateCommand =
   | { readonly mode: 'single'; readonly options: SimulationOptions }
   | { readonly mode: 'matrix'; readonly options: SimulationOptions; readonly matrix: MatrixRequest };
 
-/** The matrix defaults to the adversarial setting of the robustness evaluation. */
-const MATRIX_DEFAULTS = { clients: '50', rounds: '30', byzantine: '0.2' };
+/**
+ * The matrix defaults to the adversarial setting of the robustness evaluation, with the operator's trusted
+ * reference (100 root digits). Single runs default to no reference: with 10 strongly non-IID participants and
+ * no attacker, the reference check rejects some honest updates (measured: 87.7 % instead of 89.8 % after 10
+ * rounds), so it is an operator's choice for adversarial settings, not a free default.
+ */
+const MATRIX_DEFAULTS = { clients: '50', rounds: '30', byzantine: '0.2', root: '100' };
 
 export function parseSimulateArgs(argv: string[]): SimulateCommand {
   const { values } = parseArgs({
@@ -63,7 +68,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
       attack: { type: 'string', default: 'none' },
       byzantine: { type: 'string' },
       defence: { type: 'string', default: 'fedwarden' },
-      root: { type: 'string', default: '100' },
+      root: { type: 'string' },
       matrix: { type: 'boolean', default: false },
       attacks: { type: 'string' },
       defences: { type: 'string' },
@@ -112,7 +117,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     attack: values.attack,
     byzantine: fraction('byzantine', pick('byzantine', '0')),
     defence,
-    root: int('root', values.root, 0),
+    root: int('root', pick('root', '0'), 0),
     json: values.json,
     quiet: values.quiet,
   };
