@@ -7,24 +7,10 @@
  *   pnpm vitest bench --run coordinator/src/anomaly/isolation-forest-detector.bench.ts
  */
 import { bench, describe } from 'vitest';
-import { createRng, normal } from '@fedwarden/shared';
-import { scoreUnits, type FeatureRow } from './isolation-forest-detector.ts';
+import { scoreUnits } from './isolation-forest-detector.ts';
+import { ordinaryRows } from './ordinary-rows.ts';
 
-/** Six independent Gaussian features, as unit-features.ts produces them for ordinary units. */
-function rows(count: number, seed: number, prefix: string): FeatureRow[] {
-  const rng = createRng(seed);
-  return Array.from({ length: count }, (_, i) => ({
-    id: `${prefix}${i}`,
-    features: {
-      norm: 1 + 0.1 * normal(rng),
-      cosineToAggregate: 0.8 + 0.05 * normal(rng),
-      cosineToPrevious: 0.5 + 0.1 * normal(rng),
-      meanLoss: 0.5 + 0.05 * normal(rng),
-      trainMs: 1000 + 100 * normal(rng),
-      numSamples: 500 + 50 * normal(rng),
-    },
-  }));
-}
+const rows = ordinaryRows;
 
 describe('scoreUnits, 10 rounds of history + the current round', () => {
   for (const units of [10, 50, 500, 1000]) {

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createRng, normal } from '@fedwarden/shared';
+import { createRng } from '@fedwarden/shared';
 import { IsolationForestDetector, scoreUnits, type FeatureRow } from './isolation-forest-detector.ts';
+import { ordinaryFeatures } from './ordinary-rows.ts';
 import { computeUnitFeatures, type UnitFeature } from './unit-features.ts';
 
 // The forest's splits draw from Math.random (the package cannot be seeded; the seed given to observe() only
@@ -19,17 +20,7 @@ const SEED = 7;
 function ordinaryRows(seed: number) {
   const rng = createRng(seed);
   return (round: number, units = 10): FeatureRow[] =>
-    Array.from({ length: units }, (_, i) => ({
-      id: `u${i}`,
-      features: {
-        norm: 1 + 0.1 * normal(rng),
-        cosineToAggregate: 0.8 + 0.05 * normal(rng),
-        cosineToPrevious: 0.5 + 0.1 * normal(rng),
-        meanLoss: 0.5 + 0.05 * normal(rng),
-        trainMs: 1000 + 100 * normal(rng),
-        numSamples: 500 + 50 * normal(rng),
-      } satisfies Features,
-    }));
+    Array.from({ length: units }, (_, i) => ({ id: `u${i}`, features: ordinaryFeatures(rng) }));
 }
 
 const TYPICAL: Features = { norm: 1, cosineToAggregate: 0.8, cosineToPrevious: 0.5, meanLoss: 0.5, trainMs: 1000, numSamples: 500 };
