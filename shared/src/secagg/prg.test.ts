@@ -4,7 +4,7 @@ import { KDF_LABELS, hkdfExpand } from '../crypto/kdf.ts';
 import { hex, loadVectorFile } from '../crypto/vector-file.ts';
 import { measureMaskThroughput } from './mask-throughput.ts';
 import { aes128CtrKeystream, applyMask, expandMask } from './prg.ts';
-import { chiSquareUniform, codeOf, histogram } from '../test-support.ts';
+import { chiSquareUniform, codeOf, histogram, seededBytes } from '../test-support.ts';
 
 interface CtrVector {
   name: string;
@@ -112,9 +112,11 @@ describe('applyMask', () => {
     expect(a.map((x, i) => (x + (b[i] as number)) >>> 0)).toEqual(new Uint32Array(5000).fill(3));
   });
 
-  it('turns an all-zero vector of 2^16 words into uniform bytes and uniform top bits (chi-square)', () => {
+  it('turns an all-zero vector of 2^16 words into uniform bytes and uniform top bits (chi-square, seeded)', () => {
+    // A fixed key: a statistical test on a fresh random key fails about once in 300 runs by chance (three
+    // two-sided tests at 0.1 %), which made the suite flaky; a broken keystream fails for any key.
     const masked = new Uint32Array(1 << 16);
-    applyMask(masked, randomBytes(32), 1);
+    applyMask(masked, seededBytes(11)(32), 1);
     const bytes = new Uint8Array(masked.buffer);
     for (const counts of [histogram(bytes, 8), histogram(masked, 8, 24), histogram(masked, 4, 28)]) {
       const { statistic, low, high } = chiSquareUniform(counts);
