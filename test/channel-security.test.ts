@@ -9,10 +9,10 @@ import { ephemeralIdentity } from '@fedwarden/coordinator';
 import { FedwardenError, clientHandshake, createRng, encodeMessage, type SecureSession } from '@fedwarden/shared';
 import { FakeModel, fakeData } from './support/fake-model.ts';
 import { startFederation, type TestFederation } from './support/federation.ts';
-import { startTapProxy, type TapProxy } from './support/tap-proxy.ts';
+import { startLinkProxy, type LinkProxy } from './support/link-proxy.ts';
 
 let fed: TestFederation | undefined;
-let proxy: TapProxy | undefined;
+let proxy: LinkProxy | undefined;
 
 afterEach(async () => {
   await proxy?.close();
@@ -57,7 +57,7 @@ const manifest = new FakeModel(new Float32Array(4)).manifest;
 describe('post-quantum channel, end to end', () => {
   it('never shows an update or a token in clear on the wire after the handshake', async () => {
     fed = await startFederation(2, { rounds: { count: 1, minParticipants: 2, deadlineMs: 10_000 } });
-    proxy = await startTapProxy(fed.coordinator.port);
+    proxy = await startLinkProxy(fed.coordinator.port, { capture: true });
     const step = distinctiveStep(256);
     const clients = fed.tokens.map(
       (token) => new FederatedClient({ url: proxy!.url, fingerprint: fed!.fingerprint, token, model: new FakeModel(step), data: fakeData(10) }),

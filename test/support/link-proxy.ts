@@ -6,6 +6,8 @@
  *   only a heartbeat can tell. blackHole('down') swallows only what the coordinator sends (the participant's
  *   frames still arrive, the acknowledgements and pings do not).
  * New links are forwarded normally either way, so a participant that reconnects gets through.
+ * With `capture`, every byte forwarded in either direction is recorded, to check what an observer of the wire
+ * sees.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -14,6 +16,8 @@ export interface LinkProxy {
   readonly port: number;
   /** Links accepted so far. */
   readonly accepted: number;
+  /** All bytes forwarded so far, both directions (empty unless started with `capture`). */
+  captured(): Buffer;
   cut(): void;
   blackHole(direction?: 'both' | 'down'): void;
   close(): Promise<void>;
@@ -26,24 +30,28 @@ interface Link {
   darkDown: boolean;
 }
 
-export async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
+export async function startLinkProxy(targetPort: number, options: { capture?: boolean } = {}): Promise<LinkProxy> {
   const links = new Set<Link>();
+  const chunks: Buffer[] = [];
+  const record = (d: Buffer) => {
+    if (options.capture) chunks.push(Buffer.from(d));
+  };
   let accepted = 0;
   const server: Server = createServer((client) => {
     accepted++;
     const upstream = connect(targetPort, '127.0.0.1');
     const link: Link = { client, upstream, darkUp: false, darkDown: false };
     links.add(link);
-    const end = () => {
-      links.delete(link);
-      client.destroy();
-      upstream.destroy();
-    };
+    const end = () => drop(link);
     client.on('data', (d) => {
-      if (!link.darkUp) upstream.write(d);
+      if (link.darkUp) return;
+      record(d);
+      upstream.write(d);
     });
     upstream.on('data', (d) => {
-      if (!link.darkDown) client.write(d);
+      if (link.darkDown) return;
+      record(d);
+      client.write(d);
     });
     // A closing end is passed on only while the link forwards; a black hole swallows it too.
     for (const socket of [client, upstream]) {
@@ -53,6 +61,11 @@ export async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
       });
     }
   });
+  const drop = (link: Link) => {
+    links.delete(link);
+    link.client.destroy();
+    link.upstream.destroy();
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -61,12 +74,9 @@ export async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
     get accepted() {
       return accepted;
     },
+    captured: () => Buffer.concat(chunks),
     cut() {
-      for (const link of [...links]) {
-        links.delete(link);
-        link.client.destroy();
-        link.upstream.destroy();
-      }
+      for (const link of [...links]) drop(link);
     },
     blackHole(direction = 'both') {
       for (const link of links) {
@@ -76,11 +86,7 @@ export async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
     },
     close: () =>
       new Promise((r) => {
-        for (const link of links) {
-          link.client.destroy();
-          link.upstream.destroy();
-        }
-        links.clear();
+        for (const link of [...links]) drop(link);
         server.close(() => r());
       }),
   };
