@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 
 import { createBetaReputation, createFedwardenStrategy, syntheticUnits, type PipelineStep } from '@fedwarden/coordinator';
 import { median } from '@fedwarden/shared';
+import { textTable } from './report/text-table.ts';
 
 const STEPS: readonly PipelineStep[] = ['sanity', 'clip', 'project', 'cosine', 'dbscan', 'reputation', 'average'];
 const COLUMNS = ['sanity', 'clip', 'project', 'cosine', 'dbscan', 'rest', 'total'] as const;
@@ -113,10 +114,7 @@ if (values.json) {
     `${r.honestKept}/${r.honest}`,
     `${r.attackersRejected}/${r.attackers}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
-  console.log(fmt(header));
-  for (const l of lines) console.log(fmt(l));
+  for (const line of textTable(header, lines)) console.log(line);
   console.log(`(median of ${reps} reps after one warm-up; rest = reputation weighting + weighted average; total includes sanity)`);
   if (target !== undefined) {
     const filtering = target.ms.total - target.ms.sanity;

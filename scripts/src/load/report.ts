@@ -2,14 +2,10 @@
  * bench:load's printed report: a summary table (the issue's figures in one row), the rounds one by one, and
  * the memory samples behind the per-connection figures. Pure: returns lines.
  */
+import { textTable } from '../report/text-table.ts';
 import { KB } from './load-stats.ts';
 import type { LoadResult } from './run-load.ts';
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (cells: readonly string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
-  return [fmt(header), ...rows.map(fmt)];
-}
 
 const ms = (x: number) => x.toFixed(0);
 const kb = (x: number) => x.toFixed(1);
@@ -26,7 +22,7 @@ export function formatReport(r: LoadResult): string[] {
   );
   lines.push('');
   lines.push(
-    ...table(
+    ...textTable(
       ['participants', 'rounds done', 'KB/idle conn (RSS)', 'KB/idle conn (heap+ext)', 'round ms', 'slowest train ms', 'overhead ms', 'frames/s', 'handshakes ms'],
       [
         [
@@ -47,7 +43,7 @@ export function formatReport(r: LoadResult): string[] {
   lines.push('');
   lines.push('rounds:');
   lines.push(
-    ...table(
+    ...textTable(
       ['round', 'outcome', 'reported', 'trained', 'round ms', 'slowest train ms', 'nominal ms', 'overhead ms', 'collect ms', 'aggregate ms', 'frames', 'frames/s', 'RSS MB'],
       r.rounds.map((row) => [
         String(row.round),
@@ -69,7 +65,7 @@ export function formatReport(r: LoadResult): string[] {
   lines.push('');
   lines.push(`coordinator memory${m.gc ? ' (after full GC)' : ' (no --expose-gc: samples include garbage)'}:`);
   lines.push(
-    ...table(
+    ...textTable(
       ['sample', 'connected', 'RSS MB', 'heapTotal MB', 'heapUsed MB', 'external MB', 'arrayBuffers MB'],
       [
         ['baseline', m.baseline],
