@@ -77,7 +77,6 @@ export const BETA_REPUTATION_DEFAULTS = {
   flagBelow: 0.4,
   flagAfterExclusions: 2,
   flagRejectionRate: 1 / 3,
-  flagMinRounds: 5,
   evidence: {
     kept: { positive: 1, negative: 0 },
     clipped: { positive: 0.5, negative: 0.5 },
@@ -103,6 +102,9 @@ export interface BetaReputation {
   /** The last round recorded (0 before any). */
   readonly lastRound: number;
 }
+
+/** Rounds of evidence before a lifetime rejection rate can flag a participant. */
+const FLAG_MIN_ROUNDS = 5;
 
 const NEWCOMER: ReputationRecord = { alpha: 0, beta: 0, lastRound: 0, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 };
 
@@ -205,7 +207,7 @@ export function createBetaReputation(options: BetaReputationOptions = {}): BetaR
       for (const [id, r] of store.entries()) {
         const repeat =
           (flagAfter > 0 && r.exclusions >= flagAfter) ||
-          (flagRate > 0 && r.participations >= BETA_REPUTATION_DEFAULTS.flagMinRounds && r.rejections >= flagRate * r.participations);
+          (flagRate > 0 && r.participations >= FLAG_MIN_ROUNDS && r.rejections >= flagRate * r.participations);
         if (repeat || r.excludedThrough >= at || scoreOf(effective(r, at)) < flagBelow) out.push(id);
       }
       return out.sort();
