@@ -151,18 +151,22 @@ describe('options', () => {
 });
 
 describe('close()', () => {
-  it('cuts a reconnect backoff short and ends run() with GOING_AWAY', async () => {
-    const port = await closedPort();
-    let sleeping: (() => void) | undefined;
-    const client = new FederatedClient({
+  /** A client of a coordinator that is not there (nothing listens on `port`). */
+  const clientOf = (port: number, reconnect: ReconnectOptions | false) =>
+    new FederatedClient({
       url: `ws://127.0.0.1:${port}`,
       fingerprint: ephemeralIdentity().fingerprint,
       token: 'unused',
       model: new FakeModel(new Float32Array(2)),
       data: fakeData(3),
-      // A sleep that never ends by itself: only close() can end the wait.
-      reconnect: { sleep: () => new Promise<void>((r) => (sleeping = r)) },
+      reconnect,
     });
+
+  it('cuts a reconnect backoff short and ends run() with GOING_AWAY', async () => {
+    const port = await closedPort();
+    let sleeping: (() => void) | undefined;
+    // A sleep that never ends by itself: only close() can end the wait.
+    const client = clientOf(port, { sleep: () => new Promise<void>((r) => (sleeping = r)) });
     client.on('reconnecting', () => setImmediate(() => client.close()));
     const error = await client.run().catch((e: unknown) => e);
     expect((error as FedwardenError).code).toBe('GOING_AWAY');
@@ -171,14 +175,7 @@ describe('close()', () => {
 
   it('never reconnects when reconnect is false', async () => {
     const port = await closedPort();
-    const client = new FederatedClient({
-      url: `ws://127.0.0.1:${port}`,
-      fingerprint: ephemeralIdentity().fingerprint,
-      token: 'unused',
-      model: new FakeModel(new Float32Array(2)),
-      data: fakeData(3),
-      reconnect: false,
-    });
+    const client = clientOf(port, false);
     const log = journal(client);
     const error = await client.run().catch((e: unknown) => e);
     expect((error as FedwardenError).code).toBe('GOING_AWAY');
