@@ -33,7 +33,11 @@ export function closeCodeLabel(code: number): string {
 
 let processRegistry: Registry | undefined;
 
-/** Default process metrics, collected once per process whatever the number of coordinators. */
+/**
+ * Default process metrics, collected once per process whatever the number of coordinators. prom-client counts
+ * CPU time from the moment they are registered, so the first coordinator registers them when it is built (a
+ * registry made at the first scrape would report almost no CPU time for everything that ran before it).
+ */
 function sharedProcessRegistry(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
@@ -71,6 +75,7 @@ export class CoordinatorMetrics {
   private readonly stageClock: SecaggStageClock;
 
   constructor(sources: MetricsSources) {
+    sharedProcessRegistry();
     const registers = [this.registry];
     const name = (n: string) => METRICS_PREFIX + n;
     this.rounds = new Counter({ name: name('rounds_total'), help: 'Rounds finished, by outcome (completed, aborted).', labelNames: ['outcome'], registers });
