@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cosineDistances } from './cosine.ts';
-import { chooseEps, dbscanMajority, defaultMinPts, kDistances, runDbscan } from './dbscan-filter.ts';
+import { admissionCosine, chooseEps, cosinesToCluster, dbscanMajority, defaultMinPts, kDistances, runDbscan } from './dbscan-filter.ts';
 import { projectDeltas } from './projection.ts';
 import { syntheticUnits, type UnitKind } from './synthetic-units.ts';
 
@@ -73,6 +73,73 @@ describe('DBSCAN majority filter on synthetic updates', () => {
       });
     }
   }
+});
+
+describe('readmitting noise aligned with the majority', () => {
+  it('computes each unit\'s cosine with the cluster direction (members leave themselves out) from distances alone', () => {
+    const { units } = syntheticUnits({ dim: 50, counts: { honest: 6, noise: 2 }, seed: 4 });
+    const n = units.length;
+    const p = projectDeltas(units.map((u) => u.delta), 50, 1); // exact at d = 50
+    const dist = cosineDistances(p.rows, n, p.width);
+    const cluster = [0, 1, 2, 3];
+    const unitVec = units.map((u) => {
+      const norm = Math.hypot(...u.delta);
+      return Array.from(u.delta, (x) => x / norm);
+    });
+    const got = cosinesToCluster(dist, n, cluster);
+    for (let i = 0; i < n; i++) {
+      const sum = new Array<number>(50).fill(0);
+      for (const j of cluster) if (j !== i) unitVec[j]!.forEach((x, k) => (sum[k]! += x));
+      const dot = unitVec[i]!.reduce((s, x, k) => s + x * sum[k]!, 0);
+      expect(got[i]).toBeCloseTo(dot / Math.hypot(...sum), 5);
+    }
+  });
+
+  it('keeps diffuse honest units that density calls noise, and still rejects the attackers', () => {
+    // Late-training geometry: honest updates only loosely aligned (pairwise cosines ≈ 0.12–0.36), which leaves
+    // many of them without enough close neighbours to be DBSCAN core or border points.
+    const counts = { honest: 40, noise: 6, 'sign-flip': 4 };
+    for (const seed of [1, 3, 4, 5]) {
+      const { units, kinds } = syntheticUnits({ dim: 2000, counts, seed, alignment: [0.35, 0.6] });
+      const n = units.length;
+      const p = projectDeltas(units.map((u) => u.delta), 2000, seed);
+      const dist = cosineDistances(p.rows, n, p.width);
+      const honestKept = (kept: number[]) => kept.filter((i) => kinds[i] === 'honest').length;
+      const plain = dbscanMajority(dist, n, { rescue: false });
+      const r = dbscanMajority(dist, n, { rescueFloor: 3 / Math.sqrt(p.width) });
+      expect(r.majority).toBe(true);
+      expect(honestKept(plain.kept), 'the premise: density alone drops honest units').toBeLessThan(36);
+      expect(honestKept(r.kept)).toBeGreaterThanOrEqual(39);
+      expect(r.kept.filter((i) => kinds[i] !== 'honest')).toEqual([]);
+      expect(r.rescued.length).toBe(r.kept.length - plain.kept.length);
+      expect(r.rescued.every((i) => !plain.kept.includes(i))).toBe(true);
+    }
+  });
+
+  it('admits down to the lower end of the members\' cosines, never below the floor', () => {
+    expect(admissionCosine([0.5, 0.6, 0.7, 0.4], 0)).toBeCloseTo(Math.min(0.4, 0.55 - 3 * 1.4826 * 0.1), 12);
+    expect(admissionCosine([0.5, 0.5, 0.5, 0.2], 0)).toBe(0.2); // MAD 0: the lowest member
+    expect(admissionCosine([0.1, 0.3, 0.5], 0.19)).toBe(0.19);
+    expect(admissionCosine([0.5, Number.NaN], 0)).toBe(Number.POSITIVE_INFINITY);
+    expect(admissionCosine([], 0)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('never readmits a minority cluster, however aligned', () => {
+    // 0–3 one tight cluster, 4–5 a tight pair close to it, 6 far from everything.
+    const d = matrix(7, [
+      0.05, 0.05, 0.05, 0.3, 0.3, 1,
+      0.05, 0.05, 0.3, 0.3, 1,
+      0.05, 0.3, 0.3, 1,
+      0.3, 0.3, 1,
+      0.02, 1,
+      1,
+    ]);
+    const r = dbscanMajority(d, 7, { eps: 0.1, minPts: 2 });
+    expect(r.clusterSizes).toEqual([4, 2]);
+    expect(r.kept).toEqual([0, 1, 2, 3]);
+    expect(r.rescued).toEqual([]);
+    expect(r.rejected.map((v) => v.index)).toEqual([4, 5, 6]);
+  });
 });
 
 describe('runDbscan', () => {

@@ -8,8 +8,8 @@
  *      in step 6, never by copying a delta;
  *   3. count-sketch projection (projection.ts, seeded from ctx.seed) and cosine distances (cosine.ts);
  *   4. colluding near-duplicates are rejected (collusion.ts); then the DBSCAN majority cluster
- *      (dbscan-filter.ts): units outside it are rejected; without a majority, units within the norm bound
- *      are kept;
+ *      (dbscan-filter.ts): minority clusters are rejected, and noise units unless they align with the
+ *      majority as well as its own members do; without a majority, units within the norm bound are kept;
  *   5. reputation weighting, when a book is given: weight × mean weightMultiplier of the unit's members
  *      (a unit whose members are all excluded is rejected, with no evidence recorded against it);
  *   6. the weighted average Σ wᵢ·cᵢ·xᵢ / Σ wᵢ (cᵢ the clip factor).
@@ -58,6 +58,8 @@ export interface FedwardenDiagnostics {
   /** False when no cluster held a majority (or fewer than 3 units): nothing was rejected by direction. */
   readonly majority: boolean;
   readonly clusterSizes: readonly number[];
+  /** Units DBSCAN called noise but readmitted for their alignment with the majority. */
+  readonly rescued: readonly string[];
   /** Width of the vectors compared (m, or dim in exact mode) and whether they were sketched. */
   readonly width: number;
   readonly sketched: boolean;
@@ -102,7 +104,9 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       const colluding = nearDuplicates(dist, keptNorms, n, options.duplicateDistance);
       const candidates = Array.from({ length: n }, (_, i) => i).filter((i) => !colluding.has(i));
       const withinBound = candidates.map((i) => nb.factors[i] === 1);
-      const clusters = dbscanMajority(subMatrix(dist, n, candidates), candidates.length, options.dbscan, withinBound);
+      // Noise is readmitted only above three standard deviations of a random direction's cosine (dbscan-filter.ts).
+      const dbscanOptions = { rescueFloor: 3 / Math.sqrt(projection.width), ...options.dbscan };
+      const clusters = dbscanMajority(subMatrix(dist, n, candidates), candidates.length, dbscanOptions, withinBound);
       step('dbscan');
 
       const rejected: UnitVerdict[] = [...sane.rejected, ...(ref?.rejected ?? [])];
@@ -148,6 +152,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
           minPts: clusters.minPts,
           majority: clusters.majority,
           clusterSizes: clusters.clusterSizes,
+          rescued: clusters.rescued.map((r) => (kept[candidates[r] as number] as AggregationUnit).id),
           width: projection.width,
           sketched: !projection.exact,
         },
