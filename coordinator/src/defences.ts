@@ -87,8 +87,10 @@ export class Defences {
     const observations = units
       .filter((u) => u.delta.length === dim)
       .map((u) => ({ id: u.id, delta: u.delta, ...(stats.get(u.id) ?? { meanLoss: 0, trainMs: 0, numSamples: 0 }) }));
-    // The forest's subsamples get their own stream, apart from the one the strategy drew from `seed`.
-    const report = this.isolation.observe(round, computeUnitFeatures(observations, result.step, previousStep), deriveSeed(seed, 0x69666f72));
+    // The collusion feature's sketch and the forest's subsamples get their own streams, apart from the one the
+    // strategy drew from `seed`.
+    const rows = computeUnitFeatures(observations, result.step, previousStep, deriveSeed(seed, 0x6e636f73));
+    const report = this.isolation.observe(round, rows, deriveSeed(seed, 0x69666f72));
     if (result.kept.length > 0) this.previousStep = result.step;
     return { step: result.step, kept: result.kept, rejected: result.rejected, adjusted: result.adjusted, alerts: report.alerts, excluded };
   }

@@ -23,7 +23,7 @@ function ordinaryRows(seed: number) {
     Array.from({ length: units }, (_, i) => ({ id: `u${i}`, features: ordinaryFeatures(rng) }));
 }
 
-const TYPICAL: Features = { norm: 1, cosineToAggregate: 0.8, cosineToPrevious: 0.5, meanLoss: 0.5, trainMs: 1000, numSamples: 500 };
+const TYPICAL: Features = { norm: 1, cosineToAggregate: 0.8, cosineToPrevious: 0.5, nearestCosine: 0.6, meanLoss: 0.5, trainMs: 1000, numSamples: 500 };
 
 function withUnit(rows: FeatureRow[], id: string, features: Partial<Features>): FeatureRow[] {
   return rows.map((r) => (r.id === id ? { id, features: { ...TYPICAL, ...features } } : r));
@@ -46,9 +46,9 @@ describe('IsolationForestDetector', () => {
     const [alert] = report.alerts;
     expect(alert).toMatchObject({ detector: 'isolation-forest', round: 11, unit: 'u9', feature: 'norm' });
     expect(alert?.severity).not.toBe('info');
-    // norm: (20 − median ≈ 1)/(robust σ ≈ 0.085 for these rows) = +224 standard deviations, far more than the
+    // norm: (20 − median ≈ 1)/(robust σ ≈ 0.096 for these rows) = +198 standard deviations, far more than the
     // cosine's ≈ −36.
-    expect(alert?.message).toMatch(/^unit u9: isolation score 0\.\d{3} ≥ 0\.6; most unusual norm = 20 \(robust z \+224\.4 against 110 rows\)$/);
+    expect(alert?.message).toMatch(/^unit u9: isolation score 0\.\d{3} ≥ 0\.6; most unusual norm = 20 \(robust z \+197\.9 against 110 rows\)$/);
   });
 
   it('names the cosine when it is what stands out most', () => {
@@ -107,6 +107,7 @@ describe('IsolationForestDetector', () => {
       [{ id: 'a', delta: Float32Array.of(1, 0), meanLoss: 1, trainMs: 5, numSamples: 10 }],
       Float32Array.of(1, 0),
       new Float32Array(2),
+      1,
     );
     expect(new IsolationForestDetector().observe(1, rows, 1).skipped).toBe('window has 1 rows, needs 20');
   });

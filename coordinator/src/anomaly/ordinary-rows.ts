@@ -1,5 +1,5 @@
 /**
- * Feature rows of ordinary units for the detector's tests and benchmark: six independent Gaussian features
+ * Feature rows of ordinary units for the detector's tests and benchmark: seven independent Gaussian features
  * around typical values, as unit-features.ts produces them for honest units, reproducible from a seed.
  */
 import { createRng, normal, type Rng } from '@fedwarden/shared';
@@ -12,6 +12,7 @@ export function ordinaryFeatures(rng: Rng): Record<UnitFeature, number> {
     norm: 1 + 0.1 * normal(rng),
     cosineToAggregate: 0.8 + 0.05 * normal(rng),
     cosineToPrevious: 0.5 + 0.1 * normal(rng),
+    nearestCosine: 0.6 + 0.1 * normal(rng),
     meanLoss: 0.5 + 0.05 * normal(rng),
     trainMs: 1000 + 100 * normal(rng),
     numSamples: 500 + 50 * normal(rng),
