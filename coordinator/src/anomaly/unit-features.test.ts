@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, normal } from '@fedwarden/shared';
+import { createRng, l2Norm, normal } from '@fedwarden/shared';
 import { computeUnitFeatures, cosine, nearestCosines } from './unit-features.ts';
 
 describe('computeUnitFeatures', () => {
@@ -28,6 +28,18 @@ describe('computeUnitFeatures', () => {
     const [row] = computeUnitFeatures([{ id: 'a', delta: Float32Array.of(1, 1), meanLoss: 1, trainMs: 1, numSamples: 1 }], Float32Array.of(1, 1), new Float32Array(2), 1);
     expect(row?.features.cosineToPrevious).toBe(0);
     expect(row?.features.cosineToAggregate).toBeCloseTo(1, 12);
+  });
+
+  it('gives the norm and cosines of l2Norm and cosine exactly (one pass over each update)', () => {
+    const [aggregate, previous, ...deltas] = gaussians(6, 3000, 8) as [Float32Array, Float32Array, ...Float32Array[]];
+    const units = deltas.map((delta, i) => ({ id: `u${i}`, delta, meanLoss: 1, trainMs: 1, numSamples: 1 }));
+    const rows = computeUnitFeatures(units, aggregate, previous, 2);
+    rows.forEach((row, i) => {
+      const delta = deltas[i] as Float32Array;
+      expect(row.features.norm).toBe(l2Norm(delta));
+      expect(row.features.cosineToAggregate).toBe(cosine(delta, aggregate));
+      expect(row.features.cosineToPrevious).toBe(cosine(delta, previous));
+    });
   });
 
   it('rejects vectors of different lengths, naming the unit', () => {
