@@ -1,61 +1,78 @@
 /**
  * Unit-level anomaly detection with an isolation forest (Liu, Ting, Zhou, "Isolation Forest", ICDM 2008),
- * its trees built by the `isolation-forest` package (0.0.9) through subsample-forest.ts.
+ * its trees built by the `isolation-forest` package (0.0.9) through subsample-forest.ts, used for novelty
+ * detection: what is normal is learnt from what the federation accepted, and the current round is scored
+ * against it.
  *
- * Each round a fresh forest is fitted on a sliding window, the feature rows (unit-features.ts) of the previous
- * `windowRounds` rounds plus the current round, and scores the current round's units. As in the paper, each
- * tree is fitted on its own subsample of ψ = `maxSamples` rows (256) drawn without replacement from the
- * window, with the round's seed; a window of at most ψ rows is used whole. A current unit outside a tree's
- * sample is scored by its expected path length had it been in it (subsample-forest.ts explains why). An
+ * Each round a fresh forest is fitted on the history alone, the feature rows (unit-features.ts) of the
+ * previous `windowRounds` rounds, and scores the current round's units as points outside the fitted sample
+ * (subsample-forest.ts scores such a point by its expected path length had it been in a tree's sample). As in
+ * the paper, each tree is fitted on its own subsample of ψ = `maxSamples` rows (256) drawn without
+ * replacement from the history, with the round's seed; a history of at most ψ rows is used whole. An
  * isolation score s = 2^(−E[h]/c(ψ)) is ≈ 0.5 or less for ordinary points and tends to 1 for points that
- * random axis-parallel splits isolate quickly. A unit scoring at least `threshold` raises an alert naming the feature that stood out
- * most: the largest |robust z| against the window (robust-stats.ts).
+ * random axis-parallel splits isolate quickly. A unit scoring at least `threshold` raises an alert naming the
+ * feature that stood out most: the largest |robust z| against the history (robust-stats.ts).
+ *
+ * Why the current round is not in the fitted sample: identical rows mask one another, a well-known weakness of
+ * isolation forests. In the former design, a window of history + current round, ten zero updates (free
+ * riders) among 50 units after two rounds of history (a 150-row window) scored 0.48–0.65 and one or none of
+ * them was alerted, and ten copies of one outlying update among 100 units scored 0.56, none alerted. Fitted
+ * on the history alone, each copy is scored on its own against the accepted rows, and copies in one round
+ * cannot shelter one another: the same ten zero updates scored 0.78–0.80 (the tests' case).
  *
  * Severity: `critical` when the score is at least `criticalThreshold` and some feature has |z| ≥ `featureZ`;
  * `warning` when the score is at least `threshold` and some feature has |z| ≥ `featureZ`; `info` when the
  * forest isolates the unit but no single feature is extreme (a joint anomaly, or the tail of normal data).
  *
- * Standardisation. Features are robust-standardised against the window, z = (x − median)/(1.4826·MAD),
- * before fitting: that gives the attribution above, and drops features that are constant over the window
+ * Standardisation. Features are robust-standardised against the history, z = (x − median)/(1.4826·MAD),
+ * before fitting: that gives the attribution above, and drops features that are constant over the history
  * (round 1's cosineToPrevious, equal sample counts), which would otherwise waste splits. It does not change
  * the scores otherwise: isolation-tree split points are uniform between a node's minimum and maximum, so the
- * forest is invariant to any per-feature affine rescaling.
+ * forest is invariant to any per-feature affine rescaling. A feature constant over the history is not seen at
+ * all, even where a current unit departs from it.
  *
- * The first rounds. With fewer than max(`minRows`, 2 × units this round) rows in the window (round 1 always;
- * with 5 secure groups, rounds 1–3), the detector stays silent and says why (`skipped`): scores from a handful
- * of points are mostly noise, and a round alone cannot say what is normal for the federation.
+ * The first rounds. With fewer than max(`minRows`, units this round) rows in the history (round 1 always;
+ * round 2 when round 1 kept fewer units than round 2 has; rounds 1–4 with 5 secure groups), the detector
+ * stays silent and says why
+ * (`skipped`): scores against a handful of points are mostly noise, and a round cannot be judged against less
+ * than a round's worth of accepted rows.
  *
- * History. Rows of units alerted at warning or above are left out of the history, so that a persistent
- * attacker does not become "normal" (masking), unless more than half the round was alerted: then the whole
- * federation moved (a learning-rate change, convergence) and the round becomes the new normal. Rows with a
- * non-finite feature raise a critical alert of their own and never enter the window.
+ * History: the rows the federation accepted (semi-supervised novelty detection). A row enters it only when
+ * the aggregation strategy kept its unit that round (`kept`) and the unit was not alerted at warning or above.
+ * Rows the robust pipeline rejected (zero updates, colluding duplicates, noise) must not define normal, and an
+ * attacker the forest flags must not become normal by persisting (masking over rounds). One exception: when
+ * more than half of the round's scored units were alerted, the whole federation moved (a learning-rate change,
+ * convergence), and the round's kept rows enter the history anyway. Rows with a non-finite feature raise a
+ * critical alert of their own and never enter the history. The bootstrap is a limit: units kept in the first
+ * rounds define normal, so an attack that the strategy keeps from round 1 on is learnt as normal.
  *
- * Limits, measured on rows of 6 independent Gaussian features (as in the tests), 200 trees, 10 rounds of
- * history, with 10, 100 and 1,000 units a round (windows of 110 rows, fitted whole, and of 1,100 and 11,000
- * rows, subsampled):
- * - ordinary units: of 6,000 / 10,000 / 20,000 scored unit-rounds, 0.4 % / 0.16 % / 0.17 % scored ≥ 0.6 and
- *   alerted, 8 / 1 / 5 of them at warning level (the rest info); the highest score was 0.63 / 0.64 / 0.66.
- *   (The same runs before subsampling: 0.5 % at 10 units, 0.13 % at 100, highest 0.63 / 0.65.) An update with
- *   20× the norm and cosine −1 scored 0.74–0.78 / 0.77–0.82 / 0.76–0.81 (before: 0.74–0.79 / 0.82–0.86).
- * - a unit extreme in ONE feature only (norm 3×, 20 standard deviations out) scored just 0.46–0.51 / 0.58–0.62
- *   / 0.59–0.62: a split picks the telling feature with probability 1/d, so one-feature outliers are isolated
- *   slowly. Univariate rules (norm clipping, robust z on the norm) catch those better.
- * - Without leaving alerted rows out of the history, a unit sending the same outlier for 6 rounds fell from
- *   ≈ 0.76 to ≈ 0.48 (masking; measured at 10 units a round, before subsampling); with it, it stays at
- *   0.72–0.78 (0.78–0.81 at 1,000 units a round).
- * - Identical units in one round still mask one another: 10 copies of that update among 100 units scored 0.56
- *   (0.46 before subsampling) and were not alerted; a few copies land in most samples. Clustering (DBSCAN in
- *   the robust pipeline) is the defence against a coordinated group.
+ * Limits, measured on rows of 7 independent Gaussian features (ordinary-rows.ts, as in the tests), 200 trees,
+ * 10 rounds of history, with 10, 100 and 1,000 units a round (histories of 100 rows, fitted whole, and of
+ * 1,000 and 10,000 rows, subsampled):
+ * - ordinary units: of 6,000 / 10,000 / 20,000 scored unit-rounds, 0.18 % / 0.14 % / 0.10 % scored ≥ 0.6 and
+ *   were alerted, 3 / 5 / 4 of them at warning level (the rest info); the highest score was 0.63 / 0.68 /
+ *   0.66. An update with 20× the norm and cosine −1 scored 0.70–0.76 / 0.74–0.79 / 0.74–0.79.
+ * - a unit extreme in ONE feature only (norm 3×, 20 standard deviations out) scored just 0.56–0.64 / 0.59–0.65
+ *   / 0.60–0.64, alerted in 65–85 % of runs: a split picks the telling feature with probability 1/d, so
+ *   one-feature outliers are isolated slowly. Univariate rules (norm clipping, robust z on the norm) catch
+ *   those better. So does the robust pipeline's near-duplicate step for colluders who differ from honest units
+ *   in nearestCosine alone (1 against ≈ 0.6 ± 0.1 here): ten of them among 50 / 100 / 1,000 scored 0.47–0.65
+ *   and were not all alerted in any run.
+ * - Identical units in one round no longer mask one another: 10 zero updates among 50 / 100 / 1,000 units
+ *   scored 0.80–0.84, and 10 copies of the 20×-norm update among 100 / 1,000 scored 0.74–0.79, like a single
+ *   one (the former design: 0.56, not alerted, among 100).
+ * - Without leaving alerted rows out of the history, a unit sending the same outlier for 6 rounds fell to
+ *   0.47–0.50 (masking over rounds; measured at 10 units a round); with it, it stays at 0.66–0.76.
  * - Randomness: the seed fixes the subsamples, but the package draws its split features and values from
  *   Math.random and has no seed, so scores vary between runs by Monte-Carlo noise (standard deviation ≈ 0.007
- *   for ordinary units, ≈ 0.01 for outliers, at 200 trees; a different seed adds almost nothing to that);
+ *   for ordinary units, ≈ 0.013 for outliers, at 200 trees; a different seed adds almost nothing to that);
  *   alerts near the threshold are not reproducible from a simulation's seed. Seeding the splits would mean
  *   replacing Math.random globally, which this file does not do.
- * - Cost (vitest bench, isolation-forest-detector.bench.ts, on a busy shared 2-core machine, means of 10 runs):
- *   ≈ 21 / 49 / 78 / 106 ms a round for windows of 110 / 550 / 5,500 / 11,000 rows; before subsampling, when
- *   every tree was built on the whole window, 16–34 / 125 / 1,155 / 4,709 ms. Fitting 200 trees on ψ rows
- *   (≈ 60 ms at ψ = 256, most of it the package) does not grow with the window; scoring the round's units does
- *   (≈ 0.03–0.05 ms each), and so do the robust scales (≈ 10 ms at 11,000 rows: medians by sorting).
+ * - Cost (vitest bench, isolation-forest-detector.bench.ts, 2-core dev VM, means of 10 runs): ≈ 16 / 40 / 67 /
+ *   100 ms a round for histories of 100 / 500 / 5,000 / 10,000 rows (with as many units scored as one round
+ *   of history holds). Fitting 200 trees on ψ rows (≈ 60 ms at ψ = 256, most of it the package) does not grow
+ *   with the history; scoring the round's units and the robust scales over the history (medians by sorting)
+ *   do: ≈ 33 ms more from 5,000 rows and 500 units to 10,000 and 1,000.
  */
 import { createRng } from '@fedwarden/shared';
 import type { Alert, AlertSeverity } from './alert.ts';
@@ -68,7 +85,7 @@ export interface FeatureRow {
 }
 
 export interface IsolationForestOptions {
-  /** Rounds of history in the window besides the current one. Default 10. */
+  /** Rounds of history the current round is scored against. Default 10. */
   readonly windowRounds?: number;
   /** Isolation score from which a unit is alerted. Default 0.6. */
   readonly threshold?: number;
@@ -78,9 +95,9 @@ export interface IsolationForestOptions {
   readonly featureZ?: number;
   /** Trees in the forest. Default 200. */
   readonly trees?: number;
-  /** ψ: rows each tree is fitted on, drawn without replacement from the window (Liu et al.'s 256). Default 256. */
+  /** ψ: rows each tree is fitted on, drawn without replacement from the history (Liu et al.'s 256). Default 256. */
   readonly maxSamples?: number;
-  /** Fewest rows in the window for the forest to run. Default 20. */
+  /** Fewest rows in the history for the forest to run (and never fewer than this round's units). Default 20. */
   readonly minRows?: number;
 }
 
@@ -97,7 +114,7 @@ const DEFAULTS: Required<IsolationForestOptions> = {
 export interface UnitScore {
   readonly id: string;
   readonly score: number;
-  /** The feature with the largest |robust z| against the window, its value and z. */
+  /** The feature with the largest |robust z| against the history, its value and z. */
   readonly feature: string;
   readonly value: number;
   readonly z: number;
@@ -118,7 +135,7 @@ function resolve(options: IsolationForestOptions): Required<IsolationForestOptio
   const positiveInt = (name: keyof IsolationForestOptions, min: number) => {
     if (!Number.isSafeInteger(o[name]) || o[name] < min) throw new RangeError(`isolation forest: ${name} must be an integer ≥ ${min}, got ${o[name]}`);
   };
-  positiveInt('windowRounds', 0);
+  positiveInt('windowRounds', 1);
   positiveInt('trees', 1);
   positiveInt('minRows', 2);
   positiveInt('maxSamples', 2);
@@ -142,10 +159,10 @@ function featureNames(rows: readonly FeatureRow[]): string[] {
 }
 
 /**
- * Scores the current rows against a fresh forest fitted on subsamples of history + current, drawn with `seed`.
- * Pure apart from the package's Math.random. Rows must be finite (the detector below filters them); history
- * rows need the current rows' features. Returns the skip reason instead when the window is too small or no
- * feature varies.
+ * Scores the current rows against a fresh forest fitted on subsamples of the history alone, drawn with `seed`:
+ * the current rows are points outside every tree's sample (novelty detection). Pure apart from the package's
+ * Math.random. Rows must be finite (the detector below filters them); history rows need the current rows'
+ * features. Returns the skip reason instead when the history is too small or no feature varies over it.
  */
 export function scoreUnits(
   history: readonly FeatureRow[],
@@ -154,26 +171,26 @@ export function scoreUnits(
   options: IsolationForestOptions = {},
 ): UnitScore[] | { skipped: string } {
   const o = resolve(options);
-  const window = [...history, ...current];
-  const needed = Math.max(o.minRows, 2 * current.length);
   if (current.length === 0) return { skipped: 'no units this round' };
-  if (window.length < needed) return { skipped: `window has ${window.length} rows, needs ${needed}` };
-  const names = featureNames(window);
-  const scales = new Map<string, RobustScale>(names.map((n) => [n, robustScale(window.map((r) => r.features[n] as number))]));
+  const needed = Math.max(o.minRows, current.length);
+  if (history.length < needed) return { skipped: `history has ${history.length} rows, needs ${needed}` };
+  const names = featureNames([...history, ...current]);
+  const scales = new Map<string, RobustScale>(names.map((n) => [n, robustScale(history.map((r) => r.features[n] as number))]));
   const active = names.filter((n) => (scales.get(n) as RobustScale).scale > 0);
-  if (active.length === 0) return { skipped: 'no feature varies over the window' };
+  if (active.length === 0) return { skipped: 'no feature varies over the history' };
 
   const d = active.length;
-  const values = new Float64Array(window.length * d);
-  active.forEach((n, f) => {
-    const { center, scale } = scales.get(n) as RobustScale;
-    window.forEach((row, r) => (values[r * d + f] = ((row.features[n] as number) - center) / scale));
-  });
-  const forest = fitSubsampleForest(values, active, o.trees, o.maxSamples, createRng(seed));
-  const scores = current.map((_, i) => {
-    const r = history.length + i;
-    return isolationScore(forest, values.subarray(r * d, (r + 1) * d), r);
-  });
+  const standardise = (rows: readonly FeatureRow[]): Float64Array => {
+    const values = new Float64Array(rows.length * d);
+    active.forEach((n, f) => {
+      const { center, scale } = scales.get(n) as RobustScale;
+      rows.forEach((row, r) => (values[r * d + f] = ((row.features[n] as number) - center) / scale));
+    });
+    return values;
+  };
+  const forest = fitSubsampleForest(standardise(history), active, o.trees, o.maxSamples, createRng(seed));
+  const scored = standardise(current);
+  const scores = current.map((_, i) => isolationScore(forest, scored.subarray(i * d, (i + 1) * d), -1));
 
   return current.map((row, i) => {
     let feature = names[0] as string;
@@ -190,7 +207,7 @@ export function scoreUnits(
 }
 
 /** Alerts for scored units (see the header for the severity rule). */
-export function unitAlerts(round: number, scores: readonly UnitScore[], windowRows: number, options: IsolationForestOptions = {}): Alert[] {
+export function unitAlerts(round: number, scores: readonly UnitScore[], historyRows: number, options: IsolationForestOptions = {}): Alert[] {
   const o = resolve(options);
   const alerts: Alert[] = [];
   for (const s of scores) {
@@ -208,7 +225,7 @@ export function unitAlerts(round: number, scores: readonly UnitScore[], windowRo
       message:
         `unit ${s.id}: isolation score ${s.score.toFixed(3)} ≥ ${o.threshold}; ` +
         (extreme ? `most unusual ${s.feature} = ${formatValue(s.value)} (robust z ${z}` : `no single feature extreme (largest: ${s.feature}, robust z ${z}`) +
-        ` against ${windowRows} rows)`,
+        ` against ${historyRows} rows)`,
     });
   }
   return alerts;
@@ -220,7 +237,7 @@ function formatValue(x: number): string {
 
 /**
  * The stateful detector the coordinator keeps: observe() each round's feature rows, get alerts. Holds the
- * last `windowRounds` rounds of rows; nothing else.
+ * accepted rows of the last `windowRounds` rounds; nothing else.
  */
 export class IsolationForestDetector {
   private readonly options: Required<IsolationForestOptions>;
@@ -230,8 +247,12 @@ export class IsolationForestDetector {
     this.options = resolve(options);
   }
 
-  /** `seed` draws the round's subsamples: give each round its own (derived from the federation's seed). */
-  observe(round: number, rows: readonly FeatureRow[], seed: number): IsolationForestReport {
+  /**
+   * `seed` draws the round's subsamples: give each round its own (derived from the federation's seed). `kept`:
+   * the units the aggregation strategy kept this round; only their rows may enter the history. Without it,
+   * every row counts as kept.
+   */
+  observe(round: number, rows: readonly FeatureRow[], seed: number, kept?: ReadonlySet<string>): IsolationForestReport {
     const alerts: Alert[] = [];
     const finite: FeatureRow[] = [];
     for (const row of rows) {
@@ -250,22 +271,28 @@ export class IsolationForestDetector {
         message: `unit ${row.id}: ${bad[0]} is ${bad[1]}`,
       });
     }
+    const accepted = kept === undefined ? finite : finite.filter((r) => kept.has(r.id));
     const history = this.history.flat();
     const result = scoreUnits(history, finite, seed, this.options);
     if (!Array.isArray(result)) {
-      this.remember(finite);
+      this.remember(accepted);
       return { alerts, scores: [], skipped: result.skipped };
     }
-    const unitLevel = unitAlerts(round, result, history.length + finite.length, this.options);
+    const unitLevel = unitAlerts(round, result, history.length, this.options);
     alerts.push(...unitLevel);
     const flagged = new Set(unitLevel.filter((a) => a.severity !== 'info').map((a) => a.unit));
-    this.remember(flagged.size * 2 > finite.length ? finite : finite.filter((r) => !flagged.has(r.id)));
+    this.remember(flagged.size * 2 > finite.length ? accepted : accepted.filter((r) => !flagged.has(r.id)));
     return { alerts, scores: result };
   }
 
   /** Rounds of history held (at most windowRounds). */
   get historyRounds(): number {
     return this.history.length;
+  }
+
+  /** Rows in the history: what the next round is scored against. */
+  get historyRows(): number {
+    return this.history.reduce((s, rows) => s + rows.length, 0);
   }
 
   private remember(rows: FeatureRow[]): void {
