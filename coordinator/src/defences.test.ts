@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '@fedwarden/shared';
+import { syntheticUnits } from './aggregation/synthetic-units.ts';
 import { parseConfig } from './config.ts';
 import { Defences } from './defences.ts';
 
@@ -36,6 +37,24 @@ describe('Defences.review', () => {
     expect(defences.flagged()).toEqual(['flip']);
     expect(defences.selectable('flip', 5)).toBe(false);
     expect(defences.selectable('h0', 5)).toBe(true);
+  });
+});
+
+describe('Defences isolation forest', () => {
+  it('learns normal from the units the strategy kept, and says which rounds it did not score', () => {
+    const defences = new Defences(config);
+    // 20 honest units and one sign flip in 200 dimensions (in 6, honest units pass for near-duplicates).
+    const units = (round: number) => syntheticUnits({ dim: 200, counts: { honest: 20, 'sign-flip': 1 }, seed: round }).units;
+    const first = defences.review(1, 200, units(1), stats, 1);
+    expect(first.rejected.map((v) => v.id)).toEqual(['sign-flip-0']);
+    expect(first.isolationSkipped).toBe('history has 0 rows, needs 21');
+    // Only the 20 kept units entered the history, and 21 units need 21 rows. (Had the rejected unit's row
+    // entered too, round 2 would be scored.)
+    const second = defences.review(2, 200, units(2), stats, 2);
+    expect(second.kept).toHaveLength(20);
+    expect(second.isolationSkipped).toBe('history has 20 rows, needs 21');
+    const third = defences.review(3, 200, units(3), stats, 3);
+    expect('isolationSkipped' in third).toBe(false);
   });
 });
 

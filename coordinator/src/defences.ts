@@ -28,6 +28,8 @@ export interface Review extends AggregationResult {
   readonly alerts: Alert[];
   /** Participants this round's evidence excluded from the next rounds. */
   readonly excluded: readonly string[];
+  /** Why the isolation forest did not score this round's units (too little history…); absent when it did. */
+  readonly isolationSkipped?: string;
 }
 
 export class Defences {
@@ -66,7 +68,8 @@ export class Defences {
   /**
    * Aggregate the round's units, record the evidence in the reputation book, and score the units. `dim` is
    * the global adapter's length: never taken from a unit, which an attacker controls. `reference` is the
-   * round's trusted reference delta, if the operator supplies one (aggregation/reference.ts).
+   * round's trusted reference delta, if the operator supplies one (aggregation/reference.ts). The isolation
+   * forest learns normal from the units the strategy kept: rejected units' rows never enter its history.
    */
   review(
     round: number,
@@ -90,9 +93,17 @@ export class Defences {
     // The collusion feature's sketch and the forest's subsamples get their own streams, apart from the one the
     // strategy drew from `seed`.
     const rows = computeUnitFeatures(observations, result.step, previousStep, deriveSeed(seed, 0x6e636f73));
-    const report = this.isolation.observe(round, rows, deriveSeed(seed, 0x69666f72));
+    const report = this.isolation.observe(round, rows, deriveSeed(seed, 0x69666f72), new Set(result.kept));
     if (result.kept.length > 0) this.previousStep = result.step;
-    return { step: result.step, kept: result.kept, rejected: result.rejected, adjusted: result.adjusted, alerts: report.alerts, excluded };
+    return {
+      step: result.step,
+      kept: result.kept,
+      rejected: result.rejected,
+      adjusted: result.adjusted,
+      alerts: report.alerts,
+      excluded,
+      ...(report.skipped !== undefined ? { isolationSkipped: report.skipped } : {}),
+    };
   }
 
   /** Round-level degradation checks once the outcome (and, where an evaluator exists, accuracy) is known. */

@@ -26,6 +26,12 @@ export interface RoundRecord {
   readonly adjusted: readonly UnitVerdict[];
   /** Alerts of the anomaly detectors about this round. */
   readonly alerts: readonly Alert[];
+  /**
+   * Why the isolation forest did not score this round's units (too little history, or a round aborted before
+   * the defences' review); absent when it scored them, so that alert rates can count scored unit-rounds only.
+   * Records stored before this field existed lack it whether or not the forest ran.
+   */
+  readonly isolationSkipped?: string;
   /** Participants the round's evidence excluded from the next rounds (reputation). */
   readonly excluded: readonly string[];
   /** Accuracy of the new global adapter, when the coordinator was given an evaluator. */

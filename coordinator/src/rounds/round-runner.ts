@@ -93,6 +93,7 @@ export class RoundRunner {
     for (const alert of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert });
 
     const contributors = new Set(collected.contributors);
+    const isolationSkipped = review === undefined ? `not reviewed: ${conclusion.reason}` : review.isolationSkipped;
     const record: RoundRecord = {
       round,
       outcome,
@@ -106,6 +107,7 @@ export class RoundRunner {
       rejected: review?.rejected ?? [],
       adjusted: review?.adjusted ?? [],
       alerts,
+      ...(isolationSkipped !== undefined ? { isolationSkipped } : {}),
       excluded: review?.excluded ?? [],
       ...(accuracy !== undefined ? { accuracy } : {}),
       meanLoss: collected.meanLoss,
