@@ -1,13 +1,15 @@
 /**
  * pnpm simulate --matrix: defences × attacks on one seed. Each cell is a separate `simulate --json` process
  * (a fresh coordinator, model and adversary), run as many at a time as the machine has cores. Writes
- * matrix.md (final accuracy, and detection for each cell), matrix.csv (one row per cell, with the accuracy of
- * every round) and accuracy.svg (accuracy per round: a panel per attack, a line per defence).
+ * matrix.md (final accuracy, and detection for each cell), matrix.csv (one row per cell, with the isolation
+ * forest's scored unit-rounds behind its alert rates and the accuracy of every round) and accuracy.svg
+ * (accuracy per round: a panel per attack, a line per defence).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { AlertRates } from './report/alert-rates.ts';
 import { renderSmallMultiples } from './report/svg-chart.ts';
 
 export interface CellSummary {
@@ -17,7 +19,7 @@ export interface CellSummary {
   readonly baseAccuracy: number;
   readonly accuracyPerRound: readonly number[];
   readonly detection: { readonly precision: number | null; readonly recall: number | null; readonly flagged: number } | null;
-  readonly alertRates: { readonly byzantine: number | null; readonly honest: number | null };
+  readonly alertRates: AlertRates;
   readonly wallSeconds: number;
 }
 
@@ -104,7 +106,7 @@ function markdown(rows: readonly CellSummary[], opts: MatrixOptions): string {
     lines.push(`| ${attack} | ${cells.map((c) => (c.finalAccuracy === best ? `**${pct(c.finalAccuracy)}**` : pct(c.finalAccuracy))).join(' | ')} |`);
   }
   lines.push('', 'Detection of Byzantine participants at the end (precision / recall, from reputation), and isolation-forest alert');
-  lines.push('rates per unit-round (Byzantine / honest):', '');
+  lines.push('rates (%) per scored unit-round, Byzantine / honest (rounds the forest skipped, round 1 always, do not count):', '');
   lines.push(`| attack | ${opts.defences.join(' | ')} |`, `|---|${opts.defences.map(() => '---').join('|')}|`);
   for (const attack of opts.attacks) {
     const cells = opts.defences.map((d) => rows.find((r) => r.attack === attack && r.defence === d)!);
@@ -118,7 +120,7 @@ function markdown(rows: readonly CellSummary[], opts: MatrixOptions): string {
 }
 
 function csv(rows: readonly CellSummary[]): string {
-  const header = 'attack,defence,final_accuracy,base_accuracy,precision,recall,flagged,alert_rate_byzantine,alert_rate_honest,wall_seconds,accuracy_per_round';
+  const header = 'attack,defence,final_accuracy,base_accuracy,precision,recall,flagged,alert_rate_byzantine,alert_rate_honest,scored_unit_rounds_byzantine,scored_unit_rounds_honest,wall_seconds,accuracy_per_round';
   const body = rows.map((r) =>
     [
       r.attack,
@@ -130,6 +132,8 @@ function csv(rows: readonly CellSummary[]): string {
       r.detection?.flagged ?? '',
       r.alertRates.byzantine ?? '',
       r.alertRates.honest ?? '',
+      r.alertRates.byzantineUnits,
+      r.alertRates.honestUnits,
       r.wallSeconds,
       r.accuracyPerRound.join(';'),
     ].join(','),

@@ -9,6 +9,7 @@ import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
 import { createLogger, createRng, deriveSeed, shuffle } from '@fedwarden/shared';
 import { Adversary } from './attacks/adversary.ts';
 import { createAttack } from './attacks/registry.ts';
+import { alertRates, type AlertRates } from './report/alert-rates.ts';
 import type { SimulationOptions } from './simulate-options.ts';
 import { SimulatedParticipant } from './simulated-participant.ts';
 import { createReferenceTrainer } from './task/reference-trainer.ts';
@@ -36,8 +37,11 @@ export interface SimulationSummary {
   readonly secaggSeconds: number;
   /** Reputation-flagged participants at the end against the true Byzantine set; null without Byzantines. */
   readonly detection: { precision: number | null; recall: number | null; flagged: number } | null;
-  /** Isolation-forest alerts per unit-round, for units holding a Byzantine participant and for the others. */
-  readonly alertRates: { byzantine: number | null; honest: number | null };
+  /**
+   * Isolation-forest alerts per scored unit-round (rounds the forest skipped do not count), for units holding
+   * a Byzantine participant and for the others, with the numbers of scored unit-rounds.
+   */
+  readonly alertRates: AlertRates;
   readonly adapterParams: number;
   readonly uploadBytesPerParam: number | null;
   readonly wallSeconds: number;
@@ -180,33 +184,6 @@ function detection(flagged: readonly string[], byzantine: ReadonlySet<string>) {
     precision: flagged.length > 0 ? round4(hits / flagged.length) : null,
     recall: byzantine.size > 0 ? round4(hits / byzantine.size) : null,
     flagged: flagged.length,
-  };
-}
-
-/** Isolation-forest alerts (warning or worse) per unit-round: units holding a Byzantine participant versus the others. */
-function alertRates(records: readonly RoundRecord[], byzantine: ReadonlySet<string>) {
-  let byzUnits = 0;
-  let byzAlerts = 0;
-  let honestUnits = 0;
-  let honestAlerts = 0;
-  for (const r of records) {
-    const alerted = new Set(
-      r.alerts.filter((a) => a.detector === 'isolation-forest' && a.severity !== 'info' && a.unit).map((a) => a.unit as string),
-    );
-    for (const [unit, members] of Object.entries(r.unitMembers)) {
-      const bad = members.some((m) => byzantine.has(m));
-      if (bad) {
-        byzUnits++;
-        if (alerted.has(unit)) byzAlerts++;
-      } else {
-        honestUnits++;
-        if (alerted.has(unit)) honestAlerts++;
-      }
-    }
-  }
-  return {
-    byzantine: byzUnits > 0 ? round4(byzAlerts / byzUnits) : null,
-    honest: honestUnits > 0 ? round4(honestAlerts / honestUnits) : null,
   };
 }
 
