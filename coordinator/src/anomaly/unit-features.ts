@@ -20,10 +20,11 @@
  * cosineToAggregate upwards in small federations. In secagg mode the features describe group means, which
  * average an attacker's update with its group's honest ones: the deviations shrink with the group size.
  *
- * nearestCosine is computed on the robust pipeline's seeded count sketch (aggregation/projection.ts; exact
- * when dim ≤ 2m, else a standard deviation of ≈ 1/√m = 0.06 per cosine at m = 256, while identical updates
- * sketch identically and still score 1) and its Gram-matrix cosines (aggregation/cosine.ts): O(n·dim) to
- * project and O(n²·m) for the pairs, not O(n²·dim), and an n × n matrix of doubles (8 MB at 1,000 units).
+ * nearestCosine is computed on the robust pipeline's count sketch, drawn with a seed of its own
+ * (aggregation/projection.ts; exact when dim ≤ 2m, else a standard deviation of ≈ 1/√m = 0.06 per cosine at
+ * m = 256, while identical updates sketch identically and still score 1), and the pipeline's Gram-matrix
+ * cosines (aggregation/cosine.ts): O(n·dim) to project and O(n²·m) for the pairs, not O(n²·dim), and an
+ * n × n matrix of doubles (8 MB at 1,000 units).
  * Cost at 1,000 units × 10⁵ parameters (unit-features.bench.ts, 2-core dev VM, means of 5): nearestCosines
  * ≈ 0.29 s (0.37 s on a busier run), about what the pipeline's own projection and cosines take (bench:robust:
  * 0.29 + 0.11 s); reusing the pipeline's sketch would save the projection, but the strategy does not hand it
