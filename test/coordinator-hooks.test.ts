@@ -4,10 +4,8 @@
  * never the round.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedClient } from '@fedwarden/client';
 import type { RoundRecord } from '@fedwarden/coordinator';
-import { FakeModel, fakeData } from './support/fake-model.ts';
-import { startFederation, type TestFederation } from './support/federation.ts';
+import { fakeClients, startFederation, type TestFederation } from './support/federation.ts';
 
 let fed: TestFederation | undefined;
 afterEach(async () => {
@@ -17,17 +15,7 @@ afterEach(async () => {
 
 async function runWith(options: Parameters<typeof startFederation>[3]): Promise<{ records: readonly RoundRecord[]; global: Float32Array }> {
   fed = await startFederation(2, { rounds: { count: 2, minParticipants: 2, deadlineMs: 10_000 } }, {}, options);
-  const clients = fed.tokens.map(
-    (token, i) =>
-      new FederatedClient({
-        url: fed!.url,
-        fingerprint: fed!.fingerprint,
-        token,
-        model: new FakeModel(Float32Array.from([0.1 * (i + 1), -0.2, 0.3])),
-        data: fakeData(10),
-        reconnect: false,
-      }),
-  );
+  const clients = fakeClients(fed, [0, 1].map((i) => Float32Array.from([0.1 * (i + 1), -0.2, 0.3])));
   const runs = clients.map((c) => c.run());
   const records = await fed.coordinator.run();
   const [summary] = await Promise.all(runs);

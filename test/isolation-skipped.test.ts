@@ -4,9 +4,7 @@
  * rates can count scored unit-rounds only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedClient } from '@fedwarden/client';
-import { FakeModel, fakeData } from './support/fake-model.ts';
-import { startFederation, type TestFederation } from './support/federation.ts';
+import { fakeClients, startFederation, type TestFederation } from './support/federation.ts';
 
 let fed: TestFederation | undefined;
 afterEach(async () => {
@@ -18,17 +16,8 @@ describe('round records and the isolation forest', () => {
   it('carry the skip reason until the history holds 20 rows, and nothing once the forest scores', async () => {
     const n = 10;
     fed = await startFederation(n, { rounds: { count: 3, minParticipants: n, deadlineMs: 10_000 } });
-    const clients = fed.tokens.map(
-      (token, i) =>
-        new FederatedClient({
-          url: fed!.url,
-          fingerprint: fed!.fingerprint,
-          token,
-          model: new FakeModel(Float32Array.from([0.1 * (i + 1), -0.2 + 0.03 * i, 0.3])),
-          data: fakeData(10 + i),
-          reconnect: false,
-        }),
-    );
+    const steps = Array.from({ length: n }, (_, i) => Float32Array.from([0.1 * (i + 1), -0.2 + 0.03 * i, 0.3]));
+    const clients = fakeClients(fed, steps, (i) => 10 + i);
     const runs = clients.map((c) => c.run());
     const records = await fed.coordinator.run();
     await Promise.all(runs);

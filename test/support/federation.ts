@@ -9,7 +9,9 @@ import {
   type CoordinatorIdentity,
   type CoordinatorOptions,
 } from '@fedwarden/coordinator';
+import { FederatedClient } from '@fedwarden/client';
 import { silentLogger } from '@fedwarden/shared';
+import { FakeModel, fakeData } from './fake-model.ts';
 
 export interface TestFederation {
   readonly coordinator: Coordinator;
@@ -51,4 +53,22 @@ export async function startFederation(
     tokens,
     stop: () => coordinator.stop(),
   };
+}
+
+/**
+ * One client per enrolled participant, participant i's FakeModel sending `steps[i]` and holding `samples(i)`
+ * examples (default 10), without reconnecting: a federation whose updates the test chooses.
+ */
+export function fakeClients(fed: TestFederation, steps: readonly Float32Array[], samples: (i: number) => number = () => 10): FederatedClient[] {
+  return steps.map(
+    (step, i) =>
+      new FederatedClient({
+        url: fed.url,
+        fingerprint: fed.fingerprint,
+        token: fed.tokens[i] as string,
+        model: new FakeModel(step),
+        data: fakeData(samples(i)),
+        reconnect: false,
+      }),
+  );
 }
