@@ -27,3 +27,19 @@ export function l2Norm(v: Float32Array): number {
   for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
   return Math.sqrt(s);
 }
+
+/** cos(a, b), or 0 when either vector is zero. */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  assertSameLength(a, b, 'cosine');
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}

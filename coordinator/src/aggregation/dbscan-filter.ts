@@ -207,8 +207,7 @@ export function dbscanMajority(
   if (largest.length * 2 > n) {
     const clusterOf = new Int32Array(n).fill(-1);
     clusters.forEach((c, ci) => c.forEach((i) => (clusterOf[i] = ci)));
-    const noise = Array.from({ length: n }, (_, i) => i).filter((i) => clusterOf[i] === -1);
-    const toCluster = options.rescue === false || noise.length === 0 ? undefined : cosinesToCluster(dist, n, largest);
+    const toCluster = options.rescue === false || !clusterOf.includes(-1) ? undefined : cosinesToCluster(dist, n, largest);
     const admit = toCluster === undefined ? Number.POSITIVE_INFINITY : admissionCosine(largest.map((j) => toCluster[j] as number), options.rescueFloor ?? 0);
     const kept: number[] = [];
     const rescued: number[] = [];

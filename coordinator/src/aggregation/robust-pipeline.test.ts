@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { cosine } from '@fedwarden/shared';
 import { createBetaReputation } from '../reputation/beta-reputation.ts';
 import { createFedAvg } from './fedavg-strategy.ts';
 import { createFedwardenStrategy, type PipelineStep } from './robust-pipeline.ts';
 import { syntheticUnits } from './synthetic-units.ts';
 import { context, unit } from './test-helpers.ts';
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let j = 0; j < a.length; j++) {
-    ab += a[j]! * b[j]!;
-    aa += a[j]! * a[j]!;
-    bb += b[j]! * b[j]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe('fedwarden strategy', () => {
   it('keeps honest units, clips boosted ones, rejects the attackers, and reports evidence', () => {

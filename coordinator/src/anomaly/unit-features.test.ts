@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, l2Norm, normal } from '@fedwarden/shared';
-import { computeUnitFeatures, cosine, nearestCosines } from './unit-features.ts';
+import { cosine, createRng, l2Norm, normal } from '@fedwarden/shared';
+import { computeUnitFeatures, nearestCosines } from './unit-features.ts';
 
 describe('computeUnitFeatures', () => {
   it('computes norm, cosines and the reported values per unit', () => {

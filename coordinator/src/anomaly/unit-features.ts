@@ -53,22 +53,6 @@ export interface UnitFeatureRow {
   readonly features: Readonly<Record<UnitFeature, number>>;
 }
 
-/** cos(a, b), or 0 when either vector is zero. */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError(`cosine: length ${a.length} != ${b.length}`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
-
 /**
  * For each of n updates of length `dim`, the largest cosine with any other of them, from their count sketch
  * of width `width` drawn with `seed` (exact when dim ≤ 2·width): 0 for a zero update and when n = 1; NaN for
