@@ -7,7 +7,7 @@ import { deriveSeed, type RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
 import { capWeights } from './aggregation/weight-cap.ts';
 import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
-import type { AggregationResult, AggregationUnit, Strategy } from './aggregation/strategy.ts';
+import type { AggregationResult, AggregationUnit, Strategy, TrustedReference } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
 import { DegradationDetector } from './anomaly/degradation-detector.ts';
 import { IsolationForestDetector } from './anomaly/isolation-forest-detector.ts';
@@ -77,12 +77,12 @@ export class Defences {
     units: readonly AggregationUnit[],
     stats: ReadonlyMap<string, UnitStats>,
     seed: number,
-    reference?: Float32Array,
+    reference?: TrustedReference,
   ): Review {
     const previousStep = this.previousStep ?? new Float32Array(dim);
     const weights = capWeights(units.map((u) => u.weight), this.weightCap);
     const capped = units.map((u, i) => (weights[i] === u.weight ? u : { ...u, weight: weights[i] as number }));
-    if (reference !== undefined && reference.length !== dim) throw new RangeError(`review: reference has ${reference.length} ≠ ${dim} values`);
+    if (reference !== undefined && reference.delta.length !== dim) throw new RangeError(`review: reference has ${reference.delta.length} ≠ ${dim} values`);
     const result: AggregationResult = this.strategy.aggregate(capped, { round, dim, seed, previousStep, ...(reference ? { reference } : {}) });
     const evidence = 'evidence' in result ? (result as FedwardenResult).evidence : evidenceFromResult(units, result);
     const excluded = this.reputation.recordRound(round, evidence);

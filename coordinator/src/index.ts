@@ -34,7 +34,7 @@ export {
 } from './identity.ts';
 export { Enrolment, generateToken, hashToken } from './enrolment.ts';
 export { fedAvg } from './aggregation/fedavg.ts';
-export type { AggregationUnit, AggregationResult, Strategy, StrategyContext, UnitVerdict } from './aggregation/strategy.ts';
+export type { AggregationUnit, AggregationResult, Strategy, StrategyContext, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 export { SecaggGroup, type SecaggResult, type SecaggGroupParams } from './secagg/group-protocol.ts';
 export { partitionGroups, type GroupPolicy } from './secagg/groups.ts';
 export { SqliteStore, type CoordinatorStore, type ResumeState, type SqliteStoreOptions, type StoredRoundRecord } from './storage/store.ts';

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkAgainstReference } from './reference.ts';
+import { checkAgainstReference, replicateNoise } from './reference.ts';
 import { unit } from './test-helpers.ts';
 
-const reference = Float32Array.from([0.5, 0]);
+const delta = Float32Array.from([0.5, 0]);
+const reference = { delta, replicates: [] };
+const withDelta = (d: Float32Array) => ({ delta: d, replicates: [] });
 /** Unit-norm units at the given cosines with the reference [0.5, 0]. */
 const at = (cosines: readonly number[], prefix = 'u') => cosines.map((c, i) => unit(`${prefix}${i}`, [c, Math.sqrt(1 - c * c)]));
 const ones = (n: number) => new Array<number>(n).fill(1);
@@ -45,13 +47,57 @@ describe('checkAgainstReference', () => {
 
   it('refuses a zero or non-finite reference, bad options, and mismatched lengths', () => {
     const units = at([0.5, 0.5]);
-    expect(() => checkAgainstReference(units, [1, 1], Float32Array.from([0, 0]))).toThrow(/finite and non-zero/);
-    expect(() => checkAgainstReference(units, [1, 1], Float32Array.from([Number.NaN, 1]))).toThrow(/finite and non-zero/);
+    expect(() => checkAgainstReference(units, [1, 1], withDelta(Float32Array.from([0, 0])))).toThrow(/finite and non-zero/);
+    expect(() => checkAgainstReference(units, [1, 1], withDelta(Float32Array.from([Number.NaN, 1])))).toThrow(/finite and non-zero/);
     expect(() => checkAgainstReference(units, [1, 1], reference, { minCosine: 1 })).toThrow(/minCosine/);
     expect(() => checkAgainstReference(units, [1, 1], reference, { opposeFraction: -1 })).toThrow(/opposeFraction/);
     expect(() => checkAgainstReference(units, [1, 1], reference, { outlierMads: Number.NaN })).toThrow(/outlierMads/);
-    expect(() => checkAgainstReference(units, [1, 1], Float32Array.from([1, 0, 0]))).toThrow(/has 2 ≠ 3 values/);
+    expect(() => checkAgainstReference(units, [1, 1], withDelta(Float32Array.from([1, 0, 0])))).toThrow(/has 2 ≠ 3 values/);
     expect(() => checkAgainstReference(units, [1], reference)).toThrow(/one norm per unit/);
     expect(checkAgainstReference([], [], reference).rejected).toEqual([]);
+  });
+
+  it('measures the root sample\'s noise from replicates, and no opposing rejection lies within 3 σ of zero', () => {
+    // Late training: cosines scatter around zero. The replicates (two root halves, here the reference turned by
+    // ±0.035 rad) disagree about each unit's cosine by about ±0.035, so a cosine with the whole root set has a
+    // standard error of about 0.05 and −0.09 is within 3 σ of zero.
+    const cosines = [-0.09, -0.06, -0.02, 0, 0.02, 0.05, 0.08, 0.1, 0.12, 0.13];
+    const units = at(cosines);
+    const rotated = (theta: number) => Float32Array.from([Math.cos(theta), Math.sin(theta)]);
+    const noisy = { delta: Float32Array.from([1, 0]), replicates: [rotated(0.035), rotated(-0.035)] };
+    const withNoise = checkAgainstReference(units, ones(10), noisy);
+    expect(withNoise.noise).toBeGreaterThan(0.04);
+    expect(withNoise.rejected).toEqual([]);
+    // The same cosines with no replicates: −½·q90 alone calls the two lowest units opposing.
+    expect(check(cosines).rejected.map((v) => v.id)).toEqual(['u0', 'u1']);
+  });
+
+  it('still rejects units that oppose the reference beyond its noise', () => {
+    const units = at([0.8, 0.75, 0.82, 0.02, -0.03, 0.01, -0.02, -0.6, -0.55, -0.65]);
+    const rotated = (theta: number) => Float32Array.from([Math.cos(theta), Math.sin(theta)]);
+    const r = checkAgainstReference(units, ones(10), { delta: Float32Array.from([1, 0]), replicates: [rotated(0.05), rotated(-0.05)] });
+    expect(r.noise).toBeGreaterThan(0);
+    expect(r.noise).toBeLessThan(0.2);
+    expect(r.passed).toEqual([true, true, true, true, true, true, true, false, false, false]);
+  });
+
+  it('replicateNoise: zero for identical replicates or fewer than two, else the deviations\' robust scale over √(R − 1)', () => {
+    const units = at([0.3, -0.2, 0.5, 0.1]);
+    expect(replicateNoise(units, ones(4), [delta, delta])).toBe(0);
+    expect(replicateNoise(units, ones(4), [delta])).toBe(0);
+    expect(replicateNoise([], [], [delta, delta])).toBe(0);
+    // Cosines 0.1 with a and −0.1 with b: every deviation from a unit's mean is ±0.1, so MAD = 0.1 and, with
+    // R = 2, σ = 1.4826 × 0.1 / √1.
+    const a = Float32Array.from([1, 0]);
+    const b = Float32Array.from([-1, 0]);
+    expect(replicateNoise(at([0.1, 0.1, 0.1, 0.1]), ones(4), [a, b])).toBeCloseTo(1.4826 * 0.1, 4);
+  });
+
+  it('refuses a single replicate, a replicate of the wrong length, and a zero replicate', () => {
+    const units = at([0.5, 0.5]);
+    expect(() => checkAgainstReference(units, [1, 1], { delta, replicates: [delta] })).toThrow(/one replicate/);
+    expect(() => checkAgainstReference(units, [1, 1], { delta, replicates: [delta, Float32Array.from([1, 0, 0])] })).toThrow(/differs in length/);
+    expect(() => checkAgainstReference(units, [1, 1], { delta, replicates: [delta, Float32Array.from([0, 0])] })).toThrow(/replicate 1 must be finite/);
+    expect(() => checkAgainstReference(units, [1, 1], reference, { opposeSigmas: -1 })).toThrow(/opposeSigmas/);
   });
 });

@@ -17,8 +17,9 @@
  *   - the norm bound is centred on the reference's norm instead of the units' median (norm-bound.ts);
  *   - a unit is rejected when its cosine c with the reference is at most `minCosine` (0) and it is also
  *       opposing:   c ≤ −½ × the 90th-percentile cosine of the round's units — it pushes against the reference
- *                   at least half as hard as the best-aligned units pull with it. Needs no majority: this is
- *                   what rejects poisoned secure groups when most groups are poisoned; or
+ *                   at least half as hard as the best-aligned units pull with it — and c ≤ −3 σ, σ the
+ *                   standard error of a cosine with the reference (below). Needs no majority: this is what
+ *                   rejects poisoned secure groups when most groups are poisoned; or
  *       an outlier: c < median − 3 robust σ of the cosines (robust-stats.ts) — below the cohort, which holds
  *                   when honest units are the majority (trusted mode): label flippers sit just below zero
  *                   while honest units sit clearly above it.
@@ -29,6 +30,16 @@
  *   honest units in late rounds and cost 1.1 points of final accuracy without attack; the two rules above
  *   cost 0.4 (pnpm simulate --clients 50 --rounds 30, seed 1: 88.1 % without a reference, 87.0 % with c ≤ 0,
  *   87.7 % with these rules).
+ * The reference's own noise: 100 root examples are a sample, and late in training what the reference points
+ *   at is largely that sample's misfits, so a unit's cosine with it carries sampling noise the units' spread
+ *   cannot tell apart from disagreement. When the operator also trains R ≥ 2 replicates on disjoint parts of
+ *   the root data, each unit's cosines with them differ only by that noise (every part is drawn from the same
+ *   distribution): the pooled robust scale s of the deviations from each unit's replicate mean gives the
+ *   standard error of a cosine with the whole root set, σ = s / √(R − 1) (the standard error of a mean of R
+ *   measurements, s·√(R/(R−1)) / √R). An "opposing" cosine must lie 3 σ below zero, so that noise alone does
+ *   not call an honest unit opposing; attackers who oppose the reference do so on every part of the root data.
+ *   The noise is pooled over all units, attackers included, since their cosines vary with the root sample as
+ *   honest ones do: no majority is assumed. Without replicates σ = 0 and the rule is as it was.
  * Cosines are exact (one O(d) dot product per unit), not sketched: decisions near zero must not flip with a
  * count sketch's ±1/√m error.
  *
@@ -38,7 +49,7 @@
  */
 import { quantile } from '@fedwarden/shared';
 import { robustScale } from '../anomaly/robust-stats.ts';
-import type { AggregationUnit, UnitVerdict } from './strategy.ts';
+import type { AggregationUnit, TrustedReference, UnitVerdict } from './strategy.ts';
 
 export interface ReferenceOptions {
   /** Units with cosine to the reference at or below this are rejected. Default 0 (FLTrust's ReLU). */
@@ -47,53 +58,92 @@ export interface ReferenceOptions {
   readonly opposeFraction?: number;
   /** Outliers of the cohort: cos < median − outlierMads × the robust scale (≈ 1.4826·MAD) of the cosines. Default 3. */
   readonly outlierMads?: number;
+  /** Opposing units must also lie this many standard errors of the reference's cosines below zero. Default 3. */
+  readonly opposeSigmas?: number;
 }
 
-export const REFERENCE_DEFAULTS = { minCosine: 0, opposeFraction: 0.5, outlierMads: 3 } as const;
+export const REFERENCE_DEFAULTS = { minCosine: 0, opposeFraction: 0.5, outlierMads: 3, opposeSigmas: 3 } as const;
 
 export interface ReferenceCheck {
   /** The reference's L2 norm (0 for a zero reference, which then decides nothing). */
   readonly norm: number;
   /** Cosine of each unit with the reference, aligned with the units given. */
   readonly cosines: Float64Array;
+  /** Standard error of those cosines from the root sample, estimated from the replicates (0 without). */
+  readonly noise: number;
   /** Per unit: passed the check. */
   readonly passed: boolean[];
   readonly rejected: UnitVerdict[];
 }
 
+/** ‖v‖₂ of a reference step, refusing a zero or non-finite one: the operator's own step must be well formed. */
+function referenceNorm(v: Float32Array, what: string): number {
+  let sq = 0;
+  for (let j = 0; j < v.length; j++) sq += (v[j] as number) ** 2;
+  const norm = Math.sqrt(sq);
+  if (!(Number.isFinite(norm) && norm > 0)) throw new RangeError(`checkAgainstReference: the ${what} must be finite and non-zero`);
+  return norm;
+}
+
+/** Cosine of each unit with `v` (norm `vNorm`). */
+function cosinesWith(units: readonly AggregationUnit[], norms: ArrayLike<number>, v: Float32Array, vNorm: number): Float64Array {
+  const cosines = new Float64Array(units.length);
+  units.forEach((u, i) => {
+    if (u.delta.length !== v.length) throw new RangeError(`checkAgainstReference: unit ${u.id} has ${u.delta.length} ≠ ${v.length} values`);
+    let dot = 0;
+    for (let j = 0; j < v.length; j++) dot += (u.delta[j] as number) * (v[j] as number);
+    cosines[i] = dot / ((norms[i] as number) * vNorm);
+  });
+  return cosines;
+}
+
 /**
- * Check units (already sane: right length, finite, non-zero; `norms` their L2 norms) against a reference delta.
- * A zero or non-finite reference is refused: the operator's own step must be well formed.
+ * Standard error of a unit's cosine with the whole-root reference, from R ≥ 2 replicates on disjoint root parts:
+ * the pooled robust scale of each unit's deviations from its replicate mean, over √(R − 1) (see the header).
+ */
+export function replicateNoise(units: readonly AggregationUnit[], norms: ArrayLike<number>, replicates: readonly Float32Array[]): number {
+  const r = replicates.length;
+  if (r < 2 || units.length === 0) return 0;
+  const perReplicate = replicates.map((v, k) => cosinesWith(units, norms, v, referenceNorm(v, `replicate ${k}`)));
+  const deviations: number[] = [];
+  for (let i = 0; i < units.length; i++) {
+    let mean = 0;
+    for (const c of perReplicate) mean += c[i] as number;
+    mean /= r;
+    for (const c of perReplicate) deviations.push((c[i] as number) - mean);
+  }
+  return robustScale(deviations).scale / Math.sqrt(r - 1);
+}
+
+/**
+ * Check units (already sane: right length, finite, non-zero; `norms` their L2 norms) against a reference.
+ * A zero or non-finite reference or replicate is refused, as is a single replicate (its noise is unknowable).
  */
 export function checkAgainstReference(
   units: readonly AggregationUnit[],
   norms: ArrayLike<number>,
-  reference: Float32Array,
+  reference: TrustedReference,
   options: ReferenceOptions = {},
 ): ReferenceCheck {
   const minCosine = options.minCosine ?? REFERENCE_DEFAULTS.minCosine;
   if (!(minCosine >= -1 && minCosine < 1)) throw new RangeError(`checkAgainstReference: minCosine ${minCosine} not in [-1, 1)`);
   if (norms.length !== units.length) throw new RangeError('checkAgainstReference: one norm per unit');
-  let sq = 0;
-  for (let j = 0; j < reference.length; j++) sq += (reference[j] as number) ** 2;
-  const norm = Math.sqrt(sq);
-  if (!(Number.isFinite(norm) && norm > 0)) throw new RangeError('checkAgainstReference: the reference must be finite and non-zero');
+  const norm = referenceNorm(reference.delta, 'reference');
   const fraction = options.opposeFraction ?? REFERENCE_DEFAULTS.opposeFraction;
   const mads = options.outlierMads ?? REFERENCE_DEFAULTS.outlierMads;
+  const sigmas = options.opposeSigmas ?? REFERENCE_DEFAULTS.opposeSigmas;
   if (!(fraction >= 0 && Number.isFinite(fraction))) throw new RangeError(`checkAgainstReference: opposeFraction ${fraction}`);
   if (!(mads >= 0 && Number.isFinite(mads))) throw new RangeError(`checkAgainstReference: outlierMads ${mads}`);
-  const cosines = new Float64Array(units.length);
-  units.forEach((u, i) => {
-    if (u.delta.length !== reference.length) throw new RangeError(`checkAgainstReference: unit ${u.id} has ${u.delta.length} ≠ ${reference.length} values`);
-    let dot = 0;
-    for (let j = 0; j < reference.length; j++) dot += (u.delta[j] as number) * (reference[j] as number);
-    cosines[i] = dot / ((norms[i] as number) * norm);
-  });
+  if (!(sigmas >= 0 && Number.isFinite(sigmas))) throw new RangeError(`checkAgainstReference: opposeSigmas ${sigmas}`);
+  if (reference.replicates.length === 1) throw new RangeError('checkAgainstReference: one replicate gives no noise estimate; give none or ≥ 2');
+  if (reference.replicates.some((v) => v.length !== reference.delta.length)) throw new RangeError('checkAgainstReference: a replicate differs in length from the reference');
+  const cosines = cosinesWith(units, norms, reference.delta, norm);
+  const noise = replicateNoise(units, norms, reference.replicates);
   const passed: boolean[] = [];
   const rejected: UnitVerdict[] = [];
-  if (units.length === 0) return { norm, cosines, passed, rejected };
+  if (units.length === 0) return { norm, cosines, noise, passed, rejected };
   const signal = quantile(cosines, 0.9);
-  const opposing = -fraction * signal;
+  const opposing = Math.min(-fraction * signal, -sigmas * noise);
   const { center, scale } = robustScale(Array.from(cosines));
   const outlier = center - mads * scale;
   units.forEach((u, i) => {
@@ -102,5 +152,5 @@ export function checkAgainstReference(
     passed.push(why === undefined);
     if (why !== undefined) rejected.push({ id: u.id, reason: `points away from the trusted reference (cosine ${cos.toFixed(3)} ${why})` });
   });
-  return { norm, cosines, passed, rejected };
+  return { norm, cosines, noise, passed, rejected };
 }

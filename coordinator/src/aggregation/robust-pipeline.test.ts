@@ -72,7 +72,7 @@ describe('fedwarden strategy', () => {
     // The reference: the honest direction seen through the operator's own (noisy) root-data step.
     const noisy = syntheticUnits({ dim, counts: { honest: 1 }, seed: 99 }).units[0]!.delta;
     const reference = Float32Array.from(direction, (g, j) => g + 0.5 * noisy[j]!);
-    const r = createFedwardenStrategy().aggregate(units, { ...context(dim), reference });
+    const r = createFedwardenStrategy().aggregate(units, { ...context(dim), reference: { delta: reference, replicates: [] } });
     const kindOf = new Map(units.map((u, i) => [u.id, kinds[i]]));
     expect(r.rejected.map((v) => kindOf.get(v.id))).toEqual(new Array(7).fill('sign-flip'));
     expect(r.rejected[0]!.reason).toMatch(/^points away from the trusted reference \(cosine -0\.\d+ ≤ -0\.\d+, opposing\)$/);

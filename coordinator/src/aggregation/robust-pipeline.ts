@@ -51,8 +51,11 @@ export interface FedwardenOptions extends SanityOptions, NormBoundOptions, Refer
 
 export interface FedwardenDiagnostics {
   readonly normBound: number;
-  /** The trusted reference's norm and each checked unit's cosine with it, when the round had one. */
-  readonly reference?: { readonly norm: number; readonly cosines: Readonly<Record<string, number>> };
+  /**
+   * The trusted reference's norm, the standard error of a cosine with it (0 without replicates) and each
+   * checked unit's cosine with it, when the round had one.
+   */
+  readonly reference?: { readonly norm: number; readonly noise: number; readonly cosines: Readonly<Record<string, number>> };
   readonly eps: number;
   readonly minPts: number;
   /** False when no cluster held a majority (or fewer than 3 units): nothing was rejected by direction. */
@@ -147,7 +150,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
         evidence: evidenceFromResult(units, result, excludedByReputation),
         diagnostics: {
           normBound: nb.bound,
-          ...(ref ? { reference: { norm: ref.norm, cosines: Object.fromEntries(sane.kept.map((u, i) => [u.id, ref.cosines[i] as number])) } } : {}),
+          ...(ref ? { reference: { norm: ref.norm, noise: ref.noise, cosines: Object.fromEntries(sane.kept.map((u, i) => [u.id, ref.cosines[i] as number])) } } : {}),
           eps: clusters.eps,
           minPts: clusters.minPts,
           majority: clusters.majority,

@@ -24,10 +24,21 @@ export interface StrategyContext {
   /** The previous round's aggregated step (zeros in round 1), for strategies that use momentum or distances to it. */
   readonly previousStep: Float32Array;
   /**
-   * The round's trusted reference delta, when the operator trains one on a small clean root dataset
-   * (reference.ts). Strategies that do not use it ignore it.
+   * The round's trusted reference, when the operator trains one on a small clean root dataset (reference.ts).
+   * Strategies that do not use it ignore it.
    */
-  readonly reference?: Float32Array;
+  readonly reference?: TrustedReference;
+}
+
+/** The operator's reference step for a round (reference.ts). */
+export interface TrustedReference {
+  /** The global adapter trained on all the root data, minus the global adapter. */
+  readonly delta: Float32Array;
+  /**
+   * The same step trained on disjoint parts of the root data (≥ 2 of them, or none): how far they disagree on
+   * a unit's cosine measures how much of that cosine is the root sample's own noise.
+   */
+  readonly replicates: readonly Float32Array[];
 }
 
 export interface UnitVerdict {

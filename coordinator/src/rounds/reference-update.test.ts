@@ -29,7 +29,7 @@ describe('trainReference', () => {
       g[0] = 99; // the hook may scribble on its copy
       return delta;
     };
-    expect(await trainReference(hook, global, 7, log)).toBe(delta);
+    expect(await trainReference(hook, global, 7, log)).toEqual({ delta, replicates: [] });
     expect(seen?.round).toBe(7);
     expect(seen?.global).not.toBe(global);
     expect([...global]).toEqual([1, 2, 3]);
@@ -54,5 +54,21 @@ describe('trainReference', () => {
     };
     expect(await trainReference(hook, global, 1, log)).toBeUndefined();
     expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'reference training failed; round runs without it', err: 'root data missing' })]);
+  });
+
+  it('passes replicates through, and drops malformed ones (or a lone one) but keeps the reference', async () => {
+    const delta = Float32Array.from([0.5, 0, -0.25]);
+    const good = [Float32Array.from([0.4, 0.1, -0.2]), Float32Array.from([0.6, -0.1, -0.3])];
+    const ok = capture();
+    expect(await trainReference(async () => ({ delta, replicates: good }), global, 1, ok.log)).toEqual({ delta, replicates: good });
+    expect(ok.lines).toEqual([]);
+    for (const replicates of [[good[0]!], [good[0]!, Float32Array.from([1, Number.NaN, 0])], [good[0]!, new Float32Array(3)], [good[0]!, Float32Array.from([1])]]) {
+      const { lines, log } = capture();
+      expect(await trainReference(async () => ({ delta, replicates }), global, 1, log)).toEqual({ delta, replicates: [] });
+      expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'reference replicates malformed; round runs without their noise estimate' })]);
+    }
+    const bad = capture();
+    expect(await trainReference(async () => ({ delta: new Float32Array(3), replicates: good }), global, 1, bad.log)).toBeUndefined();
+    expect(bad.lines).toEqual([expect.objectContaining({ msg: 'reference update malformed; round runs without it' })]);
   });
 });

@@ -7,25 +7,41 @@
  * or all zeros, costs the round its reference (logged), never the round itself.
  */
 import type { Logger } from '@fedwarden/shared';
+import type { TrustedReference } from '../aggregation/strategy.ts';
 
-/** Trains on the operator's root data from `global` and returns the delta. */
-export type ReferenceHook = (global: Float32Array, round: number) => Promise<Float32Array>;
+/**
+ * Trains on the operator's root data from `global` and returns the delta, or the delta with replicates
+ * trained on disjoint parts of the root data (aggregation/reference.ts uses them to measure the root sample's
+ * noise).
+ */
+export type ReferenceHook = (global: Float32Array, round: number) => Promise<Float32Array | TrustedReference>;
 
-/** The round's trusted reference delta, or undefined (no hook, or it failed: logged). */
+const wellFormed = (v: Float32Array, length: number): boolean => v.length === length && v.every(Number.isFinite) && v.some((x) => x !== 0);
+
+/**
+ * The round's trusted reference, or undefined (no hook, or it failed: logged). Malformed replicates, or a
+ * single one, cost the reference its noise estimate (logged), not the reference.
+ */
 export async function trainReference(
   hook: ReferenceHook | undefined,
   global: Float32Array,
   round: number,
   log: Logger,
-): Promise<Float32Array | undefined> {
+): Promise<TrustedReference | undefined> {
   if (!hook) return undefined;
   try {
-    const delta = await hook(global.slice(), round);
-    if (delta.length !== global.length || !delta.every(Number.isFinite) || !delta.some((x) => x !== 0)) {
-      log.warn('reference update malformed; round runs without it', { length: delta.length, expected: global.length });
+    const returned = await hook(global.slice(), round);
+    const { delta, replicates } = returned instanceof Float32Array ? { delta: returned, replicates: [] } : returned;
+    if (!(delta instanceof Float32Array) || !wellFormed(delta, global.length)) {
+      log.warn('reference update malformed; round runs without it', { length: delta?.length, expected: global.length });
       return undefined;
     }
-    return delta;
+    if (replicates.length === 0) return { delta, replicates };
+    if (replicates.length < 2 || !replicates.every((v) => v instanceof Float32Array && wellFormed(v, global.length))) {
+      log.warn('reference replicates malformed; round runs without their noise estimate', { replicates: replicates.length });
+      return { delta, replicates: [] };
+    }
+    return { delta, replicates };
   } catch (err) {
     log.warn('reference training failed; round runs without it', { err: err instanceof Error ? err.message : String(err) });
     return undefined;

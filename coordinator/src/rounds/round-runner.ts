@@ -9,6 +9,7 @@
  * shutdown flag belong to the coordinator's lifecycle (coordinator.ts) and come in through RoundRunnerDeps.
  */
 import { axpy, createRng, deriveSeed, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
+import type { TrustedReference } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { Defences, Review } from '../defences.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
@@ -139,7 +140,7 @@ export class RoundRunner {
     ctx: RoundContext,
     state: RoundState,
     selected: readonly string[],
-  ): Promise<{ collected: CollectedRound; reference: Float32Array | undefined }> {
+  ): Promise<{ collected: CollectedRound; reference: TrustedReference | undefined }> {
     const collector: RoundCollector = ctx.config.privacy === 'secagg' ? new SecaggCollector(ctx) : new TrustedCollector(ctx);
     this.active = collector;
     ctx.log.info('round started', { selected: selected.length, privacy: ctx.config.privacy });
@@ -147,7 +148,7 @@ export class RoundRunner {
     state.transition('training');
     const collectionStarted = performance.now();
     let collected: CollectedRound;
-    let reference: Float32Array | undefined;
+    let reference: TrustedReference | undefined;
     try {
       [collected, reference] = await Promise.all([collector.collect(selected), trainReference(this.deps.reference, ctx.global, ctx.round, ctx.log)]);
     } finally {
@@ -163,7 +164,7 @@ export class RoundRunner {
     ctx: RoundContext,
     selected: readonly string[],
     collected: CollectedRound,
-    reference: Float32Array | undefined,
+    reference: TrustedReference | undefined,
     interrupted: boolean,
   ): Conclusion {
     const { config, defences, metrics } = this.deps;
