@@ -7,7 +7,7 @@ import { deriveSeed, type RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
 import { capWeights } from './aggregation/weight-cap.ts';
 import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
-import type { AggregationResult, AggregationUnit, Strategy, TrustedReference } from './aggregation/strategy.ts';
+import type { AggregationResult, AggregationUnit, Strategy, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
 import { DegradationDetector } from './anomaly/degradation-detector.ts';
 import { IsolationForestDetector } from './anomaly/isolation-forest-detector.ts';
@@ -25,6 +25,8 @@ export interface UnitStats {
 }
 
 export interface Review extends AggregationResult {
+  /** Units kept although they point against the trusted reference within its noise (negative reputation evidence). */
+  readonly doubted: readonly UnitVerdict[];
   readonly alerts: Alert[];
   /** Participants this round's evidence excluded from the next rounds. */
   readonly excluded: readonly string[];
@@ -100,6 +102,7 @@ export class Defences {
       kept: result.kept,
       rejected: result.rejected,
       adjusted: result.adjusted,
+      doubted: 'diagnostics' in result ? (result as FedwardenResult).diagnostics.doubted : [],
       alerts: report.alerts,
       excluded,
       ...(report.skipped !== undefined ? { isolationSkipped: report.skipped } : {}),

@@ -68,6 +68,10 @@ describe('checkAgainstReference', () => {
     const withNoise = checkAgainstReference(units, ones(10), noisy);
     expect(withNoise.noise).toBeGreaterThan(0.04);
     expect(withNoise.rejected).toEqual([]);
+    // They are kept but doubted: the pipeline gives them negative reputation evidence.
+    expect(withNoise.passed.every(Boolean)).toBe(true);
+    expect(withNoise.doubted.map((v) => v.id)).toEqual(['u0', 'u1']);
+    expect(withNoise.doubted[0]!.reason).toMatch(/^points away from the trusted reference within its noise \(cosine -0\.090 ≤ -0\.06\d, > -0\.1\d\d = −3 σ\)$/);
     // The same cosines with no replicates: −½·q90 alone calls the two lowest units opposing.
     expect(check(cosines).rejected.map((v) => v.id)).toEqual(['u0', 'u1']);
   });
@@ -79,6 +83,7 @@ describe('checkAgainstReference', () => {
     expect(r.noise).toBeGreaterThan(0);
     expect(r.noise).toBeLessThan(0.2);
     expect(r.passed).toEqual([true, true, true, true, true, true, true, false, false, false]);
+    expect(r.doubted).toEqual([]);
   });
 
   it('replicateNoise: zero for identical replicates or fewer than two, else the deviations\' robust scale over √(R − 1)', () => {

@@ -38,6 +38,10 @@
  *   standard error of a cosine with the whole root set, σ = s / √(R − 1) (the standard error of a mean of R
  *   measurements, s·√(R/(R−1)) / √R). An "opposing" cosine must lie 3 σ below zero, so that noise alone does
  *   not call an honest unit opposing; attackers who oppose the reference do so on every part of the root data.
+ *   A unit that meets the other opposing conditions but not 3 σ is *doubted*: kept in the round, since one
+ *   round cannot tell it from noise, but reported, and the pipeline gives its members negative reputation
+ *   evidence, so that consistent opposition (label flippers late in training) adds up over rounds while chance
+ *   doubts about honest units wash out (reputation/beta-reputation.ts).
  *   The noise is pooled over all units, attackers included, since their cosines vary with the root sample as
  *   honest ones do: no majority is assumed. Without replicates σ = 0 and the rule is as it was.
  * Cosines are exact (one O(d) dot product per unit), not sketched: decisions near zero must not flip with a
@@ -71,9 +75,11 @@ export interface ReferenceCheck {
   readonly cosines: Float64Array;
   /** Standard error of those cosines from the root sample, estimated from the replicates (0 without). */
   readonly noise: number;
-  /** Per unit: passed the check. */
+  /** Per unit: passed the check (doubted units pass). */
   readonly passed: boolean[];
   readonly rejected: UnitVerdict[];
+  /** Units that oppose the reference by less than its noise: kept, with negative reputation evidence. */
+  readonly doubted: UnitVerdict[];
 }
 
 /** ‖v‖₂ of a reference step, refusing a zero or non-finite one: the operator's own step must be well formed. */
@@ -141,16 +147,26 @@ export function checkAgainstReference(
   const noise = replicateNoise(units, norms, reference.replicates);
   const passed: boolean[] = [];
   const rejected: UnitVerdict[] = [];
-  if (units.length === 0) return { norm, cosines, noise, passed, rejected };
+  const doubted: UnitVerdict[] = [];
+  if (units.length === 0) return { norm, cosines, noise, passed, rejected, doubted };
   const signal = quantile(cosines, 0.9);
-  const opposing = Math.min(-fraction * signal, -sigmas * noise);
+  const against = -fraction * signal;
+  const beyondNoise = -sigmas * noise;
   const { center, scale } = robustScale(Array.from(cosines));
   const outlier = center - mads * scale;
   units.forEach((u, i) => {
     const cos = cosines[i] as number;
-    const why = cos > minCosine ? undefined : signal > 0 && cos <= opposing ? `≤ ${opposing.toFixed(3)}, opposing` : cos < outlier ? `< ${outlier.toFixed(3)}, an outlier` : undefined;
+    const opposes = cos <= minCosine && signal > 0 && cos <= against;
+    const why =
+      cos > minCosine ? undefined
+      : opposes && cos <= beyondNoise ? `≤ ${Math.min(against, beyondNoise).toFixed(3)}, opposing`
+      : cos < outlier ? `< ${outlier.toFixed(3)}, an outlier`
+      : undefined;
     passed.push(why === undefined);
     if (why !== undefined) rejected.push({ id: u.id, reason: `points away from the trusted reference (cosine ${cos.toFixed(3)} ${why})` });
+    else if (opposes) {
+      doubted.push({ id: u.id, reason: `points away from the trusted reference within its noise (cosine ${cos.toFixed(3)} ≤ ${against.toFixed(3)}, > ${beyondNoise.toFixed(3)} = −${sigmas} σ)` });
+    }
   });
-  return { norm, cosines, noise, passed, rejected };
+  return { norm, cosines, noise, passed, rejected, doubted };
 }

@@ -85,6 +85,26 @@ describe('fedwarden strategy', () => {
     expect(cosine(r.step, direction)).toBeGreaterThan(0.9);
   });
 
+  it('keeps units that oppose the reference only within its noise, and gives them negative evidence', () => {
+    // Late training: 12 units scattered around orthogonal to the reference, two of them slightly against it.
+    // Unit i is c·e₀ + √(1 − c²)·e₁₊ᵢ; the replicates are the reference turned by ±0.035 rad towards e₁…e₁₂.
+    const dim = 16;
+    const cosines = [-0.09, -0.07, -0.02, 0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.12, 0.13];
+    const units = cosines.map((c, i) => unit(`u${i}`, Array.from({ length: dim }, (_, j) => (j === 0 ? c : j === i + 1 ? Math.sqrt(1 - c * c) : 0))));
+    const turned = (theta: number) => Float32Array.from({ length: dim }, (_, j) => (j === 0 ? Math.cos(theta) : j <= 12 ? Math.sin(theta) / Math.sqrt(12) : 0));
+    const reference = { delta: Float32Array.from({ length: dim }, (_, j) => (j === 0 ? 1 : 0)), replicates: [turned(0.12), turned(-0.12)] };
+    const r = createFedwardenStrategy().aggregate(units, { ...context(dim), reference });
+    expect(r.rejected).toEqual([]);
+    expect(r.kept).toHaveLength(12);
+    expect(r.diagnostics.doubted.map((v) => v.id)).toEqual(['u0', 'u1']);
+    expect(r.evidence.filter((e) => e.outcome === 'doubted').map((e) => e.unitId)).toEqual(['u0', 'u1']);
+    expect(r.evidence.filter((e) => e.outcome === 'kept')).toHaveLength(10);
+    // Without replicates the reference cannot tell those two from noise, and rejects them as before.
+    const blind = createFedwardenStrategy().aggregate(units, { ...context(dim), reference: { ...reference, replicates: [] } });
+    expect(blind.rejected.map((v) => v.id)).toEqual(['u0', 'u1']);
+    expect(blind.diagnostics.doubted).toEqual([]);
+  });
+
   it('returns a zero step when every unit is rejected', () => {
     const r = createFedwardenStrategy().aggregate([unit('z', [0, 0]), unit('w', [1, 1], 0)], context(2));
     expect(Array.from(r.step)).toEqual([0, 0]);

@@ -2,8 +2,9 @@
  * The fedwarden strategy (DESIGN.md, "Privacy modes and Byzantine robustness"): over aggregation units —
  * participants in trusted mode, secure groups' mean updates in secagg mode —
  *   1. sanity checks (sanity.ts): shape, finite values, positive weight, free riders;
- *   1b. when the round has a trusted reference delta (reference.ts, FLTrust's root-data step): units pointing
- *      away from it are rejected, and the norm bound below is centred on its norm instead of the median;
+ *   1b. when the round has a trusted reference (reference.ts, FLTrust's root-data step): units pointing away
+ *      from it are rejected, those that point away by less than its noise are kept but doubted (negative
+ *      reputation evidence), and the norm bound below is centred on its norm instead of the median;
  *   2. norm bound (norm-bound.ts): each unit scaled to at most clipFactor × median norm, applied as a factor
  *      in step 6, never by copying a delta;
  *   3. count-sketch projection (projection.ts, seeded from ctx.seed) and cosine distances (cosine.ts);
@@ -61,6 +62,8 @@ export interface FedwardenDiagnostics {
   /** False when no cluster held a majority (or fewer than 3 units): nothing was rejected by direction. */
   readonly majority: boolean;
   readonly clusterSizes: readonly number[];
+  /** Units kept although they point away from the trusted reference within its noise (reference.ts). */
+  readonly doubted: readonly UnitVerdict[];
   /** Units DBSCAN called noise but readmitted for their alignment with the majority. */
   readonly rescued: readonly string[];
   /** Width of the vectors compared (m, or dim in exact mode) and whether they were sketched. */
@@ -145,9 +148,14 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
         adjusted,
       };
       step('average');
+      // A doubted unit that the later steps kept gives negative evidence; one they rejected keeps that verdict.
+      const doubted = new Set(ref?.doubted.map((v) => v.id));
+      const evidence = evidenceFromResult(units, result, excludedByReputation).map((e) =>
+        doubted.has(e.unitId) && e.outcome !== 'rejected' ? { ...e, outcome: 'doubted' as const } : e,
+      );
       return {
         ...result,
-        evidence: evidenceFromResult(units, result, excludedByReputation),
+        evidence,
         diagnostics: {
           normBound: nb.bound,
           ...(ref ? { reference: { norm: ref.norm, noise: ref.noise, cosines: Object.fromEntries(sane.kept.map((u, i) => [u.id, ref.cosines[i] as number])) } } : {}),
@@ -155,6 +163,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
           minPts: clusters.minPts,
           majority: clusters.majority,
           clusterSizes: clusters.clusterSizes,
+          doubted: ref?.doubted.filter((v) => survivorIds.has(v.id)) ?? [],
           rescued: clusters.rescued.map((r) => (kept[candidates[r] as number] as AggregationUnit).id),
           width: projection.width,
           sketched: !projection.exact,

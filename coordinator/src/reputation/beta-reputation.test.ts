@@ -137,4 +137,11 @@ describe('evidenceFromResult', () => {
       { unitId: 'c', members: ['c'], outcome: 'rejected' },
     ]);
   });
+  it('doubted evidence counts against a participant as a rejection does, and adds up over rounds', () => {
+    const book = createBetaReputation();
+    const doubtedRounds = [1, 2, 3].map((r) => book.recordRound(r, [solo('d', 'doubted'), solo('h', 'kept')]));
+    expect(doubtedRounds).toEqual([[], [], ['d']]);
+    expect(book.score('h')).toBeGreaterThan(0.7);
+    expect(book.flagged()).toEqual(['d']);
+  });
 });

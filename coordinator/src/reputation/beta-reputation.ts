@@ -3,7 +3,11 @@
  * per participant from the verdicts of the robust aggregation.
  *   Each round a participant takes part in:  α ← λ·α + r,  β ← λ·β + s,  with r, s its positive and negative
  *   evidence (kept: r = 1; clipped: r = s = ½, an outsized norm is suspicious but common under non-IID data;
- *   rejected: s = 1). Score = E[Beta(α + 1, β + 1)] = (α + 1)/(α + β + 2): 0.5 for a newcomer; one always
+ *   rejected: s = 1; doubted: s = 1, a unit kept in the round's aggregate although it points against the
+ *   trusted reference, by less than the reference's own noise (aggregation/reference.ts): one such round
+ *   proves nothing, which is why its data is kept, but the evidence adds up over rounds here, where a
+ *   participant that always opposes the reference — a label flipper late in training — falls while an honest
+ *   one, doubted now and then by chance, recovers). Score = E[Beta(α + 1, β + 1)] = (α + 1)/(α + β + 2): 0.5 for a newcomer; one always
  *   kept tends to α = 1/(1 − λ) = 10, score 11/12 ≈ 0.92 (λ = 0.9); one always rejected tends to 1/12.
  *   Forgetting is per participation (old evidence is discounted when new evidence arrives, as in the paper),
  *   not per wall round, so a participant that sampling leaves out for many rounds keeps its record.
@@ -36,7 +40,7 @@
  */
 import { MemoryReputationStore, type ReputationRecord, type ReputationStore } from './reputation-store.ts';
 
-export type EvidenceOutcome = 'kept' | 'clipped' | 'rejected';
+export type EvidenceOutcome = 'kept' | 'clipped' | 'rejected' | 'doubted';
 
 export interface UnitEvidence {
   readonly unitId: string;
@@ -64,7 +68,7 @@ export interface BetaReputationOptions {
   readonly flagAfterExclusions?: number;
   /** flagged() lists participants rejected in at least this fraction of ≥ 5 rounds. Default ⅓; 0 disables. */
   readonly flagRejectionRate?: number;
-  /** Evidence per outcome. Default kept {1, 0}, clipped {½, ½}, rejected {0, 1}. */
+  /** Evidence per outcome. Default kept {1, 0}, clipped {½, ½}, rejected {0, 1}, doubted {0, 1}. */
   readonly evidence?: Readonly<Record<EvidenceOutcome, Evidence>>;
   /** How a secure group's evidence reaches its members. Default 'full' (see the header). */
   readonly groupEvidence?: 'full' | 'divided';
@@ -81,6 +85,7 @@ export const BETA_REPUTATION_DEFAULTS = {
     kept: { positive: 1, negative: 0 },
     clipped: { positive: 0.5, negative: 0.5 },
     rejected: { positive: 0, negative: 1 },
+    doubted: { positive: 0, negative: 1 },
   },
   groupEvidence: 'full',
 } as const;

@@ -24,6 +24,11 @@ export interface RoundRecord {
   /** Units the aggregation strategy left out, and units it altered (clipped), with reasons. */
   readonly rejected: readonly UnitVerdict[];
   readonly adjusted: readonly UnitVerdict[];
+  /**
+   * Units kept although they point against the trusted reference by less than its noise; their members got
+   * negative reputation evidence (aggregation/reference.ts). Absent in records stored before it existed.
+   */
+  readonly doubted?: readonly UnitVerdict[];
   /** Alerts of the anomaly detectors about this round. */
   readonly alerts: readonly Alert[];
   /**

@@ -107,6 +107,7 @@ export class RoundRunner {
       unitMembers: Object.fromEntries(collected.units.map((u) => [u.id, u.members])),
       rejected: review?.rejected ?? [],
       adjusted: review?.adjusted ?? [],
+      doubted: review?.doubted ?? [],
       alerts,
       ...(isolationSkipped !== undefined ? { isolationSkipped } : {}),
       excluded: review?.excluded ?? [],
