@@ -42,6 +42,10 @@
  *   round cannot tell it from noise, but reported, and the pipeline gives its members negative reputation
  *   evidence, so that consistent opposition (label flippers late in training) adds up over rounds while chance
  *   doubts about honest units wash out (reputation/beta-reputation.ts).
+ *   Measured (pnpm simulate --matrix --defences fedwarden, seed 1, 50 participants, 100 root digits, two
+ *   halves): without attack 87.5 % → 87.9 %, free riders 86.7 % → 87.3 % (no honest unit rejected by the
+ *   reference any more); label-flip detection stays at 100 / 90 % precision / recall only because doubts are
+ *   evidence — keeping doubted units without it let label flippers go unflagged (recall 50 %).
  *   The noise is pooled over all units, attackers included, since their cosines vary with the root sample as
  *   honest ones do: no majority is assumed. Without replicates σ = 0 and the rule is as it was.
  * Cosines are exact (one O(d) dot product per unit), not sketched: decisions near zero must not flip with a
