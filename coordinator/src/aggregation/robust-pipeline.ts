@@ -3,8 +3,12 @@
  * participants in trusted mode, secure groups' mean updates in secagg mode —
  *   1. sanity checks (sanity.ts): shape, finite values, positive weight, free riders;
  *   1b. when the round has a trusted reference (reference.ts, FLTrust's root-data step): units pointing away
- *      from it are rejected, those that point away by less than its noise are kept but doubted (negative
- *      reputation evidence), and the norm bound below is centred on its norm instead of the median;
+ *      from it are rejected, and the norm bound below is centred on its norm instead of the median. Units
+ *      that point away by less than its noise are doubted: one round's doubt alone proves nothing, so such a
+ *      unit is kept (with negative reputation evidence) unless a member's record already leans the same way,
+ *      a reputation score below ½ (more evidence of misbehaviour than of good behaviour): two weak signals
+ *      that agree reject it. Honest participants, doubted now and then by chance, keep their data; a repeat
+ *      offender, or a secure group holding one, does not get in on the reference's noise;
  *   2. norm bound (norm-bound.ts): each unit scaled to at most clipFactor × median norm, applied as a factor
  *      in step 6, never by copying a delta;
  *   3. count-sketch projection (projection.ts, seeded from ctx.seed) and cosine distances (cosine.ts);
@@ -44,6 +48,11 @@ export interface FedwardenOptions extends SanityOptions, NormBoundOptions, Refer
   /** Count-sketch width m. Default 256 (exact cosines when dim ≤ 2m). */
   readonly projectionDim?: number;
   readonly dbscan?: DbscanOptions;
+  /**
+   * A unit doubted by the reference is rejected when a member's reputation score is below this (header, 1b).
+   * Default ½; 0 keeps every doubted unit. Needs `reputation`.
+   */
+  readonly doubtedBelow?: number;
   /** Units closer than this cosine distance to another unit are rejected as colluding. Default 0.01; 0 disables. */
   readonly duplicateDistance?: number;
   /** Called after each step, in order; for profiling. */
@@ -85,6 +94,8 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
   const m = options.projectionDim ?? PROJECTION_DEFAULTS.dim;
   if (!(Number.isInteger(m) && m >= 1)) throw new RangeError(`createFedwardenStrategy: projectionDim ${m}`);
   const step = options.onStep ?? ((): void => {});
+  const doubtedBelow = options.doubtedBelow ?? 0.5;
+  if (!(doubtedBelow >= 0 && doubtedBelow <= 1)) throw new RangeError(`createFedwardenStrategy: doubtedBelow ${doubtedBelow} not in [0, 1]`);
   return {
     name: 'fedwarden',
     tolerance:
@@ -95,8 +106,10 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       const sane = sanityCheck(units, ctx.dim, options);
       step('sanity');
       const ref = ctx.reference === undefined ? undefined : checkAgainstReference(sane.kept, sane.norms, ctx.reference, options);
-      const kept = ref ? sane.kept.filter((_, i) => ref.passed[i]) : sane.kept;
-      const keptNorms = ref ? sane.norms.filter((_, i) => ref.passed[i]) : sane.norms;
+      const suspects = ref ? doubtedSuspects(ref.doubted, sane.kept, options.reputation, doubtedBelow, ctx.round) : new Map<string, string>();
+      const passed = sane.kept.map((u, i) => (ref?.passed[i] ?? true) && !suspects.has(u.id));
+      const kept = sane.kept.filter((_, i) => passed[i]);
+      const keptNorms = sane.norms.filter((_, i) => passed[i]);
       step('reference');
       const n = kept.length;
       const nb = normBoundFactors(kept, keptNorms, options, ref?.norm);
@@ -116,6 +129,10 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       step('dbscan');
 
       const rejected: UnitVerdict[] = [...sane.rejected, ...(ref?.rejected ?? [])];
+      for (const v of ref?.doubted ?? []) {
+        const who = suspects.get(v.id);
+        if (who !== undefined) rejected.push({ id: v.id, reason: `${v.reason}, and ${who}` });
+      }
       for (const i of colluding) rejected.push({ id: (kept[i] as AggregationUnit).id, reason: 'near-duplicate of another unit (collusion)' });
       for (const r of clusters.rejected) {
         rejected.push({ id: (kept[candidates[r.index] as number] as AggregationUnit).id, reason: r.reason });
@@ -171,4 +188,30 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       };
     },
   };
+}
+
+/**
+ * Doubted units with a member whose reputation score is below `below`, each with the words naming that member
+ * (header, 1b). Empty without a reputation book.
+ */
+function doubtedSuspects(
+  doubted: readonly UnitVerdict[],
+  units: readonly AggregationUnit[],
+  book: BetaReputation | undefined,
+  below: number,
+  round: number,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!book || doubted.length === 0) return out;
+  const byId = new Map(units.map((u) => [u.id, u]));
+  for (const v of doubted) {
+    for (const m of byId.get(v.id)?.members ?? []) {
+      const score = book.score(m, round);
+      if (score < below) {
+        out.set(v.id, `member ${m}'s reputation ${score.toFixed(2)} < ${below}`);
+        break;
+      }
+    }
+  }
+  return out;
 }
