@@ -57,10 +57,10 @@ describe('checkAgainstReference', () => {
     expect(checkAgainstReference([], [], reference).rejected).toEqual([]);
   });
 
-  it('measures the root sample\'s noise from replicates, and no opposing rejection lies within 3 σ of zero', () => {
+  it('measures the root sample\'s noise from replicates, and no opposing rejection lies within 2 σ of zero', () => {
     // Late training: cosines scatter around zero. The replicates (two root halves, here the reference turned by
     // ±0.035 rad) disagree about each unit's cosine by about ±0.035, so a cosine with the whole root set has a
-    // standard error of about 0.05 and −0.09 is within 3 σ of zero.
+    // standard error of about 0.05 and −0.09 is within 2 σ of zero.
     const cosines = [-0.09, -0.06, -0.02, 0, 0.02, 0.05, 0.08, 0.1, 0.12, 0.13];
     const units = at(cosines);
     const rotated = (theta: number) => Float32Array.from([Math.cos(theta), Math.sin(theta)]);
@@ -71,7 +71,7 @@ describe('checkAgainstReference', () => {
     // They are kept but doubted: the pipeline gives them negative reputation evidence.
     expect(withNoise.passed.every(Boolean)).toBe(true);
     expect(withNoise.doubted.map((v) => v.id)).toEqual(['u0', 'u1']);
-    expect(withNoise.doubted[0]!.reason).toMatch(/^points away from the trusted reference within its noise \(cosine -0\.090 ≤ -0\.06\d, > -0\.1\d\d = −3 σ\)$/);
+    expect(withNoise.doubted[0]!.reason).toMatch(/^points away from the trusted reference within its noise \(cosine -0\.090 ≤ -0\.06\d, > -0\.1\d\d = −2 σ\)$/);
     // The same cosines with no replicates: −½·q90 alone calls the two lowest units opposing.
     expect(check(cosines).rejected.map((v) => v.id)).toEqual(['u0', 'u1']);
   });
