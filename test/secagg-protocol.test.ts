@@ -23,6 +23,7 @@ import {
   neighbourGraph,
   quantizationBits,
   quantize,
+  seededBytes,
   type Message,
   type MessageOf,
 } from '@fedwarden/shared';
@@ -78,6 +79,10 @@ interface Scenario {
   /** Member → the first stage whose message it never sends. */
   readonly drop?: Readonly<Record<number, Stage>>;
   readonly zeros?: boolean;
+  /** Seed of the members' random streams (secrets, shares); default `seed`. */
+  readonly streamSeed?: number;
+  /** When set, members round from their own seeded streams (`seededBytes`) instead of the random stream. */
+  readonly roundingSeed?: number;
 }
 
 function complete(n: number): number[][] {
@@ -99,6 +104,8 @@ class Harness {
   readonly clients = new Map<number, SecaggClient>();
   readonly streams = new Map<number, ByteStream>();
   readonly expectedQ = new Map<number, Uint32Array>();
+  /** Each member's masked upload, as the coordinator saw it. */
+  readonly uploads = new Map<number, Uint32Array>();
   readonly weights = new Map<number, number>();
   readonly bits: number;
 
@@ -107,9 +114,11 @@ class Harness {
     const memberIds = Array.from({ length: sc.n }, (_, i) => `p${i + 1}`);
     this.group = new SecaggGroup({ round: ROUND, group: GROUP, memberIds, graph: sc.graph, threshold: sc.t, clip: CLIP, bits: this.bits, dim: sc.dim });
     for (let i = 1; i <= sc.n; i++) {
-      const stream = new ByteStream(deriveSeed(sc.seed, i));
+      const stream = new ByteStream(deriveSeed(sc.streamSeed ?? sc.seed, i));
       this.streams.set(i, stream);
-      this.clients.set(i, new SecaggClient(ROUND, wire({ kind: 'roundStart', round: ROUND, plan: { epochs: 1, batchSize: 1, learningRate: 0.1 }, deadlineMs: 1, global: new Float32Array(0), secagg: this.group.setupFor(i) }).secagg!, stream.bytes));
+      const setup = wire({ kind: 'roundStart', round: ROUND, plan: { epochs: 1, batchSize: 1, learningRate: 0.1 }, deadlineMs: 1, global: new Float32Array(0), secagg: this.group.setupFor(i) }).secagg!;
+      const rounding = sc.roundingSeed === undefined ? undefined : seededBytes(deriveSeed(sc.roundingSeed, i));
+      this.clients.set(i, new SecaggClient(ROUND, setup, stream.bytes, rounding));
       this.weights.set(i, ((i % 3) + 1) / 3);
     }
   }
@@ -144,10 +153,13 @@ class Harness {
     for (const [i, m] of relay) {
       if (!this.sends(i, 'masked')) continue;
       const update = updateOf(this.sc, i);
-      // The client's next draws are its rounding randomness: quantize the same way for the expected sum.
-      const fork = this.streams.get(i)!.fork();
-      this.expectedQ.set(i, quantize(update, m.weight, CLIP, this.bits, fork.bytes).q);
-      this.group.acceptMasked(i, wire(this.client(i).masked(wire(m), update)));
+      // The client's next draws are its rounding randomness (from its own seeded stream when the scenario
+      // gives one): quantize the same way for the expected sum.
+      const rounding = this.sc.roundingSeed === undefined ? this.streams.get(i)!.fork().bytes : seededBytes(deriveSeed(this.sc.roundingSeed, i));
+      this.expectedQ.set(i, quantize(update, m.weight, CLIP, this.bits, rounding).q);
+      const upload = wire(this.client(i).masked(wire(m), update));
+      this.uploads.set(i, upload.masked);
+      this.group.acceptMasked(i, upload);
     }
     return this.group.unmaskRequests();
   }
@@ -250,6 +262,21 @@ describe('secure aggregation protocol: exact sums', () => {
       expect(result.survivors).toEqual([2, 3, 4, 5, 6, 7]);
       expect(result.sum).toEqual(h.expectedSum());
     }
+  });
+});
+
+describe('secure aggregation protocol: seeded rounding', () => {
+  it('the sum depends on the rounding stream only: other secrets give other uploads and the same exact sum', () => {
+    const sc = { n: 6, graph: complete(6), t: defaultThreshold(5), dim: 129, seed: 4, roundingSeed: 77 };
+    const a = runRound({ ...sc, streamSeed: 1 });
+    const b = runRound({ ...sc, streamSeed: 2 });
+    const c = runRound({ ...sc, streamSeed: 1, roundingSeed: 78 });
+    expect(a.result.ok && b.result.ok && c.result.ok).toBe(true);
+    if (!(a.result.ok && b.result.ok && c.result.ok)) return;
+    expect(b.result.sum).toEqual(a.result.sum);
+    expect(c.result.sum).not.toEqual(a.result.sum);
+    // The masks differ with the secrets, so the coordinator saw different uploads for the same sum.
+    expect(b.h.uploads.get(1)).not.toEqual(a.h.uploads.get(1));
   });
 });
 

@@ -30,6 +30,8 @@ export interface FederatedClientOptions {
   readonly data: LabeledData;
   /** Seed for local batch order; rounds derive their own from it. */
   readonly seed?: number;
+  /** Secure aggregation's rounding randomness, for simulations that must replay exactly (RoundRunnerOptions). */
+  readonly roundingRandom?: (n: number) => Uint8Array;
   readonly limits?: ProtocolLimits;
   readonly handshakeTimeoutMs?: number;
   /**

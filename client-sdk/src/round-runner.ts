@@ -21,6 +21,12 @@ export interface RoundRunnerOptions {
   readonly data: LabeledData;
   /** Seed for local batch order; rounds derive their own from it. */
   readonly seed?: number;
+  /**
+   * Randomness for secure aggregation's stochastic rounding only (SecaggClient); default the platform CSPRNG.
+   * Simulations pass `seededBytes(seed)` so that a secure-aggregation run replays exactly; keys and masks
+   * always come from the CSPRNG.
+   */
+  readonly roundingRandom?: (n: number) => Uint8Array;
 }
 
 const STAGE_OF = { saPeerKeys: 'encaps', saPeerEncaps: 'shares', saPeerShares: 'masked', saUnmask: 'unmask' } as const;
@@ -147,7 +153,7 @@ export class RoundRunner {
       // The update never leaves this node in the clear: it is kept for the masked stage.
       const setup = msg.secagg;
       await this.secaggAnswer(conn, msg.round, () => {
-        const session = new SecaggClient(msg.round, setup);
+        const session = new SecaggClient(msg.round, setup, undefined, this.options.roundingRandom);
         this.secagg = { session, round: msg.round, update: delta };
         return session.keys(meta);
       });

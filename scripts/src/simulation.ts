@@ -6,7 +6,7 @@
  */
 import { Coordinator, ephemeralIdentity, generateToken, hashToken, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
 import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
-import { createLogger, createRng, deriveSeed, shuffle } from '@fedwarden/shared';
+import { createLogger, createRng, deriveSeed, seededBytes, shuffle } from '@fedwarden/shared';
 import { Adversary } from './attacks/adversary.ts';
 import { createAttack } from './attacks/registry.ts';
 import { alertRates, type AlertRates } from './report/alert-rates.ts';
@@ -127,6 +127,8 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
         model,
         data: shard,
         seed: deriveSeed(opts.seed, 1000 + i),
+        // Stochastic rounding from a seeded stream, so that a secure-aggregation run replays exactly.
+        roundingRandom: seededBytes(deriveSeed(opts.seed, 3000 + i)),
       },
       opts.privacy,
       opts.dropout,

@@ -37,6 +37,19 @@ export function createRng(seed: number): Rng {
   };
 }
 
+/**
+ * A seeded byte source `(n) => n bytes`, for simulations that must replay exactly what would otherwise draw
+ * from the CSPRNG and needs no secrecy there (secure aggregation's stochastic rounding). Never for keys.
+ */
+export function seededBytes(seed: number): (n: number) => Uint8Array {
+  const rng = createRng(seed);
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.floor(rng.next() * 256);
+    return out;
+  };
+}
+
 /** Derive an independent stream for a sub-task (e.g. per participant) from a parent seed. */
 export function deriveSeed(seed: number, ...path: number[]): number {
   let s = seed >>> 0;

@@ -29,17 +29,20 @@ export class SecaggClient {
 
   /**
    * `random(n)` supplies b_i and P_i (32 bytes each, in that order, stage keys), the Shamir coefficients
-   * (stage shares) and quantize's rounding randomness (stage masked, first draw of that stage). It defaults to
-   * the platform CSPRNG and is injectable for tests only. Refuses (UNEXPECTED_MESSAGE) a setup that is not
-   * well formed or whose threshold is at most half the degree.
+   * (stage shares) and, unless `rounding` is given, quantize's rounding randomness (stage masked, first draw of
+   * that stage). It defaults to the platform CSPRNG and is injectable for tests only. `rounding(n)` supplies
+   * only the rounding randomness, which protects no secret (the masks hide the update whatever the rounding):
+   * simulations pass a seeded source so that a run replays exactly. Refuses (UNEXPECTED_MESSAGE) a setup that
+   * is not well formed or whose threshold is at most half the degree.
    */
-  constructor(round: number, setup: SecaggSetup, random: (n: number) => Uint8Array = cryptoRandom) {
+  constructor(round: number, setup: SecaggSetup, random: (n: number) => Uint8Array = cryptoRandom, rounding: (n: number) => Uint8Array = random) {
     checkSetup(round, setup);
     this.state = {
       round,
       setup: { ...setup, neighbours: [...setup.neighbours] },
       neighbours: new Set(setup.neighbours),
       random,
+      rounding,
       stage: 'keys',
       selfSeed: undefined,
       master: undefined,

@@ -190,7 +190,7 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
     s.held.set(j, { selfShare, masterShare });
   }
 
-  const { q, clipped } = quantize(update, msg.weight, clip, bits, s.random);
+  const { q, clipped } = quantize(update, msg.weight, clip, bits, s.rounding);
   s.clipped = clipped;
   applyMask(q, need(s.selfSeed, 'b_i'), 1);
   for (const j of s.held.keys()) applyMask(q, (s.peers.get(j) as PeerKeys).maskSeed, index < j ? 1 : -1);

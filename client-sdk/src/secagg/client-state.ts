@@ -36,6 +36,8 @@ export interface ClientState {
   readonly setup: SecaggSetup;
   readonly neighbours: ReadonlySet<number>;
   readonly random: (n: number) => Uint8Array;
+  /** Stochastic rounding's randomness (quantize); `random` unless the caller gave its own. */
+  readonly rounding: (n: number) => Uint8Array;
   stage: ClientStage;
   /** b_i, the self-mask seed (stages keys → masked). */
   selfSeed: Uint8Array | undefined;
