@@ -1,19 +1,9 @@
 /**
- * Test-only helpers for the shared suites (not exported from the package): a seeded byte source
- * and Pearson's chi-square goodness-of-fit test against the uniform distribution.
+ * Test-only helpers for the shared suites (not exported from the package): the error code a call throws,
+ * and Pearson's chi-square goodness-of-fit test against the uniform distribution. The seeded byte source
+ * the suites use lives in rng.ts (`seededBytes`).
  */
-import { createRng } from './rng.ts';
 import { FedwardenError } from './errors.ts';
-
-/** Reproducible bytes from rng.ts (sfc32), standing in for the CSPRNG where a test needs determinism. */
-export function seededBytes(seed: number): (n: number) => Uint8Array {
-  const rng = createRng(seed);
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = Math.floor(rng.next() * 256);
-    return out;
-  };
-}
 
 /** The FedwardenError code `fn` throws, or undefined if it returns. */
 export function codeOf(fn: () => unknown): string | undefined {

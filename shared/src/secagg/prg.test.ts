@@ -4,7 +4,8 @@ import { KDF_LABELS, hkdfExpand } from '../crypto/kdf.ts';
 import { hex, loadVectorFile } from '../crypto/vector-file.ts';
 import { measureMaskThroughput } from './mask-throughput.ts';
 import { aes128CtrKeystream, applyMask, expandMask } from './prg.ts';
-import { chiSquareUniform, codeOf, histogram, seededBytes } from '../test-support.ts';
+import { seededBytes } from '../rng.ts';
+import { chiSquareUniform, codeOf, histogram } from '../test-support.ts';
 
 interface CtrVector {
   name: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dequantizeSum, quantizationBits, quantize } from './quantize.ts';
-import { codeOf, seededBytes } from '../test-support.ts';
+import { seededBytes } from '../rng.ts';
+import { codeOf } from '../test-support.ts';
 
 /** Rounding randomness that gives coordinate i the little-endian u32 us[i]. */
 function uniforms(...us: number[]): (n: number) => Uint8Array {

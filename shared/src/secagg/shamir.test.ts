@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hex, loadVectorFile } from '../crypto/vector-file.ts';
 import { SHAMIR_MAX_SHARES, shamirCombine, shamirSplit, type ShamirShare } from './shamir.ts';
-import { chiSquareUniform, codeOf, histogram, seededBytes } from '../test-support.ts';
+import { seededBytes } from '../rng.ts';
+import { chiSquareUniform, codeOf, histogram } from '../test-support.ts';
 
 interface ShamirVector {
   name: string;
