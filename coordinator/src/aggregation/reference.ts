@@ -17,7 +17,7 @@
  *   - the norm bound is centred on the reference's norm instead of the units' median (norm-bound.ts);
  *   - a unit is rejected when its cosine c with the reference is at most `minCosine` (0) and it is also
  *       opposing:   c ≤ −½ × the 90th-percentile cosine of the round's units — it pushes against the reference
- *                   at least half as hard as the best-aligned units pull with it — and c ≤ −3 σ, σ the
+ *                   at least half as hard as the best-aligned units pull with it — and c ≤ −2 σ, σ the
  *                   standard error of a cosine with the reference (below). Needs no majority: this is what
  *                   rejects poisoned secure groups when most groups are poisoned; or
  *       an outlier: c < median − 3 robust σ of the cosines (robust-stats.ts) — below the cohort, which holds
