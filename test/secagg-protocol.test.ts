@@ -38,16 +38,14 @@ const CLIP = 1;
 
 /** A reproducible byte stream (sfc32) that can be forked at its current position. */
 class ByteStream {
-  private readonly rng;
+  private readonly source;
   private consumed = 0;
   constructor(private readonly seed: number) {
-    this.rng = createRng(seed);
+    this.source = seededBytes(seed);
   }
   readonly bytes = (n: number): Uint8Array => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = Math.floor(this.rng.next() * 256);
     this.consumed += n;
-    return out;
+    return this.source(n);
   };
   fork(): ByteStream {
     const copy = new ByteStream(this.seed);
@@ -481,7 +479,7 @@ describe('secure aggregation protocol: stage order and input checks', () => {
       [{ ...m, keys: [{ index: m.keys[0]!.index, bytes: key.subarray(1) }] }, 'BAD_FRAME'],
     ];
     for (const [bad, code] of cases) {
-      const fresh = new SecaggClient(ROUND, h.group.setupFor(i), createRngBytes(1));
+      const fresh = new SecaggClient(ROUND, h.group.setupFor(i), seededBytes(1));
       fresh.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
       expect(codeOf(() => fresh.encaps(bad))).toBe(code);
       expect(fresh.stage).toBe('failed');
@@ -585,10 +583,6 @@ describe('secure aggregation protocol: tampering', () => {
     }
   });
 });
-
-function createRngBytes(seed: number): (n: number) => Uint8Array {
-  return new ByteStream(seed).bytes;
-}
 
 describe('secure aggregation protocol: the share channel is independent of the pairwise master', () => {
   it('rebuilding a member’s pairwise master recovers its mask secrets but never opens its sealed shares', () => {

@@ -59,7 +59,7 @@
  * an attacker who knows the reference can stay inside its half-space (a weak attack, then capped by the norm
  * bound and checked by DBSCAN). Without a reference the pipeline runs exactly as before.
  */
-import { quantile } from '@fedwarden/shared';
+import { l2Norm, quantile } from '@fedwarden/shared';
 import { robustScale } from '../anomaly/robust-stats.ts';
 import type { AggregationUnit, TrustedReference, UnitVerdict } from './strategy.ts';
 
@@ -77,7 +77,7 @@ export interface ReferenceOptions {
 export const REFERENCE_DEFAULTS = { minCosine: 0, opposeFraction: 0.5, outlierMads: 3, opposeSigmas: 2 } as const;
 
 export interface ReferenceCheck {
-  /** The reference's L2 norm (0 for a zero reference, which then decides nothing). */
+  /** The reference's L2 norm (positive: a zero reference is refused). */
   readonly norm: number;
   /** Cosine of each unit with the reference, aligned with the units given. */
   readonly cosines: Float64Array;
@@ -92,9 +92,7 @@ export interface ReferenceCheck {
 
 /** ‖v‖₂ of a reference step, refusing a zero or non-finite one: the operator's own step must be well formed. */
 function referenceNorm(v: Float32Array, what: string): number {
-  let sq = 0;
-  for (let j = 0; j < v.length; j++) sq += (v[j] as number) ** 2;
-  const norm = Math.sqrt(sq);
+  const norm = l2Norm(v);
   if (!(Number.isFinite(norm) && norm > 0)) throw new RangeError(`checkAgainstReference: the ${what} must be finite and non-zero`);
   return norm;
 }
