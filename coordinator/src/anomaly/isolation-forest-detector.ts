@@ -63,11 +63,11 @@
  *   one (the former design: 0.56, not alerted, among 100).
  * - Without leaving alerted rows out of the history, a unit sending the same outlier for 6 rounds fell to
  *   0.47–0.50 (masking over rounds; measured at 10 units a round); with it, it stays at 0.66–0.76.
- * - Randomness: the seed fixes the subsamples, but the package draws its split features and values from
- *   Math.random and has no seed, so scores vary between runs by Monte-Carlo noise (standard deviation ≈ 0.007
- *   for ordinary units, ≈ 0.013 for outliers, at 200 trees; a different seed adds almost nothing to that);
- *   alerts near the threshold are not reproducible from a simulation's seed. Seeding the splits would mean
- *   replacing Math.random globally, which this file does not do.
+ * - Randomness: the seed fixes the subsamples and the package's split features and values (subsample-forest.ts
+ *   seeds the package's Math.random for each fit), so a round's scores and alerts are reproducible from the
+ *   seed. Between seeds, scores vary by Monte-Carlo noise (measured with the package's own Math.random:
+ *   standard deviation ≈ 0.007 for ordinary units, ≈ 0.013 for outliers, at 200 trees), so an alert near the
+ *   threshold may come and go with the seed.
  * - Cost (vitest bench, isolation-forest-detector.bench.ts, 2-core dev VM, means of 10 runs): ≈ 16 / 40 / 67 /
  *   100 ms a round for histories of 100 / 500 / 5,000 / 10,000 rows (with as many units scored as one round
  *   of history holds). Fitting 200 trees on ψ rows (≈ 60 ms at ψ = 256, most of it the package) does not grow
@@ -160,8 +160,8 @@ function featureNames(rows: readonly FeatureRow[]): string[] {
 
 /**
  * Scores the current rows against a fresh forest fitted on subsamples of the history alone, drawn with `seed`:
- * the current rows are points outside every tree's sample (novelty detection). Pure apart from the package's
- * Math.random. Rows must be finite (the detector below filters them); history rows need the current rows'
+ * the current rows are points outside every tree's sample (novelty detection). Pure: the same rows and seed
+ * give the same scores. Rows must be finite (the detector below filters them); history rows need the current rows'
  * features. Returns the skip reason instead when the history is too small or no feature varies over it.
  */
 export function scoreUnits(

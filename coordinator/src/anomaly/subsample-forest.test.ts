@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRng, normal } from '@fedwarden/shared';
-import { averagePathLength, drawSample, fitSubsampleForest, isolationScore } from './subsample-forest.ts';
+import { averagePathLength, drawSample, fitSubsampleForest, isolationScore, withRandom } from './subsample-forest.ts';
 
 const COLUMNS = ['a', 'b', 'c'];
 
@@ -72,6 +72,13 @@ describe('fitSubsampleForest', () => {
     expect(samples(9)).not.toEqual(samples(8));
   });
 
+  it('grows the same trees, splits included, from the same seed, and other trees from another', () => {
+    const rows = gaussianRows(300, 5);
+    const splits = (seed: number) => fitSubsampleForest(rows, COLUMNS, 5, 256, createRng(seed)).trees.map((t) => [[...t.feature], [...t.split]]);
+    expect(splits(8)).toEqual(splits(8));
+    expect(splits(9)).not.toEqual(splits(8));
+  });
+
   it('fits on the whole window when it has no more than ψ rows', () => {
     const forest = fitSubsampleForest(gaussianRows(100, 4), COLUMNS, 5, 256, createRng(1));
     expect(forest.sampleSize).toBe(100);
@@ -136,5 +143,25 @@ describe('isolationScore', () => {
 
   it('wants a value for each feature', () => {
     expect(() => isolationScore(forest, [1, 2], -1)).toThrow(/2 values for 1 features/);
+  });
+});
+
+describe('withRandom', () => {
+  it('makes Math.random draw from the generator during the call, and restores it after', () => {
+    const random = Math.random;
+    const expected = createRng(4);
+    const drawn = withRandom(createRng(4), () => [Math.random(), Math.random()]);
+    expect(drawn).toEqual([expected.next(), expected.next()]);
+    expect(Math.random).toBe(random);
+  });
+
+  it('restores Math.random when the call throws', () => {
+    const random = Math.random;
+    expect(() =>
+      withRandom(createRng(4), () => {
+        throw new Error('fit failed');
+      }),
+    ).toThrow('fit failed');
+    expect(Math.random).toBe(random);
   });
 });

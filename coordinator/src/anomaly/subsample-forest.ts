@@ -5,8 +5,13 @@
  *
  * Why not the package's fit/predict: it draws a subsample per tree and then builds every tree on all the rows
  * given to fit(), so its cost grows with the window. Here each tree is a one-tree fit on its own ψ rows,
- * drawn from a seeded generator (a partial Fisher–Yates shuffle), so the samples are reproducible from the
- * seed; the split features and values are still drawn by the package from Math.random.
+ * drawn from a seeded generator (a partial Fisher–Yates shuffle).
+ *
+ * Seeding the splits. The package draws its split features and values (and a shuffle whose result it does not
+ * use) from Math.random and takes no generator. So each one-tree fit runs with Math.random replaced by the
+ * forest's seeded generator, restored in a `finally` (withRandom below). The fit is synchronous and JavaScript
+ * runs one call stack per realm, so no other code can draw from Math.random while it is replaced; worker threads
+ * have their own Math. The forest, and every score, is therefore a function of the rows and the seed alone.
  *
  * Scoring a point that is not in a tree's sample. Walked down the tree as it stands, a point beyond the sample's
  * range follows the sample's most extreme rows and gets only their path length: scored that way, a unit 20
@@ -75,6 +80,20 @@ export function drawSample(order: Int32Array, size: number, rng: Rng): Int32Arra
     order[j] = tmp;
   }
   return order.slice(0, size);
+}
+
+/**
+ * Runs `fit` with Math.random drawing from `rng`, and restores Math.random after it, also when it throws. Only for
+ * synchronous code (header): a callback that awaited would leak the replacement to whatever ran meanwhile.
+ */
+export function withRandom<T>(rng: Rng, fit: () => T): T {
+  const original = Math.random;
+  Math.random = () => rng.next();
+  try {
+    return fit();
+  } finally {
+    Math.random = original;
+  }
 }
 
 /** The package's TreeNode, as far as this module reads it (its declared fields, public in its typings). */
@@ -199,7 +218,7 @@ export function fitSubsampleForest(
       const w = t * wordsPerTree + (r >>> 5);
       inSample[w] = (inSample[w] as number) | (1 << (r & 31));
     }
-    const [tree] = new IsolationForest(1, sampleSize).fit(Array.from(sample, object));
+    const [tree] = withRandom(rng, () => new IsolationForest(1, sampleSize).fit(Array.from(sample, object)));
     fitted.push(flatten(tree?.getRootNode() as unknown as PackageNode, column, values, sample, c, capacity));
   }
   return { columns, sampleSize, trees: fitted, inSample, wordsPerTree };
