@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { AttackSetting } from './attacks/attack-settings.ts';
 import type { AlertRates } from './report/alert-rates.ts';
 import { renderSmallMultiples } from './report/svg-chart.ts';
 
@@ -28,6 +29,8 @@ export interface MatrixOptions {
   readonly defences: readonly string[];
   /** Flags passed to every cell (clients, rounds, seed, byzantine, privacy…). */
   readonly cellArgs: readonly string[];
+  /** --attack-option settings: each cell gets those naming its attack. */
+  readonly attackSettings: readonly AttackSetting[];
   readonly outDir: string;
   readonly say: (line: string) => void;
 }
@@ -41,7 +44,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<CellSummary[]> {
   const worker = async () => {
     while (next < cells.length) {
       const cell = cells[next++]!;
-      const result = await runCell(cell.attack, cell.defence, opts.cellArgs);
+      const result = await runCell(cell.attack, cell.defence, [...opts.cellArgs, ...settingArgs(opts.attackSettings, cell.attack)]);
       results.push(result);
       done++;
       const eta = ((Date.now() - started) / done) * (cells.length - done);
@@ -67,6 +70,10 @@ export async function runMatrix(opts: MatrixOptions): Promise<CellSummary[]> {
     ),
   );
   return ordered;
+}
+
+function settingArgs(settings: readonly AttackSetting[], attack: string): string[] {
+  return settings.filter((s) => s.attack === attack).flatMap((s) => ['--attack-option', s.text]);
 }
 
 function runCell(attack: string, defence: string, args: readonly string[]): Promise<CellSummary> {
@@ -95,7 +102,8 @@ function markdown(rows: readonly CellSummary[], opts: MatrixOptions): string {
   const lines = [
     `# Defences × attacks`,
     '',
-    `Final global accuracy (%) on held-out rotated digits. Cell flags: \`${opts.cellArgs.join(' ')}\`.`,
+    `Final global accuracy (%) on held-out rotated digits. Cell flags: \`${opts.cellArgs.join(' ')}\`` +
+      (opts.attackSettings.length > 0 ? `; attack options: \`${opts.attackSettings.map((s) => s.text).join(' ')}\`.` : '.'),
     '',
     `| attack | ${opts.defences.join(' | ')} |`,
     `|---|${opts.defences.map(() => '---:').join('|')}|`,

@@ -15,6 +15,7 @@ describe('pnpm simulate options', () => {
     if (cmd.mode !== 'matrix') return;
     const flag = (name: string) => cmd.matrix.cellArgs[cmd.matrix.cellArgs.indexOf(name) + 1];
     expect([flag('--root'), flag('--group-policy'), flag('--clients')]).toEqual(['100', 'reputation', '50']);
+    expect(cmd.matrix.attacks).toEqual(['none', 'label-flip', 'sign-flip', 'gaussian-noise', 'scaling', 'alie', 'ipm', 'sybil', 'free-rider', 'on-off']);
   });
 
   it('takes explicit values over either default', () => {
@@ -26,5 +27,21 @@ describe('pnpm simulate options', () => {
     expect(() => parseSimulateArgs(['--root=-1'])).toThrow(/--root must be an integer ≥ 0/);
     expect(() => parseSimulateArgs(['--group-policy', 'random'])).toThrow(/--group-policy must be/);
     expect(() => parseSimulateArgs(['--attack', 'sign-flip'])).toThrow(/needs --byzantine > 0/);
+  });
+
+  it('sets attack options per attack, and refuses one that no attack of the run would use', () => {
+    const single = parseSimulateArgs(['--attack', 'alie', '--byzantine', '0.2', '--attack-option', 'alie.z=1.5']);
+    expect(single.options.attackSettings.map(({ attack, option, value }) => ({ attack, option, value }))).toEqual([{ attack: 'alie', option: 'z', value: 1.5 }]);
+    expect(() => parseSimulateArgs(['--attack', 'ipm', '--byzantine', '0.2', '--attack-option', 'alie.z=1.5'])).toThrow(
+      '--attack-option "alie.z=1.5" names alie, which is not this run\'s attack (ipm)',
+    );
+    expect(() => parseSimulateArgs(['--matrix', '--attacks', 'none,ipm', '--attack-option', 'alie.z=1'])).toThrow(/names alie, which is not among --attacks/);
+    const matrix = parseSimulateArgs(['--matrix', '--attacks', 'none,alie', '--attack-option', 'alie.z=1']);
+    expect(matrix.mode === 'matrix' && matrix.matrix.attacks).toEqual(['none', 'alie']);
+  });
+
+  it('lets the attack check its option values, and refuses an unknown attack before any cell runs', () => {
+    expect(() => parseSimulateArgs(['--attack', 'sign-flip', '--byzantine', '0.2', '--attack-option', 'sign-flip.scale=-1'])).toThrow(/signFlip: option scale/);
+    expect(() => parseSimulateArgs(['--matrix', '--attacks', 'none,krum'])).toThrow(/unknown attack "krum"/);
   });
 });

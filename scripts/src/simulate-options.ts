@@ -1,6 +1,8 @@
 /** Command-line options of `pnpm simulate`, parsed and checked (bad input → an error naming the flag). */
 import { parseArgs } from 'node:util';
 import { STRATEGY_NAMES, type StrategyName } from '@fedwarden/coordinator';
+import { parseAttackSetting, settingsFor, type AttackSetting } from './attacks/attack-settings.ts';
+import { attackNames, createAttack } from './attacks/registry.ts';
 
 /** A defence is one of the coordinator's aggregation strategies. */
 export const DEFENCES = STRATEGY_NAMES;
@@ -21,6 +23,8 @@ export interface SimulationOptions {
   readonly dropout: number;
   /** Attack name, or 'none'. */
   readonly attack: string;
+  /** --attack-option settings (attack-settings.ts); in a single run, all of them name `attack`. */
+  readonly attackSettings: readonly AttackSetting[];
   /** Fraction of participants that are Byzantine. */
   readonly byzantine: number;
   readonly defence: Defence;
@@ -31,7 +35,7 @@ export interface SimulationOptions {
 }
 
 export interface MatrixRequest {
-  readonly attacks: readonly string[] | undefined;
+  readonly attacks: readonly string[];
   readonly defences: readonly Defence[];
   readonly outDir: string;
   /** The flags every cell runs with. */
@@ -66,6 +70,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
       'group-policy': { type: 'string', default: 'fixed' },
       dropout: { type: 'string', default: '0' },
       attack: { type: 'string', default: 'none' },
+      'attack-option': { type: 'string', multiple: true },
       byzantine: { type: 'string' },
       defence: { type: 'string', default: 'fedwarden' },
       root: { type: 'string' },
@@ -115,6 +120,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     groupPolicy,
     dropout: fraction('dropout', values.dropout),
     attack: values.attack,
+    attackSettings: (values['attack-option'] ?? []).map(parseAttackSetting),
     byzantine: fraction('byzantine', pick('byzantine', '0')),
     defence,
     root: int('root', pick('root', '0'), 0),
@@ -122,6 +128,8 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     quiet: values.quiet,
   };
   if (options.attack !== 'none' && options.byzantine === 0) throw new Error(`--attack ${options.attack} needs --byzantine > 0`);
+  const attacks = matrix ? (values.attacks?.split(',') ?? ['none', ...attackNames]) : [options.attack];
+  checkAttacks(attacks, options.attackSettings);
   if (!matrix) return { mode: 'single', options };
 
   const cellArgs = [
@@ -143,12 +151,25 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     mode: 'matrix',
     options,
     matrix: {
-      attacks: values.attacks?.split(','),
+      attacks,
       defences: values.defences ? values.defences.split(',').map(checkDefence) : [...DEFENCES],
       outDir: values.out ?? `out/matrix-${options.privacy}-seed${options.seed}`,
       cellArgs,
     },
   };
+}
+
+/**
+ * Every attack named must exist and accept its settings (the factory checks the values' ranges), and every
+ * setting must name an attack that runs: a setting that would be ignored is an error, not a silent no-op.
+ */
+function checkAttacks(attacks: readonly string[], settings: readonly AttackSetting[]): void {
+  for (const s of settings) {
+    if (!attacks.includes(s.attack)) {
+      throw new Error(`--attack-option "${s.text}" names ${s.attack}, which ${attacks.length === 1 ? `is not this run's attack (${attacks[0]})` : 'is not among --attacks'}`);
+    }
+  }
+  for (const attack of attacks) if (attack !== 'none') createAttack(attack, settingsFor(settings, attack));
 }
 
 function checkDefence(name: string): Defence {

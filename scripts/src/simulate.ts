@@ -3,7 +3,8 @@
  *
  *   pnpm simulate [--clients 10] [--rounds 10] [--seed 1] [--alpha 0.5] [--epochs 2] [--batch-size 32] [--lr 0.003]
  *                 [--privacy trusted|secagg] [--group-size 5] [--dropout 0]
- *                 [--attack none|<name>] [--byzantine 0] [--defence fedwarden|fedavg|median|…] [--json] [--quiet]
+ *                 [--attack none|<name>] [--attack-option <name>.<option>=<value>]… [--byzantine 0]
+ *                 [--defence fedwarden|fedavg|median|…] [--json] [--quiet]
  *   pnpm simulate --matrix [--attacks a,b] [--defences x,y] [--out dir]   (defaults: 50 clients, 30 rounds, 20 % Byzantine)
  *
  * A single run prints a per-round table (round, participants, mean local loss, global accuracy, rejected units,
@@ -13,7 +14,6 @@
  * or in secure aggregation before encaps, shares, masked or unmask) and rejoins at once for later rounds.
  */
 import { toFedwardenError } from '@fedwarden/shared';
-import { attackNames } from './attacks/registry.ts';
 import { runMatrix } from './matrix.ts';
 import { parseSimulateArgs } from './simulate-options.ts';
 import { runSimulation } from './simulation.ts';
@@ -24,9 +24,9 @@ async function main(argv: string[]): Promise<void> {
     if (!command.options.quiet) process.stderr.write(line + '\n');
   };
   if (command.mode === 'matrix') {
-    const attacks = command.matrix.attacks ?? ['none', ...attackNames];
+    const { attacks } = command.matrix;
     say(`fedwarden simulate --matrix: ${attacks.length} attacks × ${command.matrix.defences.length} defences → ${command.matrix.outDir}`);
-    await runMatrix({ ...command.matrix, attacks, say });
+    await runMatrix({ ...command.matrix, attackSettings: command.options.attackSettings, say });
     say(`wrote ${command.matrix.outDir}/matrix.md, matrix.csv and accuracy.svg`);
     return;
   }

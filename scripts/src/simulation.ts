@@ -8,6 +8,7 @@ import { Coordinator, ephemeralIdentity, generateToken, hashToken, parseConfig, 
 import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
 import { createLogger, createRng, deriveSeed, seededBytes, shuffle } from '@fedwarden/shared';
 import { Adversary } from './attacks/adversary.ts';
+import { settingsFor } from './attacks/attack-settings.ts';
 import { createAttack } from './attacks/registry.ts';
 import { alertRates, type AlertRates } from './report/alert-rates.ts';
 import type { SimulationOptions } from './simulate-options.ts';
@@ -22,6 +23,8 @@ export interface SimulationSummary {
   readonly groupSize: number | null;
   readonly dropoutRate: number;
   readonly attack: string;
+  /** The attack's options set from the command line (--attack-option); {} for its defaults. */
+  readonly attackOptions: Readonly<Record<string, number | string>>;
   readonly byzantine: number;
   readonly defence: string;
   /** Root digits behind the coordinator's trusted reference update; 0: none. */
@@ -54,7 +57,8 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   say(
     `fedwarden simulate: ${opts.clients} participants, ${opts.rounds} rounds, seed ${opts.seed}, ` +
       `privacy ${opts.privacy}${opts.privacy === 'secagg' ? ` (groups of ${opts.groupSize})` : ''}, dropout ${opts.dropout}, ` +
-      `attack ${opts.attack}${byzantineCount > 0 ? ` by ${byzantineCount}` : ''}, defence ${opts.defence}, tfjs backend ${backend}`,
+      `attack ${opts.attack}${opts.attackSettings.length > 0 ? ` (${opts.attackSettings.map((s) => `${s.option}=${s.value}`).join(', ')})` : ''}` +
+      `${byzantineCount > 0 ? ` by ${byzantineCount}` : ''}, defence ${opts.defence}, tfjs backend ${backend}`,
   );
   const task = await prepareMnistTask({
     seed: opts.seed,
@@ -67,7 +71,8 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
 
   const ids = task.shards.map((_, i) => `p${String(i).padStart(3, '0')}`);
   const byzantine = new Set(shuffle(createRng(deriveSeed(opts.seed, 0xb42)), [...ids]).slice(0, byzantineCount));
-  const attack = opts.attack === 'none' ? undefined : createAttack(opts.attack);
+  const attackOptions = settingsFor(opts.attackSettings, opts.attack);
+  const attack = opts.attack === 'none' ? undefined : createAttack(opts.attack, attackOptions);
   const adversary = attack ? new Adversary(attack, opts.clients, [...byzantine], deriveSeed(opts.seed, 0xad7)) : undefined;
 
   const tokens = ids.map(() => generateToken());
@@ -157,6 +162,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     groupSize: opts.privacy === 'secagg' ? opts.groupSize : null,
     dropoutRate: opts.dropout,
     attack: opts.attack,
+    attackOptions,
     byzantine: opts.byzantine,
     defence: opts.defence,
     rootSamples: opts.root,
