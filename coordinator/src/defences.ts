@@ -6,7 +6,6 @@
 import { deriveSeed, type RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
 import { capWeights } from './aggregation/weight-cap.ts';
-import type { FedwardenResult } from './aggregation/robust-pipeline.ts';
 import type { AggregationResult, AggregationUnit, Strategy, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
 import { DegradationDetector } from './anomaly/degradation-detector.ts';
@@ -86,7 +85,7 @@ export class Defences {
     const capped = units.map((u, i) => (weights[i] === u.weight ? u : { ...u, weight: weights[i] as number }));
     if (reference !== undefined && reference.delta.length !== dim) throw new RangeError(`review: reference has ${reference.delta.length} ≠ ${dim} values`);
     const result: AggregationResult = this.strategy.aggregate(capped, { round, dim, seed, previousStep, ...(reference ? { reference } : {}) });
-    const evidence = 'evidence' in result ? (result as FedwardenResult).evidence : evidenceFromResult(units, result);
+    const evidence = result.evidence ?? evidenceFromResult(units, result);
     const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.
     const observations = units
@@ -102,7 +101,7 @@ export class Defences {
       kept: result.kept,
       rejected: result.rejected,
       adjusted: result.adjusted,
-      doubted: 'diagnostics' in result ? (result as FedwardenResult).diagnostics.doubted : [],
+      doubted: result.doubted ?? [],
       alerts: report.alerts,
       excluded,
       ...(report.skipped !== undefined ? { isolationSkipped: report.skipped } : {}),

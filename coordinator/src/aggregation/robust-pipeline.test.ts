@@ -96,19 +96,19 @@ describe('fedwarden strategy', () => {
     const r = createFedwardenStrategy().aggregate(units, { ...context(dim), reference });
     expect(r.rejected).toEqual([]);
     expect(r.kept).toHaveLength(12);
-    expect(r.diagnostics.doubted.map((v) => v.id)).toEqual(['u0', 'u1']);
+    expect(r.doubted.map((v) => v.id)).toEqual(['u0', 'u1']);
     expect(r.evidence.filter((e) => e.outcome === 'doubted').map((e) => e.unitId)).toEqual(['u0', 'u1']);
     expect(r.evidence.filter((e) => e.outcome === 'kept')).toHaveLength(10);
     // Without replicates the reference cannot tell those two from noise, and rejects them as before.
     const blind = createFedwardenStrategy().aggregate(units, { ...context(dim), reference: { ...reference, replicates: [] } });
     expect(blind.rejected.map((v) => v.id)).toEqual(['u0', 'u1']);
-    expect(blind.diagnostics.doubted).toEqual([]);
+    expect(blind.doubted).toEqual([]);
     // A doubt about a unit whose member's record already leans against it (score < ½) rejects the unit.
     const reputation = createBetaReputation();
     reputation.recordRound(1, [{ unitId: 'u0', members: ['u0'], outcome: 'rejected' }, { unitId: 'u1', members: ['u1'], outcome: 'kept' }]);
     const known = createFedwardenStrategy({ reputation }).aggregate(units, { ...context(dim), round: 2, reference });
     expect(known.rejected).toEqual([{ id: 'u0', reason: expect.stringMatching(/within its noise .*, and member u0's reputation 0\.33 < 0\.5$/) }]);
-    expect(known.diagnostics.doubted.map((v) => v.id)).toEqual(['u1']);
+    expect(known.doubted.map((v) => v.id)).toEqual(['u1']);
     expect(known.evidence.filter((e) => e.outcome !== 'kept')).toEqual([
       { unitId: 'u0', members: ['u0'], outcome: 'rejected' },
       { unitId: 'u1', members: ['u1'], outcome: 'doubted' },

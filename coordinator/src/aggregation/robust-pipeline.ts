@@ -71,8 +71,6 @@ export interface FedwardenDiagnostics {
   /** False when no cluster held a majority (or fewer than 3 units): nothing was rejected by direction. */
   readonly majority: boolean;
   readonly clusterSizes: readonly number[];
-  /** Units kept although they point away from the trusted reference within its noise (reference.ts). */
-  readonly doubted: readonly UnitVerdict[];
   /** Units DBSCAN called noise but readmitted for their alignment with the majority. */
   readonly rescued: readonly string[];
   /** Width of the vectors compared (m, or dim in exact mode) and whether they were sketched. */
@@ -81,6 +79,8 @@ export interface FedwardenDiagnostics {
 }
 
 export interface FedwardenResult extends AggregationResult {
+  /** Units kept although they point away from the trusted reference within its noise (reference.ts). */
+  readonly doubted: readonly UnitVerdict[];
   /** One entry per unit for reputation.recordRound (none for units excluded by reputation). */
   readonly evidence: UnitEvidence[];
   readonly diagnostics: FedwardenDiagnostics;
@@ -172,6 +172,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       );
       return {
         ...result,
+        doubted: ref?.doubted.filter((v) => survivorIds.has(v.id)) ?? [],
         evidence,
         diagnostics: {
           normBound: nb.bound,
@@ -180,7 +181,6 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
           minPts: clusters.minPts,
           majority: clusters.majority,
           clusterSizes: clusters.clusterSizes,
-          doubted: ref?.doubted.filter((v) => survivorIds.has(v.id)) ?? [],
           rescued: clusters.rescued.map((r) => (kept[candidates[r] as number] as AggregationUnit).id),
           width: projection.width,
           sketched: !projection.exact,

@@ -4,6 +4,7 @@
  * it kept and rejected (the evidence reputation and the dashboard use). No I/O, no clocks; randomness only
  * from ctx.seed.
  */
+import type { UnitEvidence } from '../reputation/beta-reputation.ts';
 
 /** One aggregation unit: a participant's update (trusted mode) or a secure group's mean update (secagg). */
 export interface AggregationUnit {
@@ -56,6 +57,17 @@ export interface AggregationResult {
   readonly rejected: readonly UnitVerdict[];
   /** Units that contributed but were altered (clipped), with the reason. */
   readonly adjusted: readonly UnitVerdict[];
+  /**
+   * Units that contributed although the strategy doubts them (fedwarden: pointing against the trusted reference
+   * within its noise), with the reason. Absent: none.
+   */
+  readonly doubted?: readonly UnitVerdict[];
+  /**
+   * The strategy's own reputation evidence, one entry per unit it judged, where its verdicts above do not say
+   * everything (fedwarden's doubts, units it left out for their members' reputation). Absent: the coordinator
+   * derives the evidence from kept, adjusted and rejected (reputation/evidence.ts).
+   */
+  readonly evidence?: readonly UnitEvidence[];
 }
 
 export interface Strategy {
