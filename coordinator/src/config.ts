@@ -73,10 +73,9 @@ export const configSchema = z.strictObject({
        * of many rounds cannot difference group sums to isolate one participant (Lam et al., ICML 2021), but
        * per-participant reputation only sees group evidence. "reshuffle": new groups each round, which lets
        * reputation single out attackers but lets an observer of many rounds disaggregate updates.
-       * "reputation": new groups each round, filled in order of a draw from each participant's reputation
-       * posterior (Thompson sampling), so that suspects share groups with suspects and trusted participants
-       * with trusted ones while uncertain participants are re-mixed (adaptive group testing, secagg/groups.ts);
-       * the privacy cost of "reshuffle", and the groups' composition follows the reputation book.
+       * "reputation": new groups each round, filled in order of reputation, so that suspects share groups
+       * with suspects and trusted participants with trusted ones (adaptive group testing); the privacy cost
+       * of "reshuffle", and the groups' composition follows the reputation book.
        */
       groupPolicy: z.enum(['fixed', 'reshuffle', 'reputation']).default('fixed'),
       /**

@@ -11,9 +11,8 @@
  * members of a group receive the same evidence, so their scores move together, and ranking by score put the
  * same participants together again round after round; a group holding one attacker that the filter kept
  * each round then never broke up, and its honest members never got the chance to be told apart from the
- * attacker (measured, secagg sign-flip, seed 2: from round 15 to 30 every round kept three groups holding one
- * attacker each and had only four clean groups; about 20 honest participants sat in poisoned groups every
- * round). A draw keeps participants whose record is
+ * attacker (measured, secagg sign-flip, seed 2: three such groups stayed together from round 15 to 30, and
+ * 20 honest participants sat in poisoned groups every round). A draw keeps participants whose record is
  * long and one-sided at the top or the bottom (their posterior is narrow) and re-mixes those whose record is
  * short or mixed, so that each round tests them with others and shared evidence separates them over rounds.
  */
@@ -24,8 +23,8 @@ import type { Posterior } from '../reputation/beta-reputation.ts';
 export type GroupPolicy = 'fixed' | 'reshuffle' | 'reputation';
 
 /**
- * `trust` (reputation policy only) gives each participant's reputation evidence: groups are filled in
- * descending order of one draw from Beta(α + 1, β + 1) per participant, drawn from `seed` and `round` (header).
+ * `trust` (reputation policy only) gives each participant's reputation evidence: groups are filled in descending order of
+ * a draw from Beta(α + 1, β + 1) per participant, drawn from `seed` and `round` (header).
  */
 export function partitionGroups(
   ids: readonly string[],
