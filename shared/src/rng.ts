@@ -83,14 +83,6 @@ export function gamma(rng: Rng, shape: number): number {
   }
 }
 
-/** Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b); a and b must be positive and finite. */
-export function beta(rng: Rng, a: number, b: number): number {
-  if (!(a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b))) throw new RangeError(`beta: shapes must be positive and finite, got ${a}, ${b}`);
-  const x = gamma(rng, a);
-  const y = gamma(rng, b);
-  return x / (x + y);
-}
-
 /** Fisher–Yates shuffle in place. */
 export function shuffle<T>(rng: Rng, items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -48,12 +48,6 @@ export interface UnitEvidence {
   readonly outcome: EvidenceOutcome;
 }
 
-/** Discounted positive (alpha) and negative (beta) evidence about a participant. */
-export interface Posterior {
-  readonly alpha: number;
-  readonly beta: number;
-}
-
 export interface Evidence {
   readonly positive: number;
   readonly negative: number;
@@ -102,11 +96,6 @@ export interface BetaReputation {
   isExcluded(id: string, round?: number): boolean;
   /** The score, or 0 while excluded. */
   weightMultiplier(id: string, round?: number): number;
-  /**
-   * The evidence behind score(id, round): the participant's trustworthiness as Beta(alpha + 1, beta + 1), whose
-   * mean is the score (α = β = 0 for a newcomer: uniform). For policies that draw from it (secure groups).
-   */
-  posterior(id: string, round?: number): Posterior;
   /** Mean weightMultiplier over a unit's members (1 for an empty list). */
   unitMultiplier(members: readonly string[], round?: number): number;
   /** Applies one finished round's verdicts; returns the participants this round excluded. */
@@ -168,10 +157,6 @@ export function createBetaReputation(options: BetaReputationOptions = {}): BetaR
     score(id, round) {
       const r = recordAt(id, upcoming(round));
       return r === undefined ? 0.5 : scoreOf(r);
-    },
-    posterior(id, round) {
-      const r = recordAt(id, upcoming(round));
-      return r === undefined ? { alpha: 0, beta: 0 } : { alpha: r.alpha, beta: r.beta };
     },
     isExcluded(id, round) {
       const r = store.get(id);

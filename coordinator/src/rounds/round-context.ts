@@ -6,7 +6,6 @@ import type { Logger, Message } from '@fedwarden/shared';
 import type { AggregationUnit } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { UnitStats } from '../defences.ts';
-import type { Posterior } from '../reputation/beta-reputation.ts';
 
 export interface RoundContext {
   readonly round: number;
@@ -17,8 +16,6 @@ export interface RoundContext {
   send(participantId: string, msg: Message): Promise<boolean>;
   /** Reputation multiplier in [0, 1] for the weight a participant's update gets (secure aggregation). */
   reputationWeight(participantId: string): number;
-  /** A participant's reputation evidence, for the reputation group policy (secagg/groups.ts). */
-  reputationEvidence(participantId: string): Posterior;
 }
 
 export interface CollectedRound {

@@ -81,7 +81,6 @@ export class RoundRunner {
       log,
       send: (id, msg) => this.send(id, msg),
       reputationWeight: (id) => defences.weight(id, round),
-      reputationEvidence: (id) => defences.reputation.posterior(id, round),
     };
     const { collected, reference } = await this.collect(ctx, state, selected);
 

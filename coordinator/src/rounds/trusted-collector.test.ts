@@ -26,7 +26,6 @@ function context(deadlineMs: number) {
       return true;
     },
     reputationWeight: () => 1,
-    reputationEvidence: () => ({ alpha: 0, beta: 0 }),
   };
   return { ctx, sent, connected };
 }

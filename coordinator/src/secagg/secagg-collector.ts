@@ -19,7 +19,7 @@ export class SecaggCollector implements RoundCollector {
   async collect(selected: readonly string[]): Promise<CollectedRound> {
     const { config, round } = this.ctx;
     const { groupSize, groupPolicy } = config.secagg;
-    const groups = partitionGroups(selected, groupSize, groupPolicy, config.seed, round, (id) => this.ctx.reputationEvidence(id));
+    const groups = partitionGroups(selected, groupSize, groupPolicy, config.seed, round, (id) => this.ctx.reputationWeight(id));
     if (groups.length === 0) {
       return empty(`${selected.length} selected, fewer than one secure group of ${groupSize}`);
     }
