@@ -13,13 +13,22 @@
  * --dropout P: each round, each participant vanishes with probability P at a random stage (before training,
  * or in secure aggregation before encaps, shares, masked or unmask) and rejoins at once for later rounds.
  */
-import { toFedwardenError } from '@fedwarden/shared';
+import { FedwardenError, toFedwardenError } from '@fedwarden/shared';
 import { runMatrix } from './matrix.ts';
 import { parseSimulateArgs } from './simulate-options.ts';
 import { runSimulation } from './simulation.ts';
 
+/** Bad flags are the user's to fix: BAD_CONFIG and exit code 2, not an internal failure. */
+function parseOrExplain(argv: string[]): ReturnType<typeof parseSimulateArgs> {
+  try {
+    return parseSimulateArgs(argv);
+  } catch (err) {
+    throw new FedwardenError('BAD_CONFIG', err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  const command = parseSimulateArgs(argv);
+  const command = parseOrExplain(argv);
   const say = (line: string) => {
     if (!command.options.quiet) process.stderr.write(line + '\n');
   };
@@ -45,6 +54,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const e = toFedwardenError(err);
     process.stderr.write(`simulate failed [${e.code}]: ${e.message}\n`);
-    process.exit(1);
+    process.exit(e.code === 'BAD_CONFIG' ? 2 : 1);
   },
 );
