@@ -4,14 +4,14 @@ import { IsolationForestDetector, scoreUnits, type FeatureRow } from './isolatio
 import { ordinaryFeatures } from './ordinary-rows.ts';
 import { computeUnitFeatures, type UnitFeature } from './unit-features.ts';
 
-// The forest is a function of the rows and the seed, so these tests replay exactly; still, every assertion
-// keeps a margin, measured over 100 runs of these exact rows (seed 7, 200 trees, splits drawn unseeded) and
-// written beside it, so that none hangs on one draw of the splits. Histories here have at most 100 rows, under ψ = 256, so every tree is
-// fitted on the whole history, except in the 100-units-a-round case. Ordinary units scored up to 0.60 (the
-// threshold; an ordinary unit that reaches it alerts at info level: a warning also needs a feature beyond 3.5
-// robust standard deviations, which none has), so tests assert that no ordinary unit is alerted at warning or
-// above rather than that none reaches 0.6. Severity is asserted as "not info" because the critical threshold
-// (0.7) sits within the outliers' run-to-run spread.
+// The forest is a function of the rows and the seed, so these tests replay exactly; still, every assertion keeps a
+// margin, measured over 100 runs of these exact rows (seed 7, 200 trees, splits drawn unseeded) and written beside
+// it, so that none hangs on one draw of the splits. Histories here have at most 100 rows, under ψ = 256, so every
+// tree is fitted on the whole history, except in the 100-units-a-round case. Ordinary units scored up to 0.60 (the
+// threshold; an ordinary unit that reaches it alerts at info level: a warning also needs a feature beyond 3.5 robust
+// standard deviations, which none has), so tests assert that no ordinary unit is alerted at warning or above rather
+// than that none reaches 0.6. Severity is asserted as "not info" because the critical threshold (0.7) sits within
+// the outliers' run-to-run spread.
 
 type Features = Record<UnitFeature, number>;
 

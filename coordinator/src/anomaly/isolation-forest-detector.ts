@@ -161,8 +161,8 @@ function featureNames(rows: readonly FeatureRow[]): string[] {
 /**
  * Scores the current rows against a fresh forest fitted on subsamples of the history alone, drawn with `seed`:
  * the current rows are points outside every tree's sample (novelty detection). Pure: the same rows and seed
- * give the same scores. Rows must be finite (the detector below filters them); history rows need the current rows'
- * features. Returns the skip reason instead when the history is too small or no feature varies over it.
+ * give the same scores. Rows must be finite (the detector below filters them); history rows need the current
+ * rows' features. Returns the skip reason instead when the history is too small or no feature varies over it.
  */
 export function scoreUnits(
   history: readonly FeatureRow[],
