@@ -54,10 +54,12 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   const started = Date.now();
   const backend = await initTensorFlow();
   const byzantineCount = Math.round(opts.byzantine * opts.clients);
+  const attackOptions = settingsFor(opts.attackSettings, opts.attack);
+  const optionWords = Object.entries(attackOptions).map(([k, v]) => `${k}=${v}`);
   say(
     `fedwarden simulate: ${opts.clients} participants, ${opts.rounds} rounds, seed ${opts.seed}, ` +
       `privacy ${opts.privacy}${opts.privacy === 'secagg' ? ` (groups of ${opts.groupSize})` : ''}, dropout ${opts.dropout}, ` +
-      `attack ${opts.attack}${opts.attackSettings.length > 0 ? ` (${opts.attackSettings.map((s) => `${s.option}=${s.value}`).join(', ')})` : ''}` +
+      `attack ${opts.attack}${optionWords.length > 0 ? ` (${optionWords.join(', ')})` : ''}` +
       `${byzantineCount > 0 ? ` by ${byzantineCount}` : ''}, defence ${opts.defence}, tfjs backend ${backend}`,
   );
   const task = await prepareMnistTask({
@@ -71,7 +73,6 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
 
   const ids = task.shards.map((_, i) => `p${String(i).padStart(3, '0')}`);
   const byzantine = new Set(shuffle(createRng(deriveSeed(opts.seed, 0xb42)), [...ids]).slice(0, byzantineCount));
-  const attackOptions = settingsFor(opts.attackSettings, opts.attack);
   const attack = opts.attack === 'none' ? undefined : createAttack(opts.attack, attackOptions);
   const adversary = attack ? new Adversary(attack, opts.clients, [...byzantine], deriveSeed(opts.seed, 0xad7)) : undefined;
 

@@ -6,7 +6,7 @@
  * A reference is optional: a hook that fails, or returns a delta of the wrong length, with non-finite values
  * or all zeros, costs the round its reference (logged), never the round itself.
  */
-import type { Logger } from '@fedwarden/shared';
+import { allFinite, type Logger } from '@fedwarden/shared';
 import type { TrustedReference } from '../aggregation/strategy.ts';
 
 /**
@@ -16,7 +16,7 @@ import type { TrustedReference } from '../aggregation/strategy.ts';
  */
 export type ReferenceHook = (global: Float32Array, round: number) => Promise<Float32Array | TrustedReference>;
 
-const wellFormed = (v: Float32Array, length: number): boolean => v.length === length && v.every(Number.isFinite) && v.some((x) => x !== 0);
+const wellFormed = (v: Float32Array, length: number): boolean => v.length === length && allFinite(v) && v.some((x) => x !== 0);
 
 /**
  * The round's trusted reference, or undefined (no hook, or it failed: logged). Malformed replicates, or a
