@@ -4,6 +4,7 @@ export * from './rng.ts';
 export * from './limits.ts';
 export * from './protocol/messages.ts';
 export * from './log.ts';
+export * from './log-figures.ts';
 export * from './vector.ts';
 export * from './protocol/bytes.ts';
 export * from './protocol/codec.ts';
