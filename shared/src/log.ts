@@ -47,10 +47,12 @@ export const REDACTED_FIELDS: readonly string[] = ['token', 'password', 'secret'
 const fdDestinations = new Map<number, LogDestination>();
 
 /**
- * A synchronous destination on file descriptor `fd` (default 2, stderr), one per fd for the whole process:
- * pino's sonic-boom, which retries a full pipe instead of dropping the line.
+ * A synchronous destination on file descriptor `fd` (default 2, stderr): pino's sonic-boom, which retries a
+ * full pipe instead of dropping the line. stdout and stderr have one each for the whole process; another fd
+ * (a file the caller opened, and may close and see reused) gets a fresh one.
  */
 export function fdDestination(fd = 2): LogDestination {
+  if (fd !== 1 && fd !== 2) return pino.destination({ dest: fd, sync: true });
   let destination = fdDestinations.get(fd);
   if (!destination) {
     destination = pino.destination({ dest: fd, sync: true });
