@@ -1,6 +1,5 @@
 export { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
 export type { RoundRecord } from './rounds/round-record.ts';
-export { prettyDestination, type PrettyDestinationOptions } from './log/pretty-destination.ts';
 export { STRATEGY_NAMES, createStrategy, type StrategyName } from './aggregation/registry.ts';
 export {
   createFedwardenStrategy,
