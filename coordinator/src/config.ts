@@ -26,6 +26,10 @@ export const configSchema = z.strictObject({
   /** Seed for participant selection and the initial adapter, so that runs are reproducible. */
   seed: z.number().int().default(1),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * Enrolled participants (`fedwarden token <id>` prints an entry). A coordinator refuses to start with none, or
+   * with fewer than rounds.minParticipants (checkEnrolment); other commands read a config without them.
+   */
   participants: z.array(participantSchema).default([]),
   model: z
     .strictObject({
@@ -239,6 +243,31 @@ export function parseConfig(input: unknown): CoordinatorConfig {
     throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.threshold must exceed half the degree (${k})`);
   }
   return result.data;
+}
+
+/** How an operator enrols a participant, for the messages of a config that cannot run. */
+const HOW_TO_ENROL =
+  'enrol each participant with `fedwarden token <participant-id>`, which prints the token to give it and a config ' +
+  'entry { "id": …, "tokenSha256": … } to add under "participants"';
+
+/**
+ * Refuse a config whose first round could never start: nobody enrolled, or rounds.minParticipants above the
+ * number enrolled (the coordinator would wait forever). Checked when a coordinator is built, not in
+ * parseConfig: `fedwarden fingerprint` and `verify` read a config before anyone is enrolled. Throws BAD_CONFIG.
+ */
+export function checkEnrolment(config: CoordinatorConfig): void {
+  const enrolled = config.participants.length;
+  if (enrolled === 0) {
+    throw new FedwardenError('BAD_CONFIG', `no participants are enrolled, so no round can start: ${HOW_TO_ENROL}`);
+  }
+  const { minParticipants } = config.rounds;
+  if (minParticipants > enrolled) {
+    throw new FedwardenError(
+      'BAD_CONFIG',
+      `rounds.minParticipants is ${minParticipants} but only ${enrolled} participant${enrolled === 1 ? ' is' : 's are'} enrolled, ` +
+        `so no round can start: lower rounds.minParticipants, or ${HOW_TO_ENROL}`,
+    );
+  }
 }
 
 export function loadConfig(path: string): CoordinatorConfig {

@@ -19,7 +19,7 @@ import {
   type MessageOf,
 } from '@fedwarden/shared';
 import { Defences } from './defences.ts';
-import type { CoordinatorConfig } from './config.ts';
+import { checkEnrolment, type CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
 import { FinishConfirmations } from './finish-confirmations.ts';
 import { ManifestAgreement } from './manifest-agreement.ts';
@@ -80,6 +80,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     options: CoordinatorOptions = {},
   ) {
     super();
+    // Before anything is opened: a config no round can start with would otherwise wait forever.
+    checkEnrolment(config);
     this.store = options.store ?? SqliteStore.open();
     const resumed = this.store.resume(config.participants);
     this.defences = new Defences(config, this.store.reputation);
