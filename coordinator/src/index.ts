@@ -24,7 +24,7 @@ export {
 export { MemoryReputationStore, type ReputationRecord, type ReputationStore } from './reputation/reputation-store.ts';
 export { evidenceFromResult } from './reputation/evidence.ts';
 export type { Alert } from './anomaly/alert.ts';
-export { parseConfig, loadConfig, configSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
+export { parseConfig, loadConfig, checkEnrolment, configSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
 export {
   ephemeralIdentity,
   identityFromSeed,
