@@ -8,7 +8,7 @@
  * messages, departures and rejoins) and nothing else: the participant registry, the global adapter and the
  * shutdown flag belong to the coordinator's lifecycle (coordinator.ts) and come in through RoundRunnerDeps.
  */
-import { axpy, createRng, deriveSeed, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
+import { axpy, createRng, deriveSeed, roundFigure, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
 import type { TrustedReference } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { Defences, Review } from '../defences.ts';
@@ -90,8 +90,10 @@ export class RoundRunner {
     if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
     const accuracy = next !== undefined ? await this.evaluate(next, log) : undefined;
     const dropoutRate = selected.length > 0 ? 1 - collected.contributors.length / selected.length : 0;
-    const alerts = [...(review?.alerts ?? []), ...defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy)];
-    for (const alert of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert });
+    // A round cut short by stop() says nothing about the federation: every participant counts as gone then, and
+    // the detectors would read the shutdown as a 100 % dropout. They skip it (their history too); the record says why.
+    const alerts = interrupted ? [] : [...(review?.alerts ?? []), ...defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy)];
+    for (const { round: _round, score, ...alert } of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert, score: roundFigure(score) });
 
     const contributors = new Set(collected.contributors);
     const isolationSkipped = review === undefined ? `not reviewed: ${conclusion.reason}` : review.isolationSkipped;
@@ -122,7 +124,11 @@ export class RoundRunner {
     // Stored before participants hear of it: a round they were told had ended is never lost.
     if (interrupted) store.interruptRound(attempt, record);
     else store.finishRound(attempt, record, next);
-    log.info('round ended', { outcome, reason, dropped: record.dropped.length, durationMs: record.durationMs });
+    if (interrupted) log.info('round interrupted by shutdown', { reason, durationMs: record.durationMs });
+    else {
+      const figures = { meanLoss: roundFigure(collected.meanLoss), ...(accuracy !== undefined ? { accuracy: roundFigure(accuracy) } : {}) };
+      log.info('round ended', { outcome, reason, dropped: record.dropped.length, ...figures, durationMs: record.durationMs });
+    }
     await Promise.allSettled(selected.map((id) => this.send(id, { kind: 'roundEnd', round, outcome, reason })));
     return record;
   }
