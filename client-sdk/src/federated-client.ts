@@ -12,7 +12,17 @@
  * protocol) and close() end run() at once.
  */
 import { EventEmitter } from 'node:events';
-import { FedwardenError, silentLogger, toFedwardenError, type Logger, type ProtocolLimits } from '@fedwarden/shared';
+import {
+  FedwardenError,
+  LOG_LEVELS,
+  createLogger,
+  roundMs,
+  silentLogger,
+  toFedwardenError,
+  type LogLevel,
+  type Logger,
+  type ProtocolLimits,
+} from '@fedwarden/shared';
 import type { ClientSummary, FederatedClientEvents } from './client-events.ts';
 import { SecureConnection } from './connection.ts';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './resilience/heartbeat.ts';
@@ -41,7 +51,26 @@ export interface FederatedClientOptions {
   readonly heartbeatTimeoutMs?: number;
   /** Reconnect policy (backoff, attempts, circuit breaker, injectable sleep/clock/random); false: never reconnect. */
   readonly reconnect?: ReconnectOptions | false;
+  /**
+   * Receives the client's log lines (joining, lost links, reconnect decisions, the circuit breaker, missed
+   * heartbeats): your own implementation of the Logger interface (`msg`, `fields`), e.g. an adapter over your
+   * application's logger, filtering levels itself. Fields carry ids, codes and figures, never the token. Give
+   * either `logger` or `logLevel`; neither: the client logs nothing.
+   */
   readonly logger?: Logger;
+  /**
+   * Without a `logger`: write JSON lines on stderr at this level and above ('debug' | 'info' | 'warn' | 'error'
+   * | 'silent'), through createLogger from @fedwarden/shared, each with `component: "client"`.
+   */
+  readonly logLevel?: LogLevel;
+}
+
+function clientLogger(options: FederatedClientOptions): Logger {
+  const { logger, logLevel } = options;
+  if (logLevel === undefined) return logger ?? silentLogger;
+  if (logger !== undefined) throw new FedwardenError('BAD_CONFIG', 'FederatedClient: give logger or logLevel, not both (your logger filters its own levels)');
+  if (!LOG_LEVELS.includes(logLevel)) throw new FedwardenError('BAD_CONFIG', `FederatedClient: logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  return createLogger(logLevel, { component: 'client' });
 }
 
 function timerSleep(ms: number): Promise<void> {
@@ -56,10 +85,12 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
   private closedByUser = false;
   private wake: (() => void) | undefined;
   private running = false;
+  private readonly log: Logger;
 
   constructor(private readonly options: FederatedClientOptions) {
     super();
     if (options.data.count < 1) throw new FedwardenError('BAD_CONFIG', 'FederatedClient: no local data');
+    this.log = clientLogger(options);
     const heartbeat = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
     if (!(heartbeat >= 0 && Number.isFinite(heartbeat))) {
       throw new FedwardenError('BAD_CONFIG', 'FederatedClient: heartbeatTimeoutMs must be a non-negative number of ms');
@@ -69,7 +100,7 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
       options.reconnect === false
         ? undefined
         : new ReconnectPolicy(options.reconnect, (state, retryInMs) => {
-            (options.logger ?? silentLogger).info('circuit breaker', { state, retryInMs });
+            this.log.info('circuit breaker', { state, retryInMs: roundMs(retryInMs) });
             if (state === 'open') this.emit('circuitOpen', retryInMs);
             else if (state === 'half-open') this.emit('circuitHalfOpen');
             else this.emit('circuitClosed');
@@ -100,7 +131,7 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
   }
 
   private async loop(): Promise<ClientSummary> {
-    const log = this.options.logger ?? silentLogger;
+    const { log } = this;
     const { policy } = this;
     const reconnect = this.options.reconnect;
     const sleep = reconnect ? (reconnect.sleep ?? timerSleep) : timerSleep;
@@ -151,7 +182,7 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
       handshakeTimeoutMs,
       heartbeatTimeoutMs,
       onHeartbeatMissed: (silentMs) => {
-        (this.options.logger ?? silentLogger).warn('heartbeat missed: link presumed dead', { silentMs });
+        this.log.warn('heartbeat missed: link presumed dead', { silentMs: roundMs(silentMs) });
         this.emit('heartbeatMissed', silentMs);
       },
     });
@@ -172,9 +203,10 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
 
   private async retryOrThrow(decision: ReconnectDecision, err: unknown, sleep: (ms: number) => Promise<void>): Promise<void> {
     if (!decision.retry) {
-      (this.options.logger ?? silentLogger).warn('not reconnecting', { why: decision.why });
+      this.log.warn('not reconnecting', { why: decision.why });
       throw err;
     }
+    this.log.info('reconnecting', { attempt: decision.attempt, delayMs: roundMs(decision.delayMs) });
     this.emit('reconnecting', decision.attempt, decision.delayMs);
     await this.pause(sleep, decision.delayMs);
   }
