@@ -41,6 +41,29 @@ describe('operator hooks', () => {
     expect(records.map((r) => r.accuracy)).toEqual([0.25, 0.5]);
   });
 
+  it('an evaluator may report accuracy and loss; each figure out of range is left out alone', async () => {
+    const scores = [{ accuracy: 0.75, loss: 0.5 }, { accuracy: 1.5, loss: 0.25 }];
+    const { records } = await runWith({ evaluate: (_, round) => scores[round - 1]! });
+    expect(records.map((r) => [r.accuracy, r.evaluationLoss])).toEqual([
+      [0.75, 0.5],
+      [undefined, 0.25],
+    ]);
+  });
+
+  it("the evaluator gets each completed round's number and a copy of the new global adapter", async () => {
+    const seen: Array<[number, number[]]> = [];
+    const { global } = await runWith({
+      evaluate: (adapter, round) => {
+        seen.push([round, Array.from(adapter)]);
+        adapter.fill(99); // a copy: the coordinator's adapter is unaffected
+        return 0.5;
+      },
+    });
+    expect(seen.map(([round]) => round)).toEqual([1, 2]);
+    expect(seen[1]![1]).toEqual(Array.from(global));
+    expect(Array.from(global)).toEqual([0.3, -0.4, 0.6].map((x) => expect.closeTo(x, 5)));
+  });
+
   it('a throwing reference hook leaves the round to the other checks', async () => {
     const { records, global } = await runWith({ reference: () => Promise.reject(new Error('no root data today')) });
     expect(records.map((r) => r.outcome)).toEqual(['completed', 'completed']);

@@ -1,5 +1,6 @@
 export { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
 export type { RoundRecord } from './rounds/round-record.ts';
+export type { Evaluation, EvaluateHook } from './rounds/evaluation.ts';
 export { STRATEGY_NAMES, createStrategy, type StrategyName } from './aggregation/registry.ts';
 export {
   createFedwardenStrategy,

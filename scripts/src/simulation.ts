@@ -89,11 +89,13 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     aggregation: { strategy: opts.defence },
   });
   // The coordinator scores each new global adapter on the held-out rotated digits (its degradation detector
-  // watches the accuracy); an aborted round leaves the adapter, and so the accuracy, unchanged.
+  // watches the accuracy; the records keep the loss too); an aborted round leaves the adapter, and so the
+  // accuracy, unchanged.
   const evaluator = task.createModel();
   const evaluate = async (global: Float32Array) => {
     evaluator.setWeights(global);
-    return (await evaluator.evaluate(task.test)).accuracy;
+    const { accuracy, loss } = await evaluator.evaluate(task.test);
+    return { accuracy, loss };
   };
   // The operator's trusted reference: the global adapter trained on the root digits each round (FLTrust).
   const referenceModel = opts.root > 0 ? task.createModel() : undefined;

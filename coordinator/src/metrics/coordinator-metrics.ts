@@ -73,6 +73,9 @@ export class CoordinatorMetrics {
   private readonly rejections: Counter<'code'>;
   private readonly closes: Counter<'close_code'>;
   private readonly stageClock: SecaggStageClock;
+  /** Made at the first evaluated round: before it, or without an evaluator, there is no figure to report (not 0). */
+  private evaluationAccuracy: Gauge | undefined;
+  private evaluationLoss: Gauge | undefined;
 
   constructor(sources: MetricsSources) {
     sharedProcessRegistry();
@@ -136,6 +139,22 @@ export class CoordinatorMetrics {
     this.secaggCpu.inc(record.protocolMs / 1000);
     this.observeStage('round', record.durationMs / 1000);
     for (const alert of record.alerts) this.alerts.inc({ detector: alert.detector, severity: alert.severity });
+    if (record.accuracy !== undefined) {
+      this.evaluationAccuracy ??= new Gauge({
+        name: METRICS_PREFIX + 'evaluation_accuracy',
+        help: "Accuracy of the global adapter after the last evaluated round, on the operator evaluator's data.",
+        registers: [this.registry],
+      });
+      this.evaluationAccuracy.set(record.accuracy);
+    }
+    if (record.evaluationLoss !== undefined) {
+      this.evaluationLoss ??= new Gauge({
+        name: METRICS_PREFIX + 'evaluation_loss',
+        help: "Loss of the global adapter after the last evaluated round, on the operator evaluator's data.",
+        registers: [this.registry],
+      });
+      this.evaluationLoss.set(record.evaluationLoss);
+    }
   }
 
   observeStage(stage: Stage, seconds: number): void {

@@ -39,8 +39,10 @@ export interface RoundRecord {
   readonly isolationSkipped?: string;
   /** Participants the round's evidence excluded from the next rounds (reputation). */
   readonly excluded: readonly string[];
-  /** Accuracy of the new global adapter, when the coordinator was given an evaluator. */
+  /** Accuracy of the new global adapter on the evaluator's data, when the coordinator has an evaluator (evaluation.ts). */
   readonly accuracy?: number;
+  /** Loss of the new global adapter on the evaluator's data, when the evaluator reports one. */
+  readonly evaluationLoss?: number;
   /** Sample-weighted mean of the participants' reported training loss; null if none reported. */
   readonly meanLoss: number | null;
   readonly samples: number;

@@ -16,6 +16,7 @@ import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
 import type { ParticipantConnection } from '../net/participant-connection.ts';
 import { SecaggCollector } from '../secagg/secagg-collector.ts';
 import type { CoordinatorStore } from '../storage/store.ts';
+import { evaluateGlobal, type EvaluateHook } from './evaluation.ts';
 import { trainReference, type ReferenceHook } from './reference-update.ts';
 import type { CollectedRound, RoundCollector, RoundContext } from './round-context.ts';
 import type { RoundRecord } from './round-record.ts';
@@ -24,8 +25,11 @@ import { TrustedCollector } from './trusted-collector.ts';
 
 /** The operator's hooks into every round. */
 export interface RoundHooks {
-  /** Scores a global adapter (e.g. accuracy on held-out data); feeds the degradation detector and the record. */
-  readonly evaluate?: (global: Float32Array) => Promise<number>;
+  /**
+   * Scores each completed round's new global adapter on the operator's held-out data (evaluation.ts): accuracy
+   * and loss go into the record (so the 'round' event and the metrics), accuracy feeds the degradation detector.
+   */
+  readonly evaluate?: EvaluateHook;
   /**
    * Trains the round's global adapter on the operator's small clean root dataset and returns the delta: the
    * trusted reference of the fedwarden strategy (aggregation/reference.ts, FLTrust). Runs while participants
@@ -88,7 +92,7 @@ export class RoundRunner {
     const { outcome, review, next, ...conclusion } = this.conclude(state, ctx, selected, collected, reference, interrupted);
     let reason = conclusion.reason;
     if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
-    const accuracy = next !== undefined ? await this.evaluate(next, log) : undefined;
+    const { accuracy, loss: evaluationLoss } = next !== undefined ? await evaluateGlobal(this.deps.evaluate, next, round, log) : {};
     const dropoutRate = selected.length > 0 ? 1 - collected.contributors.length / selected.length : 0;
     // A round cut short by stop() says nothing about the federation: every participant counts as gone then, and
     // the detectors would read the shutdown as a 100 % dropout. They skip it (their history too); the record says why.
@@ -114,6 +118,7 @@ export class RoundRunner {
       ...(isolationSkipped !== undefined ? { isolationSkipped } : {}),
       excluded: review?.excluded ?? [],
       ...(accuracy !== undefined ? { accuracy } : {}),
+      ...(evaluationLoss !== undefined ? { evaluationLoss } : {}),
       meanLoss: collected.meanLoss,
       samples: collected.samples,
       uploadBytes: collected.uploadBytes,
@@ -204,19 +209,6 @@ export class RoundRunner {
   }
 
   /** Seal and send to a participant; false if it is not connected or the send failed. */
-  /** The evaluator's score of the new global adapter; a failing evaluator costs the record its accuracy (logged), never the round. */
-  private async evaluate(global: Float32Array, log: Logger): Promise<number | undefined> {
-    if (!this.deps.evaluate) return undefined;
-    try {
-      const accuracy = await this.deps.evaluate(global.slice());
-      if (Number.isFinite(accuracy)) return accuracy;
-      log.warn('evaluator returned a non-finite score; round recorded without accuracy', { accuracy });
-    } catch (err) {
-      log.warn('evaluator failed; round recorded without accuracy', { err: err instanceof Error ? err.message : String(err) });
-    }
-    return undefined;
-  }
-
   private async send(id: string, msg: Message): Promise<boolean> {
     const conn = this.deps.participants.get(id);
     if (!conn) return false;
