@@ -1,10 +1,10 @@
 /**
- * The coordinator's operator hooks (evaluate, reference) are the operator's code: when they throw or return
- * nonsense, the round loses what the hook would have added (accuracy in the record, the trusted reference),
- * never the round.
+ * The coordinator's operator hooks (evaluate, reference, strategy) are the operator's code: when they throw or
+ * return nonsense, the round loses what the hook would have added (accuracy in the record, the trusted
+ * reference), never the round; a strategy, without which there is no step, costs that round only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RoundRecord } from '@fedwarden/coordinator';
+import { createFedAvg, type RoundRecord, type Strategy } from '@fedwarden/coordinator';
 import { fakeClients, startFederation, type TestFederation } from './support/federation.ts';
 
 let fed: TestFederation | undefined;
@@ -62,6 +62,39 @@ describe('operator hooks', () => {
     expect(seen.map(([round]) => round)).toEqual([1, 2]);
     expect(seen[1]![1]).toEqual(Array.from(global));
     expect(Array.from(global)).toEqual([0.3, -0.4, 0.6].map((x) => expect.closeTo(x, 5)));
+  });
+
+  it("an operator's strategy replaces the configured one", async () => {
+    const halfFedAvg: Strategy = {
+      name: 'half-fedavg',
+      tolerance: 'none',
+      aggregate: (units, ctx) => {
+        const result = createFedAvg().aggregate(units, ctx);
+        return { ...result, step: result.step.map((x) => x / 2) };
+      },
+    };
+    const { records, global } = await runWith({ strategy: halfFedAvg });
+    expect(records.map((r) => r.reason)).toEqual([expect.stringContaining('half-fedavg'), expect.stringContaining('half-fedavg')]);
+    expect(Array.from(global)).toEqual([0.15, -0.2, 0.3].map((x) => expect.closeTo(x, 5)));
+  });
+
+  it('a strategy that throws, or returns a malformed step, aborts that round only and leaves the adapter as it was', async () => {
+    let round = 0;
+    const flaky: Strategy = {
+      name: 'flaky',
+      tolerance: 'none',
+      aggregate: (units, ctx) => {
+        round++;
+        if (round === 1) throw new Error('out of cheese');
+        return { ...createFedAvg().aggregate(units, ctx), step: new Float32Array(ctx.dim + 1) };
+      },
+    };
+    const { records, global } = await runWith({ strategy: flaky });
+    expect(records.map((r) => [r.outcome, r.reason])).toEqual([
+      ['aborted', 'flaky failed: out of cheese'],
+      ['aborted', 'flaky failed: strategy flaky returned a step of 4 values for an adapter of 3'],
+    ]);
+    expect(Array.from(global)).toEqual([0, 0, 0]);
   });
 
   it('a throwing reference hook leaves the round to the other checks', async () => {

@@ -18,6 +18,7 @@ import {
   type Message,
   type MessageOf,
 } from '@fedwarden/shared';
+import type { Strategy } from './aggregation/strategy.ts';
 import { Defences } from './defences.ts';
 import { checkEnrolment, type CoordinatorConfig } from './config.ts';
 import { Enrolment } from './enrolment.ts';
@@ -46,6 +47,12 @@ export interface CoordinatorOptions extends RoundHooks {
    * reputation, next round) and closes it in stop(). Default: an in-memory SQLite store (nothing survives).
    */
   readonly store?: CoordinatorStore;
+  /**
+   * The operator's own aggregation strategy (aggregation/strategy.ts), in place of the one config.aggregation
+   * names. Its results are checked (aggregation/result-check.ts); one that throws or is malformed aborts the
+   * round. From a config file: extensions.strategy (extensions/load-extensions.ts).
+   */
+  readonly strategy?: Strategy;
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -84,7 +91,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     checkEnrolment(config);
     this.store = options.store ?? SqliteStore.open();
     const resumed = this.store.resume(config.participants);
-    this.defences = new Defences(config, this.store.reputation);
+    this.defences = new Defences(config, this.store.reputation, options.strategy);
+    if (options.strategy) this.log.info('aggregating with the operator\'s strategy', { strategy: options.strategy.name, replaces: config.aggregation.strategy });
     this.enrolment = new Enrolment(config.participants);
     this.manifests = new ManifestAgreement(config.model.manifestSha256);
     this.restore(resumed);

@@ -5,6 +5,7 @@
  */
 import { deriveSeed, type RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
+import { checkAggregationResult } from './aggregation/result-check.ts';
 import { capWeights } from './aggregation/weight-cap.ts';
 import type { AggregationResult, AggregationUnit, Strategy, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
@@ -41,10 +42,11 @@ export class Defences {
   private previousStep: Float32Array | undefined;
   private readonly weightCap: number;
 
-  constructor(config: CoordinatorConfig, store?: ReputationStore) {
+  /** `strategy`: the operator's own (extensions), in place of the one config.aggregation names. */
+  constructor(config: CoordinatorConfig, store?: ReputationStore, strategy?: Strategy) {
     this.weightCap = config.aggregation.weightCap;
     this.reputation = createBetaReputation({ ...config.reputation, ...(store ? { store } : {}) });
-    this.strategy = createStrategy(config.aggregation, this.reputation);
+    this.strategy = strategy ?? createStrategy(config.aggregation, this.reputation);
     this.isolation = new IsolationForestDetector({
       windowRounds: config.anomaly.windowRounds,
       threshold: config.anomaly.isolationThreshold,
@@ -71,6 +73,7 @@ export class Defences {
    * the global adapter's length: never taken from a unit, which an attacker controls. `reference` is the
    * round's trusted reference delta, if the operator supplies one (aggregation/reference.ts). The isolation
    * forest learns normal from the units the strategy kept: rejected units' rows never enter its history.
+   * Throws, before anything is recorded, when the strategy throws or returns a malformed result.
    */
   review(
     round: number,
@@ -84,7 +87,11 @@ export class Defences {
     const weights = capWeights(units.map((u) => u.weight), this.weightCap);
     const capped = units.map((u, i) => (weights[i] === u.weight ? u : { ...u, weight: weights[i] as number }));
     if (reference !== undefined && reference.delta.length !== dim) throw new RangeError(`review: reference has ${reference.delta.length} ≠ ${dim} values`);
-    const result: AggregationResult = this.strategy.aggregate(capped, { round, dim, seed, previousStep, ...(reference ? { reference } : {}) });
+    const result: AggregationResult = checkAggregationResult(
+      this.strategy.aggregate(capped, { round, dim, seed, previousStep, ...(reference ? { reference } : {}) }),
+      dim,
+      this.strategy.name,
+    );
     const evidence = result.evidence ?? evidenceFromResult(units, result);
     const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.

@@ -192,7 +192,16 @@ export class RoundRunner {
     }
     state.transition('aggregating');
     const aggregationStarted = performance.now();
-    const review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference);
+    let review: Review;
+    try {
+      review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference);
+    } catch (err) {
+      // An operator's strategy that throws or returns nonsense costs the round, not the coordinator.
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.log.error('aggregation failed; round aborted', { strategy: defences.strategyName, err: message });
+      state.transition('aborted');
+      return { outcome: 'aborted', reason: `${defences.strategyName} failed: ${message}` };
+    }
     metrics.observeStage('aggregation', (performance.now() - aggregationStarted) / 1000);
     if (review.kept.length === 0) {
       state.transition('aborted');
