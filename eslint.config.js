@@ -18,6 +18,12 @@ export default tseslint.config(
     },
   },
   {
+    // Library code logs through the Logger it is given (shared/src/log.ts); only the CLIs print.
+    files: ['shared/src/**/*.ts', 'client-sdk/src/**/*.ts', 'coordinator/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'coordinator/src/cli.ts', 'coordinator/src/cli/**'],
+    rules: { 'no-console': 'error' },
+  },
+  {
     files: ['shared/**/*.ts'],
     rules: restrict([
       { group: ['@fedwarden/*'], message: 'shared imports nothing from the workspace.' },
