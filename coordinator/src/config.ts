@@ -16,6 +16,19 @@ const participantSchema = z.strictObject({
   tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'tokenSha256: 64 lowercase hex characters'),
 });
 
+/**
+ * An operator's module (extensions/load-extensions.ts): its file path, relative to the config file's directory,
+ * or that path with options handed to the module's factory.
+ */
+const extensionSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    module: z.string().min(1),
+    /** Given to the module's factory as ctx.options. */
+    options: z.record(z.string(), z.unknown()).default({}),
+  }),
+]);
+
 export const configSchema = z.strictObject({
   /** Interface to listen on. Default loopback; set "0.0.0.0" (behind TLS) for a real deployment. */
   host: z.string().default('127.0.0.1'),
@@ -102,7 +115,8 @@ export const configSchema = z.strictObject({
       /**
        * "fedwarden": sanity → median-based norm bound → DBSCAN on cosine distances (majority cluster) →
        * reputation weighting → weighted mean. Baselines for comparison: "fedavg", "median", "trimmed-mean",
-       * "krum", "multi-krum", "centered-clipping".
+       * "krum", "multi-krum", "centered-clipping". An operator's own strategy (extensions.strategy, or
+       * CoordinatorOptions.strategy) replaces it.
        */
       strategy: z.enum(STRATEGY_NAMES).default('fedwarden'),
       /** Norm bound: units are clipped to clipFactor × the median unit norm (fedwarden). */
@@ -139,6 +153,21 @@ export const configSchema = z.strictObject({
       accuracyDrop: z.number().positive().default(0.05),
     })
     .default({ windowRounds: 10, isolationThreshold: 0.6, accuracyDrop: 0.05 }),
+  /**
+   * The operator's own code, each an ES module whose default export is a factory (ctx) => the extension, or a
+   * promise of it (extensions/load-extensions.ts). Loaded by the `coordinator` command; an embedding process
+   * passes the same things as CoordinatorOptions.
+   */
+  extensions: z
+    .strictObject({
+      /** A Strategy (aggregation/strategy.ts), used instead of aggregation.strategy. */
+      strategy: extensionSchema.optional(),
+      /** (global, round) => accuracy | { accuracy?, loss? }: scores each completed round's global adapter on the operator's data. */
+      evaluator: extensionSchema.optional(),
+      /** (global, round) => delta | { delta, replicates }: the round's trusted reference, trained on the operator's root data. */
+      reference: extensionSchema.optional(),
+    })
+    .default({}),
   training: z
     .strictObject({
       epochs: z.number().int().min(1).max(1000).default(2),

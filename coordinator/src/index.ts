@@ -1,6 +1,17 @@
 export { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
 export type { RoundRecord } from './rounds/round-record.ts';
 export type { Evaluation, EvaluateHook } from './rounds/evaluation.ts';
+export type { ReferenceHook } from './rounds/reference-update.ts';
+export {
+  loadExtensions,
+  type EvaluatorFactory,
+  type ExtensionContext,
+  type ExtensionFactory,
+  type ExtensionKind,
+  type LoadedExtensions,
+  type ReferenceFactory,
+  type StrategyFactory,
+} from './extensions/load-extensions.ts';
 export { STRATEGY_NAMES, createStrategy, type StrategyName } from './aggregation/registry.ts';
 export {
   createFedwardenStrategy,

@@ -14,7 +14,10 @@ import type { TrustedReference } from '../aggregation/strategy.ts';
  * trained on disjoint parts of the root data (aggregation/reference.ts uses them to measure the root sample's
  * noise).
  */
-export type ReferenceHook = (global: Float32Array, round: number) => Promise<Float32Array | TrustedReference>;
+export type ReferenceHook = (
+  global: Float32Array,
+  round: number,
+) => Promise<Float32Array | TrustedReference> | Float32Array | TrustedReference;
 
 const wellFormed = (v: Float32Array, length: number): boolean => v.length === length && allFinite(v) && v.some((x) => x !== 0);
 
