@@ -1,7 +1,7 @@
 /**
- * A graceful stop mid-round says what happened: the round is recorded as interrupted, and the detectors do not
- * read the shutdown as every participant dropping out (no critical "100 % dropped out" alert). Real loopback
- * sockets and crypto, the fake model.
+ * A graceful stop mid-round says what happened: the round is recorded as interrupted, the detectors do not read
+ * the shutdown as every participant dropping out (no critical "100 % dropped out" alert), and nobody is said to
+ * have missed the end of a federation that did not end. Real loopback sockets and crypto, the fake model.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FederatedClient } from '@fedwarden/client';
@@ -61,5 +61,7 @@ describe('graceful stop mid-round', () => {
     expect(lines.some((l) => l.detector !== undefined || /dropped out/.test(String(l.message ?? '')))).toBe(false);
     expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'round interrupted by shutdown', round: 1 }));
+    // The federation did not end: nobody failed to confirm an end that never came.
+    expect(await within(1_000, 'finishHeard', coordinator!.finishHeard(60_000))).toEqual([]);
   });
 });

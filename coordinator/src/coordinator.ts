@@ -214,10 +214,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /**
    * After run(): resolves once every participant that connected to this process has confirmed that it heard the
    * federation is finished, or after `graceMs`, with the ids of those that did not. Meanwhile a participant whose
-   * link broke near the end can reconnect and is told then. Call before stop().
+   * link broke near the end can reconnect and is told then. Call before stop(). A federation stopped before its
+   * last round did not finish, so nobody is owed the news: [] at once.
    */
   finishHeard(graceMs: number): Promise<string[]> {
-    return this.finishNotices.wait(this.finishedAt === undefined ? 0 : graceMs);
+    if (this.finishedAt === undefined) return Promise.resolve([]);
+    return this.finishNotices.wait(graceMs);
   }
 
   /**
