@@ -46,9 +46,9 @@ async function run(steps: number[][], options: CoordinatorOptions, overrides: Re
 const SEPARATING = [1, -2, 0.5];
 const scaled = (v: number[], k: number) => v.map((x) => x * k);
 
-describe('examples/extensions/drop-largest-strategy.js', () => {
+describe('examples/extensions/drop-largest-strategy.mjs', () => {
   it('aggregates the round in place of aggregation.strategy: the largest update is left out', async () => {
-    const options = await loadFromConfigFile({ strategy: { module: fromConfig('drop-largest-strategy.js'), options: { drop: 1 } } });
+    const options = await loadFromConfigFile({ strategy: { module: fromConfig('drop-largest-strategy.mjs'), options: { drop: 1 } } });
     expect(options.strategy?.name).toBe('drop-largest-1');
     const [record] = await run([[0.1, -0.2, 0.05], [0.3, -0.4, 0.15], [50, 50, 50]], options);
     expect(record!.outcome).toBe('completed');
@@ -59,15 +59,15 @@ describe('examples/extensions/drop-largest-strategy.js', () => {
   });
 });
 
-describe('examples/extensions/logistic-evaluator.js', () => {
+describe('examples/extensions/logistic-evaluator.mjs', () => {
   it('scores a zero adapter at chance: log loss ln 2, accuracy the share of label 0', async () => {
-    const { evaluate } = await loadFromConfigFile({ evaluator: fromConfig('logistic-evaluator.js') });
+    const { evaluate } = await loadFromConfigFile({ evaluator: fromConfig('logistic-evaluator.mjs') });
     // data/holdout.json holds 25 positives among 40 examples; z = 0 predicts 0.
     expect(await evaluate!(new Float32Array(3), 1)).toEqual({ accuracy: 15 / 40, loss: expect.closeTo(Math.LN2, 12) });
   });
 
   it('puts accuracy and loss into the round records, the stored records, the round event and /metrics', async () => {
-    const options = await loadFromConfigFile({ evaluator: { module: fromConfig('logistic-evaluator.js'), options: { data: fromConfig('data/holdout.json') } } });
+    const options = await loadFromConfigFile({ evaluator: { module: fromConfig('logistic-evaluator.mjs'), options: { data: fromConfig('data/holdout.json') } } });
     const store = SqliteStore.open();
     const events: RoundRecord[] = [];
     const steps = [scaled(SEPARATING, 0.4), scaled(SEPARATING, 0.6)];
@@ -100,11 +100,11 @@ describe('examples/extensions/logistic-evaluator.js', () => {
   });
 });
 
-describe('examples/extensions/logistic-reference.js', () => {
+describe('examples/extensions/logistic-reference.mjs', () => {
   it('returns a step that lowers the root loss, with two replicates from disjoint halves', async () => {
     const { reference, evaluate } = await loadFromConfigFile({
-      reference: fromConfig('logistic-reference.js'),
-      evaluator: { module: fromConfig('logistic-evaluator.js'), options: { data: fromConfig('data/root.json') } },
+      reference: fromConfig('logistic-reference.mjs'),
+      evaluator: { module: fromConfig('logistic-evaluator.mjs'), options: { data: fromConfig('data/root.json') } },
     });
     const global = new Float32Array(3);
     const returned = await reference!(global, 1);
@@ -130,7 +130,7 @@ describe('examples/extensions/logistic-reference.js', () => {
     const [without] = await run(steps, {}, fedwarden);
     await fed!.stop();
     fed = undefined;
-    const options = await loadFromConfigFile({ reference: fromConfig('logistic-reference.js') });
+    const options = await loadFromConfigFile({ reference: fromConfig('logistic-reference.mjs') });
     const [withReference] = await run(steps, options, fedwarden);
 
     const rejected = (r: RoundRecord | undefined) => r!.rejected.map((v) => v.id).sort();

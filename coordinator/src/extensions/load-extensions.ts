@@ -20,7 +20,8 @@
  * A missing file, a module that fails to load, a default export that is not a function, a factory that throws,
  * or a factory result of the wrong shape is BAD_CONFIG naming the config key, the file and what is wrong. Paths
  * are file paths (relative ones against the config file's directory), not package names. Node loads them as it
- * loads any module: plain JavaScript (.js/.mjs) always, TypeScript only where the runtime strips types.
+ * loads any module: .mjs is always ES, .js only under a package.json with "type": "module"; TypeScript only where
+ * the runtime strips types.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -118,7 +119,9 @@ async function loadOne<T>(
   try {
     exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    return fail(`cannot load the module: ${err instanceof Error ? err.message : String(err)}`, err);
+    // Node reads a .js file as CommonJS unless the nearest package.json says "type": "module".
+    const hint = err instanceof SyntaxError && file.endsWith('.js') ? ' (an ES module needs the .mjs extension, or "type": "module" in the nearest package.json)' : '';
+    return fail(`cannot load the module: ${err instanceof Error ? err.message : String(err)}${hint}`, err);
   }
   const factory = exports.default;
   if (factory === undefined) {

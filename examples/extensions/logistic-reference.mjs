@@ -1,5 +1,5 @@
 /**
- * Example trusted reference (config: "extensions": { "reference": { "module": "./logistic-reference.js",
+ * Example trusted reference (config: "extensions": { "reference": { "module": "./logistic-reference.mjs",
  * "options": { "data": "./root.json" } } }): each round, trains the global adapter, read as logistic-regression
  * weights, on the operator's small clean root dataset (JSON { "x": number[][], "y": (0|1)[] }; without
  * options.data, data/root.json beside this file), and returns the change: the reference the fedwarden strategy

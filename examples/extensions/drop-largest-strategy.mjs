@@ -1,5 +1,5 @@
 /**
- * Example aggregation strategy (config: "extensions": { "strategy": "./drop-largest-strategy.js" }): leave out
+ * Example aggregation strategy (config: "extensions": { "strategy": "./drop-largest-strategy.mjs" }): leave out
  * the k units with the largest update norm, then take the sample-weighted mean of the rest. It stops a few
  * scaled (boosted) updates and nothing subtler; it is here to show the contract, not as a defence to deploy.
  *

@@ -1,5 +1,5 @@
 /**
- * Example evaluator (config: "extensions": { "evaluator": { "module": "./logistic-evaluator.js",
+ * Example evaluator (config: "extensions": { "evaluator": { "module": "./logistic-evaluator.mjs",
  * "options": { "data": "./holdout.json" } } }): reads the global adapter as the weights of a logistic-regression
  * classifier and scores it on a held-out set the operator keeps, a JSON file { "x": number[][], "y": (0|1)[] }.
  * options.data is resolved against the config file's directory; without it, data/holdout.json beside this file.
