@@ -101,7 +101,7 @@ describe('coordinator restart from its data dir', () => {
     const second = cli(args);
     const again = await within(20_000, 'second coordinator listening', second.ready);
     expect(again.fingerprint).toBe(fingerprint); // the key persisted in the data dir
-    expect(second.stdout()).toMatch(new RegExp(`rounds 1\\.\\.1 of ${ROUNDS} finished; round 2 was interrupted and runs again`));
+    expect(second.stderr()).toMatch(new RegExp(`rounds 1\\.\\.1 of ${ROUNDS} finished; round 2 was interrupted and runs again`));
     const fresh = participants(again.url, again.fingerprint, tokens);
     const roundsSeen: number[] = [];
     fresh[0]!.on('roundStart', (r) => roundsSeen.push(r));

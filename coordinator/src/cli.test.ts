@@ -1,6 +1,7 @@
 /**
- * The CLI's verify command as an operator runs it: exit 0 and a summary on an intact data dir, exit 2 and
- * every problem on a tampered one, exit 1 and a clear error on a database from a newer coordinator.
+ * `fedwarden verify` as an operator runs it (a real process): exit 0 and a summary on an intact data dir, exit 1
+ * and every problem on a tampered one or a clear error on a database from a newer coordinator, exit 2 when the
+ * data dir holds no database (a usage error: wrong --data-dir).
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -44,14 +45,15 @@ describe('coordinator verify', () => {
     expect(r.stdout).toContain('OK: audit chain, checkpoints and rounds are intact');
   });
 
-  it('exits 2 and says what is wrong when the data dir was tampered with', () => {
+  it('exits 1 and says what is wrong when the data dir was tampered with', () => {
     const { dataDir, path } = dataDirWithRounds(2);
     const raw = new Database(path);
     raw.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET body = replace(body, '\"reported\":3', '\"reported\":2') WHERE kind = 'round-finished';");
     raw.prepare('UPDATE checkpoints SET adapter = ? WHERE round = 1').run(Buffer.from(new Float32Array([1, 1, 1, 1.5]).buffer));
     raw.close();
     const r = verify(dataDir);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error [STORAGE_CORRUPT]: verify found problems');
     expect(r.stdout).toContain('FAILED: 3 problems');
     expect(r.stdout).toMatch(/- audit entry \d+: hash does not match its content \(entry altered\)\n  - audit entry \d+: hash does not match/);
     expect(r.stdout).toMatch(/- checkpoint 1: content hash [0-9a-f]{16}… differs from the stored/);
@@ -67,11 +69,11 @@ describe('coordinator verify', () => {
     expect(r.stderr).toContain(`error [STORAGE_VERSION]: database schema v99 is newer than this coordinator's v${SCHEMA_VERSION}`);
   });
 
-  it('exits 1 when there is no database', () => {
+  it('exits 2 when there is no database', () => {
     const t = tempDbPath();
     cleanup = t.cleanup;
     const r = verify(dirname(t.path));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/error \[BAD_CONFIG\]: cannot open database/);
   });
 });

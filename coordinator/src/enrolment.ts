@@ -1,15 +1,18 @@
 /**
- * Participant enrolment by bearer token. The coordinator keeps only SHA-256(token); a token is 32 random
- * bytes (base64url), so a hash lookup is safe against guessing and the stored hashes reveal nothing usable.
+ * Participant enrolment by bearer token. The coordinator keeps only SHA-256(token); a token is `fwt_` and 32
+ * random bytes (base64url), so a hash lookup is safe against guessing and the stored hashes reveal nothing
+ * usable. The prefix makes a leaked token recognisable to secret scanners, and a token can never start with
+ * `-`, where a command line would read it as an option.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { TOKEN_PREFIX } from '@fedwarden/shared';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 export function generateToken(): string {
-  return randomBytes(32).toString('base64url');
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
 export class Enrolment {

@@ -54,3 +54,6 @@ export { DB_FILE_NAME, databasePath } from './storage/database.ts';
 export type { VerifyReport } from './storage/verify.ts';
 export type { RoundRow, RoundStatus } from './storage/rounds.ts';
 export type { Checkpoint } from './storage/checkpoints.ts';
+export { cliLogger, parseLogLevel, type LogFormat } from './cli/cli-logger.ts';
+export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, formatError, usageError } from './cli/exit-codes.ts';
+export { runCli, type CliDependencies, type CliIo } from './cli/program.ts';

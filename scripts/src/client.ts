@@ -1,72 +1,59 @@
 /**
- * Run one participant on a shard of the MNIST domain-shift task against a running coordinator.
- *
- *   pnpm client --url ws://127.0.0.1:8787 --fingerprint <hex> --token <token> [--shard 0 --shards 10 --seed 1]
- *
- * The shard is the same Dirichlet partition `pnpm simulate` uses, so several such processes with different
- * --shard values reproduce the simulated federation across machines.
+ * `fedwarden client`: one participant on a shard of the MNIST domain-shift task against a running coordinator.
+ * The shard is the same Dirichlet partition `fedwarden simulate` uses, so several such processes with different
+ * --shard values reproduce the simulated federation across machines. The enrolment token comes from
+ * --token-file or FEDWARDEN_TOKEN, never from the command line.
  */
-import { parseArgs } from 'node:util';
 import { FederatedClient, initTensorFlow } from '@fedwarden/client';
-import { createLogger, deriveSeed, toFedwardenError } from '@fedwarden/shared';
+import { FedwardenError, deriveSeed, readToken, type Logger } from '@fedwarden/shared';
 import { prepareMnistTask } from './task/mnist-task.ts';
 
-async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      url: { type: 'string' },
-      fingerprint: { type: 'string' },
-      token: { type: 'string' },
-      shard: { type: 'string', default: '0' },
-      shards: { type: 'string', default: '10' },
-      seed: { type: 'string', default: '1' },
-      alpha: { type: 'string', default: '0.5' },
-    },
-  });
-  if (!values.url || !values.fingerprint || !values.token) {
-    throw new Error('usage: pnpm client --url <ws://…> --fingerprint <hex> --token <token> [--shard i --shards n --seed s]');
-  }
-  const shards = Number(values.shards);
-  const shard = Number(values.shard);
-  const seed = Number(values.seed);
-  if (!Number.isSafeInteger(shards) || shards < 1) throw new Error('--shards must be a positive integer');
-  if (!Number.isSafeInteger(shard) || shard < 0 || shard >= shards) throw new Error(`--shard must be in 0..${shards - 1}`);
-  if (!Number.isSafeInteger(seed)) throw new Error('--seed must be an integer');
+export interface ClientCommandOptions {
+  readonly url: string;
+  readonly fingerprint: string;
+  readonly tokenFile?: string;
+  readonly shard: string;
+  readonly shards: string;
+  readonly seed: string;
+  readonly alpha: string;
+}
 
-  const log = createLogger('info', { component: 'client' });
+function integer(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new FedwardenError('BAD_CONFIG', `--${name} must be an integer in ${min}..${max}, got "${v}"`);
+  return n;
+}
+
+export async function clientCommand(o: ClientCommandOptions, log: Logger): Promise<void> {
+  if (!/^wss?:\/\//.test(o.url)) throw new FedwardenError('BAD_CONFIG', `--url must be a ws:// or wss:// URL, got "${o.url}"`);
+  if (!/^[0-9a-f]{64}$/.test(o.fingerprint)) {
+    throw new FedwardenError('BAD_CONFIG', '--fingerprint must be the 64 hex characters `fedwarden fingerprint` prints');
+  }
+  const token = readToken(o.tokenFile);
+  const shards = integer('shards', o.shards, 1);
+  const shard = integer('shard', o.shard, 0, shards - 1);
+  const seed = integer('seed', o.seed, 0);
+  const alpha = Number(o.alpha);
+  if (!(alpha > 0 && Number.isFinite(alpha))) throw new FedwardenError('BAD_CONFIG', `--alpha must be a positive number, got "${o.alpha}"`);
+
   const backend = await initTensorFlow();
-  const task = await prepareMnistTask({ seed, clients: shards, alpha: Number(values.alpha), onProgress: (m) => log.info(m) });
+  const task = await prepareMnistTask({ seed, clients: shards, alpha, onProgress: (m) => log.info(m) });
   const data = task.shards[shard]!;
   log.info('participant ready', { backend, shard, samples: data.count });
   const model = task.createModel();
-  const client = new FederatedClient({
-    url: values.url,
-    fingerprint: values.fingerprint,
-    token: values.token,
-    model,
-    data,
-    seed: deriveSeed(seed, 1000 + shard),
-    logger: log,
-  });
-  client.on('uploaded', (round, r) => log.info('update uploaded', { round, meanLoss: r.meanLoss, trainMs: r.trainMs }));
-  client.on('roundEnd', (round, outcome, reason) => log.info('round ended', { round, outcome, reason }));
-  const summary = await client.run();
-  model.setWeights(summary.global);
-  const evaluation = await model.evaluate(task.test);
-  log.info('federation finished', {
-    participantId: summary.participantId,
-    roundsTrained: summary.roundsTrained,
-    globalAccuracy: evaluation.accuracy,
-  });
-  model.dispose();
+  const client = new FederatedClient({ url: o.url, fingerprint: o.fingerprint, token, model, data, seed: deriveSeed(seed, 1000 + shard), logger: log });
+  client.on('uploaded', (round, r) => log.info(`round ${round}: update uploaded`, { round, meanLoss: Number(r.meanLoss.toFixed(4)), trainMs: Math.round(r.trainMs) }));
+  client.on('roundEnd', (round, outcome, reason) => log.info(`round ${round} ${outcome}`, { round, outcome, reason }));
+  try {
+    const summary = await client.run();
+    model.setWeights(summary.global);
+    const evaluation = await model.evaluate(task.test);
+    log.info('federation finished', {
+      participantId: summary.participantId,
+      roundsTrained: summary.roundsTrained,
+      globalAccuracyPct: Math.round(evaluation.accuracy * 1000) / 10,
+    });
+  } finally {
+    model.dispose();
+  }
 }
-
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    const e = toFedwardenError(err);
-    process.stderr.write(`client failed [${e.code}]: ${e.message}\n`);
-    process.exit(1);
-  },
-);

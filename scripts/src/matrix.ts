@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AttackSetting } from './attacks/attack-settings.ts';
 import type { AlertRates } from './report/alert-rates.ts';
 import { renderSmallMultiples } from './report/svg-chart.ts';
@@ -76,10 +77,17 @@ function settingArgs(settings: readonly AttackSetting[], attack: string): string
   return settings.filter((s) => s.attack === attack).flatMap((s) => ['--attack-option', s.text]);
 }
 
+/** Each cell is its own process running this package's CLI: sources through tsx in the workspace, else dist/. */
+function cellCommand(): string[] {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(fromSources ? './sim-cli.ts' : './sim-cli.js', import.meta.url));
+  return [...(fromSources ? ['--import', 'tsx'] : []), entry, 'simulate'];
+}
+
 function runCell(attack: string, defence: string, args: readonly string[]): Promise<CellSummary> {
-  const argv = ['scripts/src/simulate.ts', ...args, '--attack', attack, '--defence', defence, '--json', '--quiet'];
+  const argv = [...cellCommand(), ...args, '--attack', attack, '--defence', defence, '--json', '--quiet'];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -34,6 +34,16 @@ export interface SimulationOptions {
   readonly quiet: boolean;
 }
 
+type SimulateFlagValues = {
+  -readonly [K in keyof typeof SIMULATE_FLAGS]: (typeof SIMULATE_FLAGS)[K] extends { type: 'boolean' }
+    ? boolean
+    : (typeof SIMULATE_FLAGS)[K] extends { multiple: true }
+      ? string[] | undefined
+      : (typeof SIMULATE_FLAGS)[K] extends { default: string }
+        ? string
+        : string | undefined;
+};
+
 export interface MatrixRequest {
   readonly attacks: readonly string[];
   readonly defences: readonly Defence[];
@@ -54,34 +64,58 @@ export type SimulateCommand =
  */
 const MATRIX_DEFAULTS = { clients: '50', rounds: '30', byzantine: '0.2', root: '100' };
 
+/**
+ * Every flag of `simulate`, once: the parser below and the CLI's help (sim-cli.ts) are both built from it.
+ * A default of undefined is filled per mode (single run or matrix, MATRIX_DEFAULTS).
+ */
+export const SIMULATE_FLAGS = {
+  clients: { type: 'string', value: 'n', help: 'participants (default 10; --matrix: 50)' },
+  rounds: { type: 'string', value: 'n', help: 'rounds (default 10; --matrix: 30)' },
+  seed: { type: 'string', value: 'n', default: '1', help: 'seed for data, models, selection and attacks' },
+  alpha: { type: 'string', value: 'a', default: '0.5', help: 'Dirichlet α of the non-IID label split (smaller: more skewed)' },
+  epochs: { type: 'string', value: 'n', default: '2', help: 'local epochs per round' },
+  'batch-size': { type: 'string', value: 'n', default: '32', help: 'local batch size' },
+  lr: { type: 'string', value: 'rate', default: '0.003', help: 'local learning rate' },
+  privacy: { type: 'string', value: 'mode', default: 'trusted', help: 'trusted (per-participant updates) or secagg (SecAgg+ group sums)' },
+  'group-size': { type: 'string', value: 'g', default: '5', help: 'secure-group size (secagg)' },
+  'group-policy': { type: 'string', value: 'policy', default: 'fixed', help: 'secure groups across rounds: fixed, reshuffle or reputation' },
+  dropout: { type: 'string', value: 'p', default: '0', help: 'probability that a participant drops out of a round at a random stage' },
+  attack: { type: 'string', value: 'name', default: 'none', help: 'attack of the Byzantine participants (none, label-flip, sign-flip, …)' },
+  'attack-option': { type: 'string', value: 'attack.option=value', multiple: true, help: "set an attack's parameter (repeatable)" },
+  byzantine: { type: 'string', value: 'f', help: 'fraction of Byzantine participants (default 0; --matrix: 0.2)' },
+  defence: { type: 'string', value: 'name', default: 'fedwarden', help: `aggregation strategy: ${STRATEGY_NAMES.join(', ')}` },
+  root: { type: 'string', value: 'n', help: "root digits for the coordinator's trusted reference (default 0; --matrix: 100)" },
+  matrix: { type: 'boolean', default: false, help: 'run attacks × defences and write a table and plot' },
+  attacks: { type: 'string', value: 'a,b', help: '--matrix: attacks to run (default: none and every attack)' },
+  defences: { type: 'string', value: 'x,y', help: '--matrix: defences to run (default: all)' },
+  out: { type: 'string', value: 'dir', help: '--matrix: output directory (default out/matrix-<privacy>-seed<seed>)' },
+  json: { type: 'boolean', default: false, help: 'end with one JSON line summarising the run on stdout' },
+  quiet: { type: 'boolean', default: false, help: 'no progress or table on stderr' },
+} as const satisfies Record<string, FlagSpec>;
+
+export interface FlagSpec {
+  readonly type: 'string' | 'boolean';
+  /** The value's name in help (string flags). */
+  readonly value?: string;
+  readonly default?: string | boolean;
+  readonly multiple?: boolean;
+  readonly help: string;
+}
+
+type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** SIMULATE_FLAGS as node:util parseArgs options (help text dropped). */
+function parseArgsOptions(flags: Record<string, FlagSpec>): ParseArgsOptions {
+  return Object.fromEntries(
+    Object.entries(flags).map(([name, f]) => [
+      name,
+      { type: f.type, ...(f.default !== undefined ? { default: f.default } : {}), ...(f.multiple ? { multiple: true } : {}) },
+    ]),
+  ) as ParseArgsOptions;
+}
+
 export function parseSimulateArgs(argv: string[]): SimulateCommand {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      clients: { type: 'string' },
-      rounds: { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      alpha: { type: 'string', default: '0.5' },
-      epochs: { type: 'string', default: '2' },
-      'batch-size': { type: 'string', default: '32' },
-      lr: { type: 'string', default: '0.003' },
-      privacy: { type: 'string', default: 'trusted' },
-      'group-size': { type: 'string', default: '5' },
-      'group-policy': { type: 'string', default: 'fixed' },
-      dropout: { type: 'string', default: '0' },
-      attack: { type: 'string', default: 'none' },
-      'attack-option': { type: 'string', multiple: true },
-      byzantine: { type: 'string' },
-      defence: { type: 'string', default: 'fedwarden' },
-      root: { type: 'string' },
-      matrix: { type: 'boolean', default: false },
-      attacks: { type: 'string' },
-      defences: { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: parseArgsOptions(SIMULATE_FLAGS) }) as unknown as { values: SimulateFlagValues };
   const matrix = values.matrix;
   const pick = (key: keyof typeof MATRIX_DEFAULTS, single: string) => values[key] ?? (matrix ? MATRIX_DEFAULTS[key] : single);
   const int = (name: string, v: string, min: number) => {

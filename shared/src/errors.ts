@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   FULL: { close: 4009, text: 'coordinator full' },
   /** A peer sent messages faster than its connection's rate limit allows. */
   RATE_LIMITED: { close: 4011, text: 'message rate limit exceeded' },
+  /** A command line the CLI cannot run: unknown command or option, missing or malformed argument (local only, never sent). */
+  USAGE: { close: 1011, text: 'invalid command line' },
+  /** A command whose package is not installed, e.g. `fedwarden simulate` without @fedwarden/sim (local only, never sent). */
+  UNAVAILABLE: { close: 1011, text: 'not installed' },
   /** Configuration invalid (local only, never sent). */
   BAD_CONFIG: { close: 1011, text: 'invalid configuration' },
   /** The coordinator's database has a schema newer than this code (local only, never sent). */

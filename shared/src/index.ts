@@ -14,3 +14,4 @@ export * from './crypto/aead.ts';
 export * from './crypto/channel.ts';
 export * from './secagg/index.ts';
 export * from './stats.ts';
+export * from './token.ts';

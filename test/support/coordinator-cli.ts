@@ -1,7 +1,8 @@
 /**
- * The coordinator CLI (coordinator/src/cli.ts) as a child process, for tests that need a real process to kill
- * and start again: start it with arguments, wait (bounded, by the caller) for the URL and key fingerprint it
- * prints, watch it exit. Every child started here is remembered so that a test's cleanup can SIGKILL
+ * The `fedwarden` CLI (coordinator/src/cli.ts) as a child process, for tests that need a real process to kill
+ * and start again: start `fedwarden coordinator` with arguments (or `verify …`), wait (bounded, by the caller)
+ * for the URL and key fingerprint it logs (JSON lines on stderr, at info whatever the config's logLevel), watch
+ * it exit. Every child started here is remembered so that a test's cleanup can SIGKILL
  * whatever still runs (killCoordinatorClis).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,19 +29,20 @@ export interface CliRun {
 const started: ChildProcess[] = [];
 
 export function startCoordinatorCli(args: readonly string[]): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = args[0] === 'verify' ? args : ['coordinator', ...args, '--log-level', 'info', '--log-format', 'json'];
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let out = '';
   let err = '';
   const exited = new Promise<CliExit>((res) => child.once('exit', (code, signal) => res({ code, signal })));
   const ready = new Promise<{ url: string; fingerprint: string }>((res, rej) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const url = /listening on (ws:\/\/\S+)/.exec(out)?.[1];
-      const fingerprint = /pin this\): ([0-9a-f]{64})/.exec(out)?.[1];
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString('utf8');
+      const url = /"url":"(ws:\/\/[^"]+)"/.exec(err)?.[1];
+      const fingerprint = /"fingerprint":"([0-9a-f]{64})"/.exec(err)?.[1];
       if (url && fingerprint) res({ url, fingerprint });
     });
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
     void exited.then(({ code, signal }) => rej(new Error(`coordinator exited (${code ?? signal}) before listening:\n${out}\n${err}`)));
   });
   ready.catch(() => undefined); // `verify` never listens; callers that wait for ready still see the rejection

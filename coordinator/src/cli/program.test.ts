@@ -1,0 +1,113 @@
+/**
+ * The `fedwarden` command in-process (runCli with captured output): help for every command, suggestions and
+ * exit 2 for typos, the error format, and tokens that are recognisable, never start with "-" and are printed
+ * only by `fedwarden token`.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashToken } from '../enrolment.ts';
+import { runCli } from './program.ts';
+
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, {}, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'fedwarden-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('fedwarden help and usage errors', () => {
+  it.each([[], ['coordinator'], ['token'], ['fingerprint'], ['verify']])('answers --help with exit 0 (%s)', async (...cmd) => {
+    const r = await cli(...(cmd as string[]), '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Usage: fedwarden/);
+    expect(r.err).toBe('');
+  });
+
+  it('lists every command and the log options with their choices and defaults', async () => {
+    const top = await cli('--help');
+    for (const c of ['coordinator', 'token', 'fingerprint', 'verify', 'simulate', 'client']) expect(top.out).toContain(`  ${c} `);
+    const coordinator = await cli('coordinator', '--help');
+    expect(coordinator.out).toContain('--log-level <level>');
+    expect(coordinator.out).toMatch(/--log-format <format>[\s\S]*default:\s+"auto"/);
+  });
+
+  it('suggests the option meant and exits 2 for a typo', async () => {
+    const r = await cli('coordinator', '--confg', 'x.json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error [USAGE]: unknown option '--confg'");
+    expect(r.err).toContain('Did you mean --config?');
+  });
+
+  it('suggests the command meant and exits 2 for a typo', async () => {
+    const r = await cli('coordinatr');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error [USAGE]: unknown command 'coordinatr'");
+    expect(r.err).toContain('Did you mean coordinator?');
+  });
+
+  it('exits 2 naming the missing option', async () => {
+    expect(await cli('coordinator')).toMatchObject({ code: 2, err: 'error [USAGE]: coordinator needs --config <file>\n' });
+    expect(await cli('verify')).toMatchObject({ code: 2, err: 'error [USAGE]: verify needs --data-dir <dir> or --config <file>\n' });
+  });
+
+  it('exits 2 for a config file that is not valid, naming the file', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'c.json');
+    writeFileSync(path, '{ "port": ');
+    const r = await cli('fingerprint', '--config', path);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`^error \\[BAD_CONFIG\\]: config ${path.replace(/[.]/g, '\\.')} is not valid JSON`));
+  });
+
+  it('exits 2 for an unknown log level, listing the choices', async () => {
+    const r = await cli('coordinator', '--config', 'c.json', '--log-level', 'loud');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("option '--log-level <level>' argument 'loud' is invalid. Allowed choices are debug, info, warn, error, silent");
+  });
+});
+
+describe('fedwarden token', () => {
+  it('mints fwt_ tokens that never start with "-", and a config entry holding only the hash', async () => {
+    for (let i = 0; i < 32; i++) {
+      const r = await cli('token', 'alice');
+      expect(r.code).toBe(0);
+      const token = /: (fwt_[A-Za-z0-9_-]{43})\n/.exec(r.out)?.[1];
+      expect(token).toBeDefined();
+      const entry = JSON.parse(/config: (\{.*\})/.exec(r.out)![1]!) as { id: string; tokenSha256: string };
+      expect(entry).toEqual({ id: 'alice', tokenSha256: hashToken(token!) });
+    }
+  });
+
+  it('--out writes the token to a new 0600 file and does not print it; an existing file is never overwritten', async () => {
+    const path = join(tempDir(), 'alice.token');
+    const r = await cli('token', 'alice', '--out', path);
+    expect(r.code).toBe(0);
+    const token = readFileSync(path, 'utf8').trim();
+    expect(token).toMatch(/^fwt_/);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(r.out).not.toContain(token);
+    expect(r.out).toContain(hashToken(token));
+    const again = await cli('token', 'bob', '--out', path);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain(`${path} exists; not overwriting it`);
+    expect(readFileSync(path, 'utf8').trim()).toBe(token);
+  });
+
+  it('refuses an id the config would refuse', async () => {
+    const r = await cli('token', 'no spaces');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('participant id "no spaces": 1-128 letters, digits, . _ - only');
+  });
+});

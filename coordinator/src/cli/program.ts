@@ -1,0 +1,156 @@
+/**
+ * The `fedwarden` command (commander): coordinator | token | fingerprint | verify, plus simulate | client
+ * handed to @fedwarden/sim (delegate.ts). Every command has --help with its options and defaults; an unknown
+ * command or option gets a "did you mean"; exit codes are exit-codes.ts's.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { FedwardenError, LOG_LEVELS, toFedwardenError, type Logger } from '@fedwarden/shared';
+import type { CoordinatorConfig } from '../config.ts';
+import type { CoordinatorOptions } from '../coordinator.ts';
+import { loadOrCreateIdentity } from '../identity.ts';
+import { databasePath } from '../storage/database.ts';
+import { SqliteStore } from '../storage/store.ts';
+import { formatVerifyReport } from '../storage/verify.ts';
+import { parseLogLevel, type LogFormat } from './cli-logger.ts';
+import { delegateToSim } from './delegate.ts';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, formatError, usageError } from './exit-codes.ts';
+import { configFromFile, runCoordinatorCommand } from './run-coordinator.ts';
+import { tokenCommand } from './token-command.ts';
+
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export interface CliDependencies {
+  readonly loadExtensions?: (config: CoordinatorConfig, configDir: string, log: Logger) => Promise<Partial<CoordinatorOptions>>;
+}
+
+const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const logLevelOption = () =>
+  new Option('--log-level <level>', 'least severe log level written (default: the config\'s logLevel, else info)').choices(LOG_LEVELS);
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'log lines on stderr: pretty in a terminal, JSON lines otherwise').choices(['auto', 'json', 'pretty']).default('auto');
+
+/** Build the program; `result` receives the exit code of the command that ran. */
+export function buildProgram(io: CliIo, deps: CliDependencies, result: (code: number) => void): Command {
+  const print = (line: string) => io.out(line + '\n');
+  const program = new Command('fedwarden')
+    .description('fedwarden: federated learning with post-quantum secure aggregation and Byzantine-robust rounds')
+    .version(packageVersion(), '-V, --version')
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      outputError: (text, write) => write(formatError('USAGE', text.replace(/^error: /, ''))),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  program
+    .command('coordinator')
+    .description('run a federation: listen for participants and run the configured rounds (resumes from the data dir)')
+    .option('-c, --config <file>', 'coordinator config (JSON; fields and defaults: see the README) (required)')
+    .option('-d, --data-dir <dir>', "data directory for the key and database (overrides the config's dataDir)")
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
+    .addHelpText('after', '\nSIGTERM or SIGINT stops it gracefully: the round in progress is interrupted and runs again after a restart.')
+    .action(async (o: { config?: string; dataDir?: string; logLevel?: string; logFormat: LogFormat }) => {
+      if (o.config === undefined) throw usageError('coordinator needs --config <file>');
+      result(
+        await runCoordinatorCommand({
+          config: o.config,
+          dataDir: o.dataDir,
+          logLevel: o.logLevel === undefined ? undefined : parseLogLevel(o.logLevel),
+          logFormat: o.logFormat,
+          loadExtensions: deps.loadExtensions,
+        }),
+      );
+    });
+
+  program
+    .command('token')
+    .description('mint an enrolment token for a participant and print its config entry (only the hash is kept)')
+    .argument('<participant-id>', 'stable id: letters, digits, . _ -')
+    .option('-o, --out <file>', 'write the token to this new file (mode 0600) instead of printing it')
+    .action((id: string, o: { out?: string }) => {
+      tokenCommand(id, o, print);
+      result(EXIT_OK);
+    });
+
+  program
+    .command('fingerprint')
+    .description("print the coordinator key's SHA-256 fingerprint that participants pin (creates the key on first use)")
+    .option('-c, --config <file>', 'coordinator config (for its dataDir) (required)')
+    .option('-d, --data-dir <dir>', "data directory (overrides the config's dataDir)")
+    .action((o: { config?: string; dataDir?: string }) => {
+      if (o.config === undefined) throw usageError('fingerprint needs --config <file>');
+      const config = configFromFile(o.config, o.dataDir);
+      print(loadOrCreateIdentity(config.dataDir).identity.fingerprint);
+      result(EXIT_OK);
+    });
+
+  program
+    .command('verify')
+    .description('check the stored rounds, checkpoints and audit chain; exit 1 if anything was altered or lost')
+    .option('-d, --data-dir <dir>', 'data directory to check')
+    .option('-c, --config <file>', "coordinator config (for its dataDir, when --data-dir is not given)")
+    .action((o: { config?: string; dataDir?: string }) => {
+      const dataDir = o.dataDir ?? (o.config ? configFromFile(o.config, undefined).dataDir : undefined);
+      if (!dataDir) throw usageError('verify needs --data-dir <dir> or --config <file>');
+      result(verify(databasePath(dataDir), print));
+    });
+
+  for (const [name, description] of [
+    ['simulate', 'run a simulated federation on MNIST digits, or a matrix of attacks × defences (@fedwarden/sim)'],
+    ['client', 'run one demo participant on a shard of the MNIST task against a coordinator (@fedwarden/sim)'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[args...]', `arguments for \`fedwarden-sim ${name}\` (see fedwarden ${name} --help)`)
+      .action(async (args: string[]) => result(await delegateToSim(name, args)));
+  }
+  return program;
+}
+
+function verify(path: string, print: (line: string) => void): number {
+  const store = SqliteStore.open(path, { readonly: true });
+  try {
+    const report = store.verify();
+    print(formatVerifyReport(report, path));
+    if (!report.ok) throw new FedwardenError('STORAGE_CORRUPT', `verify found problems in ${path} (listed above)`);
+    return EXIT_OK;
+  } finally {
+    store.close();
+  }
+}
+
+/** Parse and run; never throws: errors print as `error [CODE]: message` and become exit codes. */
+export async function runCli(argv: readonly string[], deps: CliDependencies = {}, io: CliIo = defaultIo): Promise<number> {
+  let code: number = EXIT_OK;
+  const program = buildProgram(io, deps, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    const e = toFedwardenError(err);
+    io.err(formatError(e.code, e.message) + '\n');
+    return e.code === 'INTERNAL' ? EXIT_RUNTIME : exitCodeFor(e.code);
+  }
+}
