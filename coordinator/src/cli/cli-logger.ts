@@ -16,6 +16,6 @@ export function parseLogLevel(value: string): LogLevel {
 export function cliLogger(level: LogLevel, component: string, format: LogFormat = 'auto'): Logger {
   const human = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
   if (!human) return createLogger(level, { component });
-  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss', singleLine: true });
   return createLogger(level, { component }, { destination: stream });
 }

@@ -15,7 +15,6 @@ import { toFedwardenError, type Logger, type LogLevel } from '@fedwarden/shared'
 import { checkEnrolment, loadConfig, type CoordinatorConfig } from '../config.ts';
 import { Coordinator, type CoordinatorOptions } from '../coordinator.ts';
 import { loadOrCreateIdentity } from '../identity.ts';
-import type { RoundRecord } from '../rounds/round-record.ts';
 import { databasePath } from '../storage/database.ts';
 import { SqliteStore } from '../storage/store.ts';
 import { cliLogger, type LogFormat } from './cli-logger.ts';
@@ -34,27 +33,6 @@ export interface CoordinatorCommandOptions {
 export function configFromFile(path: string, dataDir: string | undefined): CoordinatorConfig {
   const loaded = loadConfig(path);
   return dataDir === undefined ? loaded : { ...loaded, dataDir };
-}
-
-const pct = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 1000) / 10);
-
-/** One log line a round, with the figures an operator reads (rounded) and the reason when it aborted. */
-function logRound(log: Logger, r: RoundRecord, of: number): void {
-  const fields = {
-    round: r.round,
-    of,
-    outcome: r.outcome,
-    reported: r.reported.length,
-    selected: r.selected.length,
-    rejected: r.rejected.length,
-    alerts: r.alerts.length,
-    meanLoss: r.meanLoss === null ? undefined : Number(r.meanLoss.toFixed(4)),
-    accuracyPct: pct(r.accuracy),
-    evaluationLoss: r.evaluationLoss === undefined ? undefined : Number(r.evaluationLoss.toFixed(4)),
-    durationMs: Math.round(r.durationMs),
-  };
-  if (r.outcome === 'completed') log.info(`round ${r.round} of ${of} completed`, fields);
-  else log.warn(`round ${r.round} of ${of} ${r.outcome}: ${r.reason}`, fields);
 }
 
 export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Promise<number> {
@@ -95,7 +73,6 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
   try {
     const port = await coordinator.listen();
     log.info(`listening on ws://${config.host}:${port}`, { url: `ws://${config.host}:${port}` });
-    coordinator.on('round', (r) => logRound(log, r, config.rounds.count));
     await coordinator.run();
     if (stopped) {
       await stopped;

@@ -131,8 +131,16 @@ export class RoundRunner {
     else store.finishRound(attempt, record, next);
     if (interrupted) log.info('round interrupted by shutdown', { reason, durationMs: record.durationMs });
     else {
-      const figures = { meanLoss: roundFigure(collected.meanLoss), ...(accuracy !== undefined ? { accuracy: roundFigure(accuracy) } : {}) };
-      log.info('round ended', { outcome, reason, dropped: record.dropped.length, ...figures, durationMs: record.durationMs });
+      const figures = {
+        meanLoss: roundFigure(collected.meanLoss),
+        ...(accuracy !== undefined ? { accuracy: roundFigure(accuracy) } : {}),
+        ...(record.evaluationLoss !== undefined ? { evaluationLoss: roundFigure(record.evaluationLoss) } : {}),
+      };
+      const counts = { selected: selected.length, reported: record.reported.length, dropped: record.dropped.length, rejected: record.rejected.length, alerts: record.alerts.length };
+      const line = `round ${round} of ${this.deps.config.rounds.count} ${outcome}`;
+      const fields = { outcome, reason, ...counts, ...figures, durationMs: record.durationMs };
+      if (outcome === 'completed') log.info(line, fields);
+      else log.warn(line, fields);
     }
     await Promise.allSettled(selected.map((id) => this.send(id, { kind: 'roundEnd', round, outcome, reason })));
     return record;
