@@ -21,6 +21,16 @@ afterEach(async () => {
 
 const DIM = 6;
 
+/*
+ * Heartbeat timings with room for a loaded machine. Coordinator and clients share this process, so one
+ * synchronous stretch (secure-aggregation crypto while other jobs hold the CPU) delays pings and pongs alike.
+ * The coordinator terminates a participant whose pong is not back by its next ping: at a 100 ms interval, one
+ * such stretch under two CPU hogs terminated all five healthy links at once, and p0 reconnected twice. Only
+ * the black hole should end a link here; the client still finds it by its own heartbeat (3 pings missed).
+ */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+const HEARTBEAT_TIMEOUT_MS = 3_000;
+
 /** A FakeModel that trains only once `gate` resolves: holds a round open without guessing at timings. */
 class GatedModel extends FakeModel {
   constructor(
@@ -65,10 +75,10 @@ function journal(client: FederatedClient) {
 async function roundWithBrokenLink(direction: 'both' | 'down') {
   fed = await startFederation(2, {
     rounds: { count: 1, minParticipants: 2, deadlineMs: 20_000 },
-    limits: { heartbeatIntervalMs: 100 },
+    limits: { heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS },
   });
   proxy = await startLinkProxy(fed.coordinator.port);
-  const common = { fingerprint: fed.fingerprint, heartbeatTimeoutMs: 600, reconnect: { baseMs: 20, maxDelayMs: 100 } } as const;
+  const common = { fingerprint: fed.fingerprint, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, reconnect: { baseMs: 20, maxDelayMs: 100 } } as const;
   const model0 = new FakeModel(step(0));
   const c0 = new FederatedClient({ ...common, url: proxy.url, token: fed.tokens[0]!, model: model0, data: fakeData(10) } satisfies FederatedClientOptions);
   const p0Acknowledged = new Promise((resolve) => c0.once('acknowledged', resolve));
@@ -133,7 +143,7 @@ describe('session resume (secure aggregation)', () => {
       privacy: 'secagg',
       secagg: { groupSize: n, stageTimeoutMs: 10_000 },
       rounds: { count: 2, minParticipants: n, quorum: 0.1, deadlineMs: 20_000 },
-      limits: { heartbeatIntervalMs: 100 },
+      limits: { heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS },
     });
     proxy = await startLinkProxy(fed.coordinator.port);
     const models = Array.from({ length: n }, (_, i) => new FakeModel(step(i)));
@@ -145,7 +155,7 @@ describe('session resume (secure aggregation)', () => {
           token: fed!.tokens[i]!,
           model,
           data: fakeData(10 + i),
-          heartbeatTimeoutMs: 600,
+          heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
           reconnect: { baseMs: 20, maxDelayMs: 100 },
         }),
     );
@@ -160,6 +170,7 @@ describe('session resume (secure aggregation)', () => {
     const [records, ...summaries] = await Promise.all([fed.coordinator.run(), ...clients.map((c) => c.run())]);
     const [first, second] = records;
     expect(events.log).toContain('heartbeatMissed');
+    expect(events.errors.map((e) => e.code)).toEqual(['TIMEOUT']); // the black hole, found by the heartbeat
     expect(events.log.filter((e) => e === 'reconnected')).toHaveLength(1);
     expect(events.log.filter((e) => e.startsWith('uploadRetried'))).toEqual([]);
     expect(first!.reported).not.toContain('p0');
