@@ -69,7 +69,7 @@ write_config 1 "$PORT"
 FP="$(npx fedwarden fingerprint --config config.json)"
 ./node_modules/.bin/fedwarden coordinator --config config.json --log-format json 2>coordinator.log &
 COORD_PID=$!
-wait_for_log '"listening on' 60
+wait_for_log '"coordinator listening"' 60
 node join-round.mjs "ws://127.0.0.1:$PORT" "$FP" finish || fail "the participant did not complete a round"
 wait "$COORD_PID" || fail "the coordinator exited $? after the federation"
 COORD_PID=""
@@ -83,7 +83,7 @@ write_config 50 "$PORT"
 rm -f coordinator.log
 ./node_modules/.bin/fedwarden coordinator --config config.json --log-format json 2>coordinator.log &
 COORD_PID=$!
-wait_for_log '"listening on' 60
+wait_for_log '"coordinator listening"' 60
 node join-round.mjs "ws://127.0.0.1:$PORT" "$FP" going-away >participant.log 2>&1 &
 PART_PID=$!
 wait_for_log 'completed"' 120

@@ -15,3 +15,5 @@ export {
   type ReconnectOptions,
 } from './resilience/reconnect-policy.ts';
 export { HeartbeatWatchdog, DEFAULT_HEARTBEAT_TIMEOUT_MS } from './resilience/heartbeat.ts';
+export { readToken, TOKEN_ENV, TOKEN_PREFIX } from '@fedwarden/shared';
+export type { Logger, LogLevel } from '@fedwarden/shared';

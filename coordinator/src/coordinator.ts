@@ -259,7 +259,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.nextRound = state.lastFinishedRound + 1;
     this.resumeState = { lastFinishedRound: state.lastFinishedRound, interrupted: state.interrupted };
     if (state.lastFinishedRound > 0 || state.interrupted.length > 0) {
-      this.log.info('resumed from storage', { lastFinishedRound: state.lastFinishedRound, checkpointRound: state.checkpointRound, interrupted: state.interrupted });
+      const again = state.interrupted.length > 0 ? `; round ${state.interrupted.join(', ')} was interrupted and runs again` : '';
+      this.log.info(`resuming: rounds 1..${state.lastFinishedRound} of ${this.config.rounds.count} finished${again}`, {
+        lastFinishedRound: state.lastFinishedRound,
+        checkpointRound: state.checkpointRound,
+        interrupted: state.interrupted,
+      });
     }
   }
 

@@ -4,8 +4,7 @@
 //
 //   node join-round.mjs <url> <fingerprint> finish        take part until the federation finishes; exit 0 if a round was trained
 //   node join-round.mjs <url> <fingerprint> going-away    take part until the coordinator shuts down (close 1001); exit 0 then
-import { FederatedClient, createLoraModel, initTensorFlow, tf } from '@fedwarden/client';
-import { readToken } from '@fedwarden/shared';
+import { FederatedClient, createLoraModel, initTensorFlow, readToken, tf } from '@fedwarden/client';
 
 const [url, fingerprint, mode] = process.argv.slice(2);
 if (!url || !fingerprint || (mode !== 'finish' && mode !== 'going-away')) {

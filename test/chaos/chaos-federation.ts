@@ -123,7 +123,7 @@ export async function runChaosFederation(options: ChaosFederationOptions): Promi
             if (again.fingerprint !== fingerprint) throw new Error('restarted coordinator has another key: the data dir lost it');
             injector?.restarted();
             restartSeconds = (Date.now() - killedAt) / 1000;
-            resumeLine = /resuming from [^"]*/.exec(coordinator.stderr())?.[0];
+            resumeLine = /resuming: [^"]*/.exec(coordinator.stderr())?.[0];
             say(`  ${mode}: coordinator listening again after ${restartSeconds.toFixed(1)} s`);
           })();
           restarted.catch(fail);

@@ -19,7 +19,7 @@ export interface CliExit {
 
 export interface CliRun {
   readonly child: ChildProcess;
-  /** Resolves with the listening URL and the key fingerprint the CLI printed; rejects if it exits first. */
+  /** Resolves with the URL and key fingerprint of the 'coordinator listening' log line; rejects if it exits first. */
   readonly ready: Promise<{ url: string; fingerprint: string }>;
   readonly exited: Promise<CliExit>;
   stdout(): string;
@@ -39,9 +39,8 @@ export function startCoordinatorCli(args: readonly string[]): CliRun {
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => {
       err += chunk.toString('utf8');
-      const url = /"url":"(ws:\/\/[^"]+)"/.exec(err)?.[1];
-      const fingerprint = /"fingerprint":"([0-9a-f]{64})"/.exec(err)?.[1];
-      if (url && fingerprint) res({ url, fingerprint });
+      const listening = /"host":"([^"]+)","port":(\d+),"fingerprint":"([0-9a-f]{64})"/.exec(err);
+      if (listening?.[3]) res({ url: `ws://${listening[1]}:${listening[2]}`, fingerprint: listening[3] });
     });
     void exited.then(({ code, signal }) => rej(new Error(`coordinator exited (${code ?? signal}) before listening:\n${out}\n${err}`)));
   });

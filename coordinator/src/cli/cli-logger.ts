@@ -1,6 +1,6 @@
 /**
  * The CLI's logger: JSON lines on stderr, or pino-pretty's human-readable lines when stderr is a terminal.
- * Pretty printing runs in-process and synchronously (no worker thread), so the last lines before an exit show.
+ * Pretty lines leave out `component` (one command, one component). Pretty printing runs in-process and synchronously (no worker thread), so the last lines before an exit show.
  */
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '@fedwarden/shared';
 import pretty from 'pino-pretty';
@@ -16,6 +16,6 @@ export function parseLogLevel(value: string): LogLevel {
 export function cliLogger(level: LogLevel, component: string, format: LogFormat = 'auto'): Logger {
   const human = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
   if (!human) return createLogger(level, { component });
-  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss', singleLine: true });
+  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss', singleLine: true, ignore: 'component' });
   return createLogger(level, { component }, { destination: stream });
 }

@@ -41,19 +41,9 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
   const log = cliLogger(opts.logLevel ?? config.logLevel, 'coordinator', opts.logFormat);
   const { identity, created } = loadOrCreateIdentity(config.dataDir);
   if (created) log.info('generated the coordinator key', { dataDir: config.dataDir });
-  log.info('coordinator key fingerprint (participants pin this)', { fingerprint: identity.fingerprint });
   const extensions = opts.loadExtensions ? await opts.loadExtensions(config, dirname(opts.config), log) : {};
   const store = SqliteStore.open(databasePath(config.dataDir));
   const coordinator = new Coordinator(config, identity, log, { ...extensions, store });
-  const { lastFinishedRound, interrupted } = coordinator.resumed;
-  if (lastFinishedRound > 0 || interrupted.length > 0) {
-    const again = interrupted.length > 0 ? `; round ${interrupted.join(', ')} was interrupted and runs again` : '';
-    log.info(`resuming from ${store.location}: rounds 1..${lastFinishedRound} of ${config.rounds.count} finished${again}`, {
-      lastFinishedRound,
-      interruptedRounds: interrupted,
-    });
-  }
-
   let stopSignal: NodeJS.Signals | undefined;
   let stopped: Promise<void> | undefined;
   let stopRequested: () => void = () => undefined;
@@ -71,8 +61,7 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const port = await coordinator.listen();
-    log.info(`listening on ws://${config.host}:${port}`, { url: `ws://${config.host}:${port}` });
+    await coordinator.listen(); // logs 'coordinator listening' with host, port and the key fingerprint to pin
     await coordinator.run();
     if (stopped) {
       await stopped;
