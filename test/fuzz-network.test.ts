@@ -178,7 +178,7 @@ const SCENARIOS: ReadonlyArray<readonly [name: string, weight: number, run: Scen
         peer.ws.send(randomBytes(rng, MAX_FRAME_BYTES + 1 + int(rng, 1000)));
         return { code: 'TOO_BIG', wsLevel: true };
       case 5: {
-        // Stale updates are ignored, not refused: only the rate limit ends this flood.
+        // Stale updates are refused with a reply that keeps the link (UPDATE_REFUSED): only the rate limit ends this flood.
         const stale = { kind: 'update', round: 0, numSamples: 1, meanLoss: 0, trainMs: 0, delta: new Float32Array(4) } as const;
         for (let i = 0; i < BURST + 100; i++) peer.sendSealed(stale);
         return { code: 'RATE_LIMITED' };

@@ -2,8 +2,10 @@
  * A hostile member inside real trusted-mode rounds, seeded and reproducible: every round it answers roundStart
  * with a hostile update — fields drawn from boundary values (NaN, ±Infinity, −0, huge norms, wrong lengths,
  * zero or enormous sample counts, negative times, neighbouring rounds) or byte-level mutants of a valid update,
- * sealed correctly — then the genuine update. The coordinator must either take one of them or close the
- * member with a stable refusal code (never INTERNAL), and every round must complete with the honest members.
+ * sealed correctly. The coordinator must take it, refuse it with an UPDATE_REFUSED reply (an earlier round:
+ * the member then sends its genuine update, which is taken), or close the member with a stable refusal code
+ * (never INTERNAL); every round must complete with the honest members. One update per round: a second,
+ * different one is refused on its own (test/update-refusals.test.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FederatedClient } from '@fedwarden/client';
@@ -76,15 +78,22 @@ describe('fuzz: a hostile member in trusted rounds', () => {
             ({ bytes: plaintext, steps } = mutate(rng, encodeMessage(genuine), randomBytes(rng, 32)));
           }
           peer.sendSealed(plaintext);
-          peer.sendSealed(genuine); // refused unread if the hostile one closed the connection
           const reply = await peer.next();
+          const c = { suite: 'rounds', index, input: plaintext, steps };
+          if (reply?.kind === 'error') {
+            if (reply.code !== 'UPDATE_REFUSED') failCase(c, `error reply ${reply.code}: ${reply.message}`);
+            outcomes.add('UPDATE_REFUSED reply');
+            peer.sendSealed(genuine);
+            const ack = await peer.next();
+            if (ack?.kind !== 'updateAck') failCase(c, `the genuine update after a refusal got ${ack?.kind ?? 'a close'}`);
+            continue;
+          }
           if (reply) {
             outcomes.add(`taken: ${reply.kind}`);
             continue;
           }
           const { code, reason } = await peer.closed;
           const refusal = codeFromCloseReason(reason);
-          const c = { suite: 'rounds', index, input: plaintext, steps };
           if (refusal === undefined || !REFUSALS.includes(refusal)) failCase(c, `closed with ${code} (${reason})`);
           if (code !== ERROR_CODES[refusal].close) failCase(c, `close code ${code} does not map to ${refusal}`);
           outcomes.add(refusal);
@@ -104,6 +113,7 @@ describe('fuzz: a hostile member in trusted rounds', () => {
     expect(outcomes.get('BAD_UPDATE')).toBeGreaterThan(0);
     expect(outcomes.get('BAD_FRAME')).toBeGreaterThan(0);
     expect(outcomes.get('taken: updateAck')).toBeGreaterThan(0);
+    expect(outcomes.get('UPDATE_REFUSED reply')).toBeGreaterThan(0);
     expect(outcomes.total()).toBe(ROUNDS);
   });
 });

@@ -35,6 +35,11 @@ export interface FederatedClientEvents {
   stage: [round: number, stage: RoundStage];
   /** This participant refused a secure-aggregation request (e.g. a coordinator asking for both secrets). */
   refused: [round: number, error: FedwardenError];
+  /**
+   * The coordinator refused an update of this participant (UPDATE_REFUSED): it arrived after its round stopped
+   * collecting. `round` is the update's round (undefined if the reply did not say). The session goes on.
+   */
+  updateRefused: [round: number | undefined, error: FedwardenError];
   finished: [summary: ClientSummary];
 
   /**

@@ -95,6 +95,10 @@ export class RoundRunner {
             return summary;
           }
           case 'error':
+            if (msg.code === 'UPDATE_REFUSED') {
+              this.onUpdateRefused(msg);
+              break;
+            }
             throw new FedwardenError(msg.code, `coordinator reported: ${msg.message}`);
           case 'hello':
           case 'welcome':
@@ -211,6 +215,17 @@ export class RoundRunner {
   private enterStage(conn: SecureConnection, round: number, stage: RoundStage): void {
     this.events.emit('stage', round, stage);
     if (!conn.isOpen) throw new FedwardenError('GOING_AWAY', `closed at stage ${stage} of round ${round}`);
+  }
+
+  /**
+   * The coordinator will not use an update of ours (it came after its round stopped collecting): nothing to
+   * retry, so the kept update goes; the link stays up for the next round. The reply's text starts `round N:`.
+   */
+  private onUpdateRefused(msg: MessageOf<'error'>): void {
+    const match = /^round (\d+):/.exec(msg.message);
+    const round = match ? Number(match[1]) : undefined;
+    if (round !== undefined) this.release(round);
+    this.events.emit('updateRefused', round, new FedwardenError(msg.code, `coordinator refused the update: ${msg.message}`));
   }
 
   /** Let go of the kept update once rounds up to `round` need it no more. */

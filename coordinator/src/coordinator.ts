@@ -32,6 +32,7 @@ import type { ParticipantConnection } from './net/participant-connection.ts';
 import { CoordinatorServer } from './net/server.ts';
 import type { RoundRecord } from './rounds/round-record.ts';
 import { RoundRunner, type RoundHooks } from './rounds/round-runner.ts';
+import { updateRefused } from './rounds/update-collector.ts';
 import { SqliteStore, type CoordinatorStore, type ResumeState } from './storage/store.ts';
 
 export interface CoordinatorEvents {
@@ -336,6 +337,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const id = conn.participantId as string;
     switch (msg.kind) {
       case 'update':
+        if (this.runner.collector) this.runner.collector.onMessage(id, msg, frameBytes);
+        else if (this.config.privacy === 'secagg') throw new FedwardenError('UNEXPECTED_MESSAGE', 'plain update in secure-aggregation mode');
+        // Between rounds (or while one aggregates) no round collects: refused, not dropped in silence; the link stays.
+        else void conn.send(updateRefused(msg.round, 'no round is collecting updates')).catch(() => undefined);
+        return;
       case 'saKeys':
       case 'saEncaps':
       case 'saShares':

@@ -34,6 +34,12 @@ export const ERROR_CODES = {
   FULL: { close: 4009, text: 'coordinator full' },
   /** A peer sent messages faster than its connection's rate limit allows. */
   RATE_LIMITED: { close: 4011, text: 'message rate limit exceeded' },
+  /**
+   * An update the round will not use: for a round that no longer collects (an error reply, the link stays up:
+   * a straggler is not punished), or a second, different update for a round that already has one from this
+   * participant (the connection closes). An identical re-send of the accepted update is acknowledged instead.
+   */
+  UPDATE_REFUSED: { close: 4012, text: 'update not used' },
   /** A command line the CLI cannot run: unknown command or option, missing or malformed argument (local only, never sent). */
   USAGE: { close: 1011, text: 'invalid command line' },
   /** A command whose package is not installed, e.g. `fedwarden simulate` without @fedwarden/sim (local only, never sent). */

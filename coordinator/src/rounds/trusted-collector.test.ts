@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger, type Message, type MessageOf } from '@fedwarden/shared';
+import { FedwardenError, silentLogger, type Message, type MessageOf } from '@fedwarden/shared';
 import { parseConfig } from '../config.ts';
 import type { RoundContext } from './round-context.ts';
 import { TrustedCollector } from './trusted-collector.ts';
@@ -41,6 +41,26 @@ describe('UpdateCollector', () => {
     expect(c.missing).toEqual(['b']);
   });
 
+  it('refuses a second, different update with UPDATE_REFUSED; the first one stands', () => {
+    const c = new UpdateCollector(4, new Set(['a', 'b']), DIM);
+    expect(c.offer('a', update(4, 1), 100)).toBe('accepted');
+    for (const other of [update(4, 2), update(4, 1, 11), { ...update(4, 1), meanLoss: 0.5 }, { ...update(4, 1), delta: Float32Array.of(1, 1, 1 + 2 ** -23) }]) {
+      let thrown: unknown;
+      try {
+        c.offer('a', other, 100);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(FedwardenError);
+      expect((thrown as FedwardenError).code).toBe('UPDATE_REFUSED');
+    }
+    expect(c.offer('a', update(4, 1), 100)).toBe('duplicate'); // the original, re-sent, is still acknowledged
+    expect(c.accepted).toHaveLength(1);
+    expect(Array.from(c.accepted[0]!.delta)).toEqual([1, 1, 1]);
+    expect(c.offer('b', update(3, 5), 100)).toBe('stale');
+    expect(c.missing).toEqual(['b']); // a stale update answers nothing
+  });
+
   it('takes back a dropped participant until the round settles, and no later', () => {
     const c = new UpdateCollector(4, new Set(['a', 'b', 'c']), DIM);
     c.offer('a', update(4, 1), 100);
@@ -53,6 +73,39 @@ describe('UpdateCollector', () => {
     expect(c.offer('b', update(4, 2), 100)).toBe('accepted');
     expect(c.accepted.map((u) => u.participantId).sort()).toEqual(['a', 'b']);
     expect(c.rejoin('c')).toBe('closed'); // everyone answered or left: settled
+  });
+});
+
+describe('TrustedCollector refusals', () => {
+  it('answers an update for an earlier round with UPDATE_REFUSED and no acknowledgement, and waits on', async () => {
+    const { ctx, sent } = context(5_000);
+    const collector = new TrustedCollector(ctx);
+    const done = collector.collect(['a', 'b']);
+    await tick();
+    collector.onMessage('a', update(3, 1), 100);
+    await tick();
+    const replies = sent.filter((s) => s.to === 'a' && s.msg.kind !== 'roundStart').map((s) => s.msg);
+    expect(replies).toEqual([{ kind: 'error', code: 'UPDATE_REFUSED', message: expect.stringMatching(/^round 3: too late/) }]);
+    collector.onMessage('a', update(4, 1), 100);
+    collector.onMessage('b', update(4, 2), 100);
+    expect((await done).contributors.sort()).toEqual(['a', 'b']);
+  });
+
+  it('answers an update that comes after the round stopped collecting with UPDATE_REFUSED', async () => {
+    const { ctx, sent } = context(5_000);
+    const collector = new TrustedCollector(ctx);
+    const done = collector.collect(['a', 'b']);
+    await tick();
+    collector.onMessage('a', update(4, 1), 100);
+    collector.onLeave('b');
+    const round = await done;
+    collector.onMessage('b', update(4, 2), 100);
+    await tick();
+    expect(round.contributors).toEqual(['a']);
+    expect(sent.filter((s) => s.to === 'b').map((s) => s.msg)).toEqual([
+      expect.objectContaining({ kind: 'roundStart' }),
+      { kind: 'error', code: 'UPDATE_REFUSED', message: expect.stringMatching(/^round 4: round 4 no longer collects/) },
+    ]);
   });
 });
 

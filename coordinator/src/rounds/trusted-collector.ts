@@ -7,11 +7,15 @@
  * its update is already in, it gets the acknowledgement it may have missed; otherwise it gets the round's
  * start again and answers with the update it kept (or trains, if it never finished), which is counted once
  * however many times it arrives.
+ *
+ * Refusals (UPDATE_REFUSED): an update for an earlier round, or one arriving after this round stopped
+ * collecting, gets an error reply and the link stays up (a straggler's upload can cross the deadline); a second
+ * update that differs from the accepted one closes the connection (update-collector.ts).
  */
 import { FedwardenError, type Message } from '@fedwarden/shared';
 import type { CollectedRound, RoundCollector, RoundContext } from './round-context.ts';
 import { weightedMeanLoss } from './round-context.ts';
-import { UpdateCollector } from './update-collector.ts';
+import { UpdateCollector, updateRefused } from './update-collector.ts';
 
 export class TrustedCollector implements RoundCollector {
   private updates: UpdateCollector | undefined;
@@ -49,9 +53,13 @@ export class TrustedCollector implements RoundCollector {
   onMessage(participantId: string, msg: Message, frameBytes: number): void {
     if (msg.kind !== 'update') throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} in a trusted-mode round`);
     const updates = this.updates;
-    if (!updates) return; // the round stopped collecting: a late update is dropped
+    if (!updates) {
+      void this.ctx.send(participantId, updateRefused(msg.round, `round ${this.ctx.round} no longer collects updates`));
+      return;
+    }
     const result = updates.offer(participantId, msg, frameBytes);
-    if (result !== 'stale') void this.ctx.send(participantId, { kind: 'updateAck', round: msg.round });
+    if (result === 'stale') void this.ctx.send(participantId, updateRefused(msg.round, `too late: round ${this.ctx.round} is under way`));
+    else void this.ctx.send(participantId, { kind: 'updateAck', round: msg.round });
   }
 
   onLeave(participantId: string): void {

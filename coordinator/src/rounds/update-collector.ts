@@ -1,8 +1,12 @@
 /**
- * Collects the updates of one round: accepts each selected participant's update once (a retried upload is
- * acknowledged again but counted once), validates it, tracks who dropped, and settles when every selected
- * participant has answered or gone, or at the deadline. A participant that dropped and reconnects before the
- * round settles is waited for again (session resume).
+ * Collects the updates of one round: accepts each selected participant's update once (a retried upload, byte
+ * for byte the same, is acknowledged again but counted once), validates it, tracks who dropped, and settles
+ * when every selected participant has answered or gone, or at the deadline. A participant that dropped and
+ * reconnects before the round settles is waited for again (session resume).
+ *
+ * Refused (UPDATE_REFUSED): an update for an earlier round (returned as 'stale', for the caller to answer
+ * without closing: a straggler's upload can cross the round's end), and a second update that differs from
+ * the accepted one (thrown: no honest participant sends one, see client-sdk/src/kept-update.ts).
  */
 import { FedwardenError, allFinite, l2Norm, type MessageOf } from '@fedwarden/shared';
 import { Arrivals } from './arrivals.ts';
@@ -41,14 +45,21 @@ export class UpdateCollector {
     this.arrivals = new Arrivals(selected);
   }
 
-  /** Offer an update; throws FedwardenError (BAD_UPDATE / UNEXPECTED_MESSAGE) for one that must be refused. */
+  /**
+   * Offer an update; throws FedwardenError (BAD_UPDATE / UNEXPECTED_MESSAGE / UPDATE_REFUSED) for one whose
+   * sender must be closed. 'stale': for an earlier round, not used.
+   */
   offer(participantId: string, msg: MessageOf<'update'>, frameBytes: number): OfferResult {
     if (msg.round < this.round) return 'stale';
     if (msg.round > this.round) throw new FedwardenError('UNEXPECTED_MESSAGE', `update for future round ${msg.round}`);
     if (!this.selected.has(participantId)) {
       throw new FedwardenError('UNEXPECTED_MESSAGE', `not selected for round ${this.round}`);
     }
-    if (this.updates.has(participantId)) return 'duplicate';
+    const accepted = this.updates.get(participantId);
+    if (accepted) {
+      if (sameUpdate(accepted, msg)) return 'duplicate';
+      throw new FedwardenError('UPDATE_REFUSED', `a different second update for round ${this.round}; the first one stands`);
+    }
     if (msg.delta.length !== this.dim) {
       throw new FedwardenError('BAD_UPDATE', `update has ${msg.delta.length} parameters, expected ${this.dim}`);
     }
@@ -97,4 +108,21 @@ export class UpdateCollector {
   wait(deadlineMs: number): Promise<void> {
     return this.arrivals.wait(deadlineMs);
   }
+}
+
+/**
+ * The reply that refuses an update for a round that no longer collects: an error message with UPDATE_REFUSED
+ * whose text starts `round N:`; the link stays up, and the participant lets the update go.
+ */
+export function updateRefused(round: number, why: string): MessageOf<'error'> {
+  return { kind: 'error', code: 'UPDATE_REFUSED', message: `round ${round}: ${why}` };
+}
+
+/** Whether `msg` is a re-send of `accepted`: the same counts and the same delta, bit for bit. */
+function sameUpdate(accepted: AcceptedUpdate, msg: MessageOf<'update'>): boolean {
+  if (accepted.numSamples !== msg.numSamples || accepted.delta.length !== msg.delta.length) return false;
+  if (!Object.is(accepted.meanLoss, msg.meanLoss) || !Object.is(accepted.trainMs, msg.trainMs)) return false;
+  const a = accepted.delta;
+  const b = msg.delta;
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
