@@ -56,4 +56,5 @@ export type { RoundRow, RoundStatus } from './storage/rounds.ts';
 export type { Checkpoint } from './storage/checkpoints.ts';
 export { cliLogger, parseLogLevel, type LogFormat } from './cli/cli-logger.ts';
 export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, formatError, usageError } from './cli/exit-codes.ts';
-export { runCli, type CliDependencies, type CliIo } from './cli/program.ts';
+export { runCli, type CliDependencies } from './cli/program.ts';
+export { fedwardenProgram, runProgram, type CliIo } from './cli/run-program.ts';

@@ -4,9 +4,9 @@
  * `fedwarden client …` (the coordinator's CLI hands them here) or directly. Help, suggestions, error format and
  * exit codes (0 done, 1 runtime, 2 usage) are those of the `fedwarden` command.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, cliLogger, exitCodeFor, formatError, parseLogLevel, usageError, type LogFormat } from '@fedwarden/coordinator';
-import { LOG_LEVELS, TOKEN_ENV, toFedwardenError } from '@fedwarden/shared';
+import { Option, type Command } from 'commander';
+import { EXIT_OK, cliLogger, fedwardenProgram, parseLogLevel, runProgram, usageError, type LogFormat } from '@fedwarden/coordinator';
+import { LOG_LEVELS, TOKEN_ENV } from '@fedwarden/shared';
 import { SIMULATE_FLAGS, type FlagSpec } from './simulate-options.ts';
 
 // The commands load TensorFlow.js and the task on import: they are imported when they run, so that --help and
@@ -23,13 +23,7 @@ function simulateOptions(cmd: Command): Command {
 }
 
 export async function runSimCli(argv: readonly string[]): Promise<number> {
-  let code: number = EXIT_OK;
-  const program = new Command('fedwarden')
-    .description('fedwarden simulations and the MNIST demo participant (@fedwarden/sim)')
-    .configureOutput({ outputError: (text, write) => write(formatError('USAGE', text.replace(/^error: /, ''))) })
-    .showHelpAfterError('(add --help for usage)')
-    .showSuggestionAfterError(true)
-    .exitOverride();
+  const program = fedwardenProgram('fedwarden', 'fedwarden simulations and the MNIST demo participant (@fedwarden/sim)');
 
   simulateOptions(
     program
@@ -67,16 +61,7 @@ export async function runSimCli(argv: readonly string[]): Promise<number> {
       );
     });
 
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    const e = toFedwardenError(err);
-    process.stderr.write(formatError(e.code, e.message) + '\n');
-    code = e.code === 'INTERNAL' ? EXIT_RUNTIME : exitCodeFor(e.code);
-    return code;
-  }
+  return runProgram(program, argv, () => EXIT_OK); // a command that fails throws
 }
 
 process.exit(await runSimCli(process.argv.slice(2)));

@@ -4,8 +4,8 @@
  * command or option gets a "did you mean"; exit codes are exit-codes.ts's.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { FedwardenError, LOG_LEVELS, toFedwardenError, type Logger } from '@fedwarden/shared';
+import { Option, type Command } from 'commander';
+import { FedwardenError, LOG_LEVELS, type Logger } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorOptions } from '../coordinator.ts';
 import { loadOrCreateIdentity } from '../identity.ts';
@@ -14,20 +14,14 @@ import { SqliteStore } from '../storage/store.ts';
 import { formatVerifyReport } from '../storage/verify.ts';
 import { parseLogLevel, type LogFormat } from './cli-logger.ts';
 import { delegateToSim } from './delegate.ts';
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, formatError, usageError } from './exit-codes.ts';
+import { EXIT_OK, usageError } from './exit-codes.ts';
+import { fedwardenProgram, processIo, runProgram, type CliIo } from './run-program.ts';
 import { configFromFile, runCoordinatorCommand } from './run-coordinator.ts';
 import { tokenCommand } from './token-command.ts';
-
-export interface CliIo {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
 
 export interface CliDependencies {
   readonly loadExtensions?: (config: CoordinatorConfig, configDir: string, log: Logger) => Promise<Partial<CoordinatorOptions>>;
 }
-
-const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 function packageVersion(): string {
   try {
@@ -44,19 +38,14 @@ const logFormatOption = () =>
   new Option('--log-format <format>', 'log lines on stderr: pretty in a terminal, JSON lines otherwise').choices(['auto', 'json', 'pretty']).default('auto');
 
 /** Build the program; `result` receives the exit code of the command that ran. */
+export type { CliIo } from './run-program.ts';
+
 export function buildProgram(io: CliIo, deps: CliDependencies, result: (code: number) => void): Command {
   const print = (line: string) => io.out(line + '\n');
-  const program = new Command('fedwarden')
-    .description('fedwarden: federated learning with post-quantum secure aggregation and Byzantine-robust rounds')
-    .version(packageVersion(), '-V, --version')
-    .configureOutput({
-      writeOut: io.out,
-      writeErr: io.err,
-      outputError: (text, write) => write(formatError('USAGE', text.replace(/^error: /, ''))),
-    })
-    .showHelpAfterError('(add --help for usage)')
-    .showSuggestionAfterError(true)
-    .exitOverride();
+  const program = fedwardenProgram('fedwarden', 'fedwarden: federated learning with post-quantum secure aggregation and Byzantine-robust rounds', io).version(
+    packageVersion(),
+    '-V, --version',
+  );
 
   program
     .command('coordinator')
@@ -141,16 +130,8 @@ function verify(path: string, print: (line: string) => void): number {
 }
 
 /** Parse and run; never throws: errors print as `error [CODE]: message` and become exit codes. */
-export async function runCli(argv: readonly string[], deps: CliDependencies = {}, io: CliIo = defaultIo): Promise<number> {
+export async function runCli(argv: readonly string[], deps: CliDependencies = {}, io: CliIo = processIo): Promise<number> {
   let code: number = EXIT_OK;
   const program = buildProgram(io, deps, (c) => (code = c));
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    const e = toFedwardenError(err);
-    io.err(formatError(e.code, e.message) + '\n');
-    return e.code === 'INTERNAL' ? EXIT_RUNTIME : exitCodeFor(e.code);
-  }
+  return runProgram(program, argv, () => code, io);
 }
