@@ -3,7 +3,9 @@
  * MNIST demo participant), so that an operator's coordinator does not install TensorFlow.js and demo data. The
  * coordinator's CLI hands those commands to the `fedwarden-sim` executable when it is installed (in a
  * node_modules/.bin above this file or the working directory, or on PATH), as git hands `git foo` to git-foo.
- * The child gets the terminal and every signal the parent receives, and its exit code is the command's.
+ * The child gets the terminal, and its exit code is the command's. SIGTERM and SIGHUP sent to this process are
+ * passed on; SIGINT is not, since Ctrl-C already reaches the whole process group (the child would get it twice):
+ * this process waits for the child instead of dying first.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fs } from 'node:fs';
@@ -38,7 +40,8 @@ export function findSimExecutable(env: NodeJS.ProcessEnv = process.env, cwd = pr
   return candidates.map((dir) => join(dir, SIM_EXECUTABLE)).find(executable);
 }
 
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+const waitThrough = () => undefined;
 
 /** Run `fedwarden-sim <command> …args`; resolves with its exit code (128 + n when a signal ended it). */
 export async function delegateToSim(command: string, args: readonly string[]): Promise<number> {
@@ -52,6 +55,7 @@ export async function delegateToSim(command: string, args: readonly string[]): P
   const child = spawn(bin, [command, ...args], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
+  process.on('SIGINT', waitThrough);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', (err) => reject(new FedwardenError('INTERNAL', `cannot start ${bin}: ${err.message}`, { cause: err })));
@@ -59,5 +63,6 @@ export async function delegateToSim(command: string, args: readonly string[]): P
     });
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
+    process.off('SIGINT', waitThrough);
   }
 }

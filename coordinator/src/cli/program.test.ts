@@ -111,3 +111,12 @@ describe('fedwarden token', () => {
     expect(r.err).toContain('participant id "no spaces": 1-128 letters, digits, . _ - only');
   });
 });
+
+describe('fedwarden simulate | client (handed to fedwarden-sim)', () => {
+  it('finds the workspace fedwarden-sim and returns its exit code: 0 for help, 2 for a typo', async () => {
+    const { findSimExecutable } = await import('./delegate.ts');
+    expect(findSimExecutable({ PATH: '' })).toMatch(/node_modules\/\.bin\/fedwarden-sim$/);
+    expect((await cli('simulate', '--help')).code).toBe(0);
+    expect((await cli('client', '--clints', '3')).code).toBe(2);
+  });
+});
