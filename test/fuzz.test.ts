@@ -14,12 +14,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  CHANNEL_VERSION,
   CLIENT_KEX_BYTES,
   DEFAULT_LIMITS,
   FRAME_CLIENT_KEX,
   FRAME_SEALED,
   FedwardenError,
-  PROTOCOL_VERSION,
   SEALED_OVERHEAD_BYTES,
   SecureSession,
   ServerHandshake,
@@ -88,7 +88,7 @@ function decodeCase(c: FuzzCase & { input: Uint8Array }, limits: ProtocolLimits)
 /** channel.ts's rules for a frame that is not the exact next sealed frame: which check refuses it first. */
 function expectedOpenCode(frame: Uint8Array): ErrorCode {
   if (frame.length < 2) return 'BAD_FRAME';
-  if (frame[0] !== PROTOCOL_VERSION) return 'UNSUPPORTED';
+  if (frame[0] !== CHANNEL_VERSION) return 'UNSUPPORTED';
   if (frame[1] !== FRAME_SEALED) return 'BAD_FRAME';
   if (frame.length < SEALED_OVERHEAD_BYTES) return 'BAD_FRAME';
   return 'DECRYPT_FAILED'; // any other change touches the AAD, nonce, ciphertext or tag
@@ -97,7 +97,7 @@ function expectedOpenCode(frame: Uint8Array): ErrorCode {
 /** channel.ts's checks on a clientKex before decapsulation; undefined when the frame reaches ML-KEM. */
 function expectedAcceptCode(frame: Uint8Array): ErrorCode | undefined {
   if (frame.length < 2) return 'BAD_FRAME';
-  if (frame[0] !== PROTOCOL_VERSION) return 'UNSUPPORTED';
+  if (frame[0] !== CHANNEL_VERSION) return 'UNSUPPORTED';
   if (frame[1] !== FRAME_CLIENT_KEX || frame.length !== CLIENT_KEX_BYTES) return 'BAD_FRAME';
   return undefined;
 }
@@ -182,7 +182,7 @@ describe('fuzz: SecureSession.open', () => {
         expected = 'REPLAY';
       } else if (kind === 2) {
         input = randomBytes(rng, int(rng, 80));
-        if (input.length >= 2 && rng.next() < 0.7) input.set([PROTOCOL_VERSION, FRAME_SEALED]);
+        if (input.length >= 2 && rng.next() < 0.7) input.set([CHANNEL_VERSION, FRAME_SEALED]);
         steps = ['random'];
         expected = sameBytes(input, frame) ? 'ok' : expectedOpenCode(input);
       } else {
@@ -231,7 +231,7 @@ describe('fuzz: ServerHandshake.accept', () => {
       const kind = int(rng, 4);
       if (kind === 0) {
         input = randomBytes(rng, int(rng, 2 * CLIENT_KEX_BYTES));
-        if (input.length >= 2 && rng.next() < 0.5) input.set([PROTOCOL_VERSION, FRAME_CLIENT_KEX]);
+        if (input.length >= 2 && rng.next() < 0.5) input.set([CHANNEL_VERSION, FRAME_CLIENT_KEX]);
         steps = ['random'];
       } else if (kind === 1) {
         const header = randomBytes(rng, 2);

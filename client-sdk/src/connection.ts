@@ -1,6 +1,8 @@
 /**
  * The participant's end of the post-quantum channel over one WebSocket: receive the coordinator's hello,
- * check its key against the pinned fingerprint, encapsulate, then exchange sealed messages. Incoming messages
+ * check its long-term key against the pinned fingerprint, encapsulate to it and to the hello's ephemeral key
+ * (forward secrecy, shared/src/crypto/channel.ts), then exchange sealed messages. A coordinator speaking another
+ * channel version is refused with UNSUPPORTED. Incoming messages
  * queue up until the caller asks for them with next(); a close (ours or theirs) rejects the waiting call with
  * a FedwardenError carrying the stable code from the close reason.
  *

@@ -1,6 +1,6 @@
 /**
- * One participant's WebSocket, from TCP accept to close: ML-KEM handshake, encrypted hello and enrolment,
- * then decoded messages handed to the coordinator. Socket callbacks never throw: every failure closes the
+ * One participant's WebSocket, from TCP accept to close: ML-KEM handshake (long-term and per-connection keys),
+ * encrypted hello and enrolment, then decoded messages handed to the coordinator. Socket callbacks never throw: every failure closes the
  * socket with the error's close code and a "CODE: reason" text. Every frame, from the first, takes a token from
  * the connection's rate limiter (RATE_LIMITED when it is empty) — pings and pongs too — and the NetObserver
  * hears of every data frame, refusal and close.
@@ -60,7 +60,8 @@ function wsErrorCode(err: Error): ErrorCode | undefined {
 export class ParticipantConnection {
   private phase: ConnectionPhase = 'handshake';
   private session: SecureSession | undefined;
-  private readonly handshake: ServerHandshake;
+  /** Until the key exchange: dropped once accepted, so a connection holds no handshake state after it. */
+  private handshake: ServerHandshake | undefined;
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly rate: TokenBucket;
   /** Cuts off a peer that never completes the closing handshake; cleared once the socket is gone. */
@@ -77,7 +78,8 @@ export class ParticipantConnection {
     private readonly log: Logger,
     private readonly observer: NetObserver = NOOP_NET_OBSERVER,
   ) {
-    this.handshake = new ServerHandshake(identity.keyPair);
+    const handshake = new ServerHandshake(identity.keyPair);
+    this.handshake = handshake;
     this.rate = new TokenBucket({ ratePerSecond: options.messageRatePerSecond, burst: options.messageBurst }, options.clock);
     this.handshakeTimer = setTimeout(
       () => this.fail(new FedwardenError('TIMEOUT', `no authenticated hello within ${options.handshakeTimeoutMs} ms`)),
@@ -92,8 +94,8 @@ export class ParticipantConnection {
     ws.on('ping', () => this.controlFrame());
     ws.on('error', (err) => this.socketError(err));
     ws.on('close', (code, reason) => this.closed(code, reason.toString('utf8')));
-    ws.send(this.handshake.helloFrame);
-    observer.frameSent(this.handshake.helloFrame.length);
+    ws.send(handshake.helloFrame);
+    observer.frameSent(handshake.helloFrame.length);
   }
 
   get participantId(): string | undefined {
@@ -130,6 +132,7 @@ export class ParticipantConnection {
   close(code: number = ERROR_CODES.GOING_AWAY.close, reason = 'GOING_AWAY: coordinator closing'): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.handshake?.dispose();
     clearTimeout(this.handshakeTimer);
     this.ws.close(code, reason);
     this.terminateLater();
@@ -163,7 +166,9 @@ export class ParticipantConnection {
 
   private handleFrame(frame: Uint8Array): void {
     if (this.phase === 'handshake') {
-      this.session = this.handshake.accept(frame);
+      const handshake = this.handshake as ServerHandshake;
+      this.handshake = undefined;
+      this.session = handshake.accept(frame);
       this.phase = 'hello';
       return;
     }
@@ -211,6 +216,8 @@ export class ParticipantConnection {
     this.observer.closed(code);
     const wasAuthenticated = this.id !== undefined;
     this.phase = 'closed';
+    // A peer gone before its key exchange: its ephemeral key is wiped now, not whenever GC runs.
+    this.handshake?.dispose();
     clearTimeout(this.handshakeTimer);
     // Without this, the timer would hold the closed connection (socket, session, buffers) for 5 s more.
     clearTimeout(this.closeTimer);

@@ -5,9 +5,9 @@
 import { ServerHandshake, clientHandshake, encodeMessage, fingerprint, generateKemKeyPair, type Message } from '@fedwarden/shared';
 
 export function uploadWireBytes(msg: Message): number {
-  const server = new ServerHandshake(generateKemKeyPair());
-  const publicKey = server.helloFrame.subarray(server.helloFrame.length - 1184);
-  const { session } = clientHandshake(server.helloFrame, fingerprint(publicKey));
+  const identity = generateKemKeyPair();
+  const server = new ServerHandshake(identity);
+  const { session } = clientHandshake(server.helloFrame, fingerprint(identity.publicKey));
   const len = session.seal(encodeMessage(msg)).length;
   const header = 2 + (len < 126 ? 0 : len < 65_536 ? 2 : 8) + 4; // base header, extended length, masking key
   return len + header;

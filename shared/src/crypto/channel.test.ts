@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CHANNEL_VERSION,
   CLIENT_KEX_BYTES,
+  CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET,
+  CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET,
   FRAME_CLIENT_KEX,
   FRAME_SEALED,
   FRAME_SERVER_HELLO,
   SEALED_OVERHEAD_BYTES,
   SERVER_HELLO_BYTES,
+  SERVER_HELLO_EPHEMERAL_KEY_OFFSET,
+  SERVER_HELLO_LONG_TERM_KEY_OFFSET,
   type SecureSession,
   ServerHandshake,
   clientHandshake,
   frameType,
 } from './channel.ts';
-import { fingerprint, generateKemKeyPair } from './kem.ts';
+import { ML_KEM768_CIPHERTEXT_BYTES, ML_KEM768_PUBLIC_KEY_BYTES, fingerprint, generateKemKeyPair } from './kem.ts';
 import { codeOf } from '../test-support.ts';
 
 const identity = generateKemKeyPair();
@@ -24,6 +29,21 @@ function connect(): { client: SecureSession; server: SecureSession } {
 }
 
 
+/** The long-term and the ephemeral key a serverHello carries. */
+function helloKeys(hello: Uint8Array): { longTerm: Uint8Array; ephemeral: Uint8Array } {
+  return {
+    longTerm: hello.subarray(SERVER_HELLO_LONG_TERM_KEY_OFFSET, SERVER_HELLO_EPHEMERAL_KEY_OFFSET),
+    ephemeral: hello.subarray(SERVER_HELLO_EPHEMERAL_KEY_OFFSET),
+  };
+}
+
+/** A copy of `frame` with one bit flipped at `index`. */
+function flipped(frame: Uint8Array, index: number, bit = 1): Uint8Array {
+  const out = frame.slice();
+  out[index] = (out[index] ?? 0) ^ bit;
+  return out;
+}
+
 function message(i: number): Uint8Array {
   return new TextEncoder().encode(`message ${i} `.repeat(1 + (i % 7)));
 }
@@ -34,22 +54,31 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 
 describe('handshake', () => {
   it('produces frames of the documented layout', () => {
+    // serverHello [2, 1] nonce(32) ek_lt(1184) ek_eph(1184); clientKex [2, 2] nonce(32) c_lt(1088) c_eph(1088).
+    expect(CHANNEL_VERSION).toBe(2);
+    expect([SERVER_HELLO_LONG_TERM_KEY_OFFSET, SERVER_HELLO_EPHEMERAL_KEY_OFFSET, SERVER_HELLO_BYTES]).toEqual([34, 1218, 2402]);
+    expect([CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET, CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET, CLIENT_KEX_BYTES]).toEqual([34, 1122, 2210]);
     const handshake = new ServerHandshake(identity);
     expect(handshake.helloFrame).toHaveLength(SERVER_HELLO_BYTES);
-    expect(Array.from(handshake.helloFrame.subarray(0, 2))).toEqual([1, FRAME_SERVER_HELLO]);
-    expect(handshake.helloFrame.subarray(34)).toEqual(identity.publicKey);
+    expect(Array.from(handshake.helloFrame.subarray(0, 2))).toEqual([2, FRAME_SERVER_HELLO]);
+    const keys = helloKeys(handshake.helloFrame);
+    expect(keys.longTerm).toEqual(identity.publicKey);
+    expect(keys.ephemeral).toHaveLength(ML_KEM768_PUBLIC_KEY_BYTES);
+    expect(keys.ephemeral).not.toEqual(identity.publicKey);
     const { kexFrame } = clientHandshake(handshake.helloFrame, pin);
     expect(kexFrame).toHaveLength(CLIENT_KEX_BYTES);
-    expect(Array.from(kexFrame.subarray(0, 2))).toEqual([1, FRAME_CLIENT_KEX]);
+    expect(Array.from(kexFrame.subarray(0, 2))).toEqual([2, FRAME_CLIENT_KEX]);
+    expect(kexFrame.subarray(CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET)).toHaveLength(ML_KEM768_CIPHERTEXT_BYTES);
     expect(frameType(handshake.helloFrame)).toBe(FRAME_SERVER_HELLO);
     expect(frameType(kexFrame)).toBe(FRAME_CLIENT_KEX);
     expect(frameType(new Uint8Array(1))).toBeUndefined();
   });
 
-  it('uses fresh nonces, so two handshakes never share keys', () => {
+  it('uses fresh nonces and a fresh ephemeral key per handshake, so two handshakes never share keys', () => {
     const a = new ServerHandshake(identity);
     const b = new ServerHandshake(identity);
     expect(a.helloFrame.subarray(2, 34)).not.toEqual(b.helloFrame.subarray(2, 34));
+    expect(helloKeys(a.helloFrame).ephemeral).not.toEqual(helloKeys(b.helloFrame).ephemeral);
     // A clientKex recorded from one handshake, replayed into another, gives keys that open nothing.
     const { kexFrame, session: client } = clientHandshake(a.helloFrame, pin);
     const replayed = b.accept(kexFrame);
@@ -72,7 +101,7 @@ describe('handshake', () => {
     expect(code).toBe('FINGERPRINT_MISMATCH');
     expect(result).toBeUndefined();
     // The same frame with the right pin for that key works, so the mismatch is the pin alone.
-    expect(() => clientHandshake(impostor.helloFrame, fingerprint(impostor.helloFrame.subarray(34)))).not.toThrow();
+    expect(() => clientHandshake(impostor.helloFrame, fingerprint(helloKeys(impostor.helloFrame).longTerm))).not.toThrow();
   });
 
   it('refuses a malformed pin as BAD_CONFIG', () => {
@@ -82,7 +111,7 @@ describe('handshake', () => {
   it('refuses malformed serverHello frames', () => {
     const hello = new ServerHandshake(identity).helloFrame;
     const wrongVersion = hello.slice();
-    wrongVersion[0] = 2;
+    wrongVersion[0] = 3;
     const wrongType = hello.slice();
     wrongType[1] = FRAME_CLIENT_KEX;
     expect(codeOf(() => clientHandshake(wrongVersion, pin))).toBe('UNSUPPORTED');
@@ -90,6 +119,18 @@ describe('handshake', () => {
     expect(codeOf(() => clientHandshake(hello.subarray(0, hello.length - 1), pin))).toBe('BAD_FRAME');
     expect(codeOf(() => clientHandshake(new Uint8Array([...hello, 0]), pin))).toBe('BAD_FRAME');
     expect(codeOf(() => clientHandshake(new Uint8Array(1), pin))).toBe('BAD_FRAME');
+  });
+
+  it('refuses the version 1 handshake (one key, no forward secrecy) as UNSUPPORTED, whatever its length', () => {
+    // Version 1 frames: serverHello [1, 1] nonce ek_lt; clientKex [1, 2] nonce c_lt.
+    const hello = new ServerHandshake(identity).helloFrame;
+    const v1Hello = Uint8Array.from(hello.subarray(0, SERVER_HELLO_EPHEMERAL_KEY_OFFSET), (b, i) => (i === 0 ? 1 : b));
+    expect(codeOf(() => clientHandshake(v1Hello, pin))).toBe('UNSUPPORTED');
+    const { kexFrame } = clientHandshake(hello, pin);
+    const v1Kex = Uint8Array.from(kexFrame.subarray(0, CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET), (b, i) => (i === 0 ? 1 : b));
+    const handshake = new ServerHandshake(identity);
+    expect(codeOf(() => handshake.accept(v1Kex))).toBe('UNSUPPORTED');
+    expect(codeOf(() => handshake.accept(kexFrame))).toBe('UNEXPECTED_MESSAGE'); // a refused kex uses the handshake up
   });
 
   it('refuses malformed clientKex frames', () => {
@@ -100,6 +141,7 @@ describe('handshake', () => {
       [new Uint8Array(0), 'BAD_FRAME'],
       [Uint8Array.from(kexFrame, (b, i) => (i === 1 ? FRAME_SEALED : b)), 'BAD_FRAME'],
       [Uint8Array.from(kexFrame, (b, i) => (i === 0 ? 9 : b)), 'UNSUPPORTED'],
+      [Uint8Array.from(kexFrame, (b, i) => (i === 0 ? 1 : b)), 'UNSUPPORTED'],
     ];
     for (const [frame, code] of cases) expect(codeOf(() => new ServerHandshake(identity).accept(frame))).toBe(code);
   });
@@ -111,13 +153,73 @@ describe('handshake', () => {
     expect(codeOf(() => handshake.accept(kexFrame))).toBe('UNEXPECTED_MESSAGE');
   });
 
-  it('a tampered clientKex is caught by the first sealed frame (implicit rejection)', () => {
+  /** Neither side can open a single frame from the other: the handshake failed, whatever it returned. */
+  function expectNoChannel(client: SecureSession, server: SecureSession, what: string): void {
+    expect(codeOf(() => server.open(client.seal(message(0)))), `${what}: participant to coordinator`).toBe('DECRYPT_FAILED');
+    expect(codeOf(() => client.open(server.seal(message(1)))), `${what}: coordinator to participant`).toBe('DECRYPT_FAILED');
+  }
+
+  it('a tampered clientKex (either ciphertext, or the nonce) is caught by the first sealed frame either way', () => {
+    // ML-KEM implicit rejection turns a changed ciphertext into an unrelated secret; a changed nonce changes the
+    // transcript. Either way the two sides derive different keys.
+    const places: [string, number][] = [
+      ['client nonce', 2 + 5],
+      ['c_lt, first byte', CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET],
+      ['c_lt, middle', 500],
+      ['c_lt, last byte', CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET - 1],
+      ['c_eph, first byte', CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET],
+      ['c_eph, middle', CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET + 600],
+      ['c_eph, last byte', CLIENT_KEX_BYTES - 1],
+    ];
+    for (const [what, index] of places) {
+      const handshake = new ServerHandshake(identity);
+      const { kexFrame, session: client } = clientHandshake(handshake.helloFrame, pin);
+      expectNoChannel(client, handshake.accept(flipped(kexFrame, index)), what);
+    }
+    // Swapping the two ciphertexts is tampering too.
     const handshake = new ServerHandshake(identity);
     const { kexFrame, session: client } = clientHandshake(handshake.helloFrame, pin);
-    const tampered = kexFrame.slice();
-    tampered[500] = (tampered[500] ?? 0) ^ 1;
-    const server = handshake.accept(tampered);
-    expect(codeOf(() => server.open(client.seal(message(0))))).toBe('DECRYPT_FAILED');
+    const swapped = kexFrame.slice();
+    swapped.set(kexFrame.subarray(CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET), CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET);
+    swapped.set(
+      kexFrame.subarray(CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET, CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET),
+      CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET,
+    );
+    expectNoChannel(client, handshake.accept(swapped), 'ciphertexts swapped');
+  });
+
+  it('a tampered or substituted ephemeral key in the serverHello leaves no channel (the transcript binds it)', () => {
+    // The last 32 bytes of an ML-KEM encapsulation key are its seed rho: any value is a valid key, so the
+    // participant encapsulates to the changed key and only the transcript can catch it.
+    for (const index of [SERVER_HELLO_BYTES - 1, SERVER_HELLO_BYTES - 32]) {
+      const handshake = new ServerHandshake(identity);
+      const { kexFrame, session: client } = clientHandshake(flipped(handshake.helloFrame, index), pin);
+      expectNoChannel(client, handshake.accept(kexFrame), `ek_eph byte ${index}`);
+    }
+    // A man in the middle that swaps in an ephemeral key of its own knows K_eph, but not K_lt.
+    const handshake = new ServerHandshake(identity);
+    const substituted = handshake.helloFrame.slice();
+    substituted.set(generateKemKeyPair().publicKey, SERVER_HELLO_EPHEMERAL_KEY_OFFSET);
+    const { kexFrame, session: client } = clientHandshake(substituted, pin);
+    expectNoChannel(client, handshake.accept(kexFrame), 'ek_eph substituted');
+    // A changed coefficient that is no longer reduced mod q fails FIPS 203's check before any encapsulation.
+    const unreduced = handshake.helloFrame.slice();
+    unreduced.set([0xff, 0xff], SERVER_HELLO_EPHEMERAL_KEY_OFFSET);
+    expect(codeOf(() => clientHandshake(unreduced, pin))).toBe('BAD_FRAME');
+    // And a changed server nonce, through the transcript.
+    const again = new ServerHandshake(identity);
+    const { kexFrame: k2, session: c2 } = clientHandshake(flipped(again.helloFrame, 10), pin);
+    expectNoChannel(c2, again.accept(k2), 'server nonce');
+  });
+
+  it('two ephemeral keys swapped between concurrent handshakes leave no channel', () => {
+    const a = new ServerHandshake(identity);
+    const b = new ServerHandshake(identity);
+    const mixed = a.helloFrame.slice();
+    mixed.set(helloKeys(b.helloFrame).ephemeral, SERVER_HELLO_EPHEMERAL_KEY_OFFSET);
+    const { kexFrame, session: client } = clientHandshake(mixed, pin);
+    expectNoChannel(client, a.accept(kexFrame), 'accepted by a');
+    expectNoChannel(client, b.accept(kexFrame), 'accepted by b');
   });
 });
 
@@ -140,8 +242,8 @@ describe('sealed frames', () => {
     const first = client.seal(plaintext);
     const second = client.seal(plaintext);
     expect(first).toHaveLength(plaintext.length + SEALED_OVERHEAD_BYTES);
-    expect(Array.from(first.subarray(0, 10))).toEqual([1, FRAME_SEALED, 0, 0, 0, 0, 0, 0, 0, 0]);
-    expect(Array.from(second.subarray(0, 10))).toEqual([1, FRAME_SEALED, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(first.subarray(0, 10))).toEqual([2, FRAME_SEALED, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(second.subarray(0, 10))).toEqual([2, FRAME_SEALED, 1, 0, 0, 0, 0, 0, 0, 0]);
     expect(frameType(first)).toBe(FRAME_SEALED);
     for (let i = 0; i + 8 <= plaintext.length; i++) {
       expect(contains(first, plaintext.subarray(i, i + 8))).toBe(false);

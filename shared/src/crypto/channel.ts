@@ -1,39 +1,59 @@
 /**
- * The post-quantum channel between participant and coordinator: a one-round-trip ML-KEM-768 (FIPS 203) key
- * exchange to the coordinator's pinned long-term key, HKDF-SHA256 (RFC 5869) over the shared secret and the
- * handshake transcript, then AES-256-GCM frames with a per-direction key and counter nonce.
+ * The post-quantum channel between participant and coordinator (channel version 2): a one-round-trip key
+ * exchange with two ML-KEM-768 (FIPS 203) encapsulations, one to the coordinator's pinned long-term key and one
+ * to a key pair it draws for this connection alone; HKDF-SHA256 (RFC 5869) over both shared secrets and the
+ * handshake transcript; then AES-256-GCM frames with a per-direction key and counter nonce.
  *
- *   coordinator → participant  serverHello  [1, 1] serverNonce(32) ek(1184)
- *   participant → coordinator  clientKex    [1, 2] clientNonce(32) c(1088)
- *   either direction           sealed       [1, 3] counter(u64 LE) AES-256-GCM(ciphertext || tag)
+ *   coordinator → participant  serverHello  [2, 1] serverNonce(32) ek_lt(1184) ek_eph(1184)
+ *   participant → coordinator  clientKex    [2, 2] clientNonce(32) c_lt(1088) c_eph(1088)
+ *   either direction           sealed       [2, 3] counter(u64 LE) AES-256-GCM(ciphertext || tag)
  *
- * transcriptHash = SHA-256("fedwarden/v1/handshake" || serverHello || clientKex); the AAD of a sealed frame is
- * its first 10 bytes (header and counter); its nonce is counterNonce(counter). A receiver accepts exactly the
- * next counter, so a replayed, reordered, dropped or tampered frame fails, and the session refuses all further
- * use: the caller closes the connection with the error's code.
+ * transcriptHash = SHA-256(LABEL_HANDSHAKE || serverHello || clientKex), so the keys are bound to the version,
+ * both nonces, both public keys and both ciphertexts; IKM = K_lt || K_eph (kdf.ts deriveChannelKeys). The AAD of
+ * a sealed frame is its first 10 bytes; its nonce is counterNonce(counter). A receiver accepts exactly the next
+ * counter, so a replayed, reordered, dropped or tampered frame fails and the session refuses all further use.
  *
- * Limits, by design: the participant authenticates the coordinator (by pin), not the reverse (the hello token
- * does that inside the channel). The coordinator's key is long-term, so there is no forward secrecy against
- * a later theft of that key. ML-KEM implicit rejection means a tampered clientKex is detected only when the
- * first sealed frame fails to open. Nothing here logs.
+ * Why two encapsulations (the KEM-authenticated handshake of KEMTLS, Schwabe–Stebila–Wiggers, CCS 2020): K_lt
+ * authenticates the coordinator, since only the holder of the pinned key's secret can decapsulate c_lt; K_eph
+ * gives forward secrecy, since dk_eph is wiped once accept() has run (or the connection closes), so a long-term
+ * key stolen later opens no recorded session. Substituting ek_eph or either ciphertext in transit changes the
+ * transcript, so both sides derive different keys and the first sealed frame fails.
+ * Not hybrid with X25519: authentication already rests on ML-KEM alone, so a classical share would only hedge a
+ * passive recording against a break of ML-KEM; deployments that want it put TLS (X25519MLKEM768) in front. The
+ * version byte leaves room for it. Version 1 (one encapsulation to the long-term key) is refused as UNSUPPORTED.
+ *
+ * Limits: the participant authenticates the coordinator (by pin), not the reverse (the hello token does that
+ * inside the channel); it cannot check that the coordinator really discards dk_eph. JavaScript cannot promise
+ * that no copy of a wiped secret lingers in the heap. ML-KEM implicit rejection means a tampered clientKex is
+ * detected only when the first sealed frame fails to open. The coordinator draws a key pair per connection before
+ * the peer has sent anything (about one decapsulation's cost; maxConnections bounds it). Nothing here logs.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { FedwardenError, toFedwardenError } from '../errors.ts';
-import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { AES256_GCM_TAG_BYTES, aeadOpen, aeadSeal, counterNonce } from './aead.ts';
 import { assertAnyBytes } from './assert-bytes.ts';
 import { CHANNEL_KEY_BYTES, type ChannelKeys, LABEL_HANDSHAKE, deriveChannelKeys } from './kdf.ts';
 import {
+  type Encapsulation,
   type KemKeyPair,
   ML_KEM768_CIPHERTEXT_BYTES,
   ML_KEM768_PUBLIC_KEY_BYTES,
   ML_KEM768_SECRET_KEY_BYTES,
+  ML_KEM_KEYGEN_SEED_BYTES,
   decapsulate,
   encapsulate,
+  generateKemKeyPair,
   normalizeFingerprint,
 } from './kem.ts';
+
+/**
+ * Byte 0 of every channel frame. 1: one encapsulation to the long-term key (no forward secrecy), retired;
+ * 2: long-term and ephemeral encapsulations. The messages inside sealed frames are versioned apart
+ * (protocol/messages.ts PROTOCOL_VERSION).
+ */
+export const CHANNEL_VERSION = 2;
 
 export const FRAME_SERVER_HELLO = 1;
 export const FRAME_CLIENT_KEX = 2;
@@ -44,8 +64,14 @@ export const FRAME_HEADER_BYTES = 2;
 export const HANDSHAKE_NONCE_BYTES = 32;
 /** Header and u64 counter: the AAD of a sealed frame. */
 export const SEALED_PREFIX_BYTES = FRAME_HEADER_BYTES + 8;
-export const SERVER_HELLO_BYTES = FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES + ML_KEM768_PUBLIC_KEY_BYTES;
-export const CLIENT_KEX_BYTES = FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES + ML_KEM768_CIPHERTEXT_BYTES;
+/** Offsets in serverHello of the long-term and the ephemeral encapsulation keys. */
+export const SERVER_HELLO_LONG_TERM_KEY_OFFSET = FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES;
+export const SERVER_HELLO_EPHEMERAL_KEY_OFFSET = SERVER_HELLO_LONG_TERM_KEY_OFFSET + ML_KEM768_PUBLIC_KEY_BYTES;
+export const SERVER_HELLO_BYTES = SERVER_HELLO_EPHEMERAL_KEY_OFFSET + ML_KEM768_PUBLIC_KEY_BYTES;
+/** Offsets in clientKex of the ciphertexts to the long-term and to the ephemeral key. */
+export const CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET = FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES;
+export const CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET = CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET + ML_KEM768_CIPHERTEXT_BYTES;
+export const CLIENT_KEX_BYTES = CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET + ML_KEM768_CIPHERTEXT_BYTES;
 /** Bytes a sealed frame adds to its plaintext. */
 export const SEALED_OVERHEAD_BYTES = SEALED_PREFIX_BYTES + AES256_GCM_TAG_BYTES;
 
@@ -60,8 +86,8 @@ export function frameType(frame: Uint8Array): number | undefined {
 function checkFrame(fn: string, frame: Uint8Array, type: number, exactLength?: number): void {
   assertAnyBytes(frame, fn, 'frame');
   if (frame.length < FRAME_HEADER_BYTES) throw new FedwardenError('BAD_FRAME', `${fn}: truncated header`);
-  if (frame[0] !== PROTOCOL_VERSION) {
-    throw new FedwardenError('UNSUPPORTED', `${fn}: protocol version ${frame[0]}, expected ${PROTOCOL_VERSION}`);
+  if (frame[0] !== CHANNEL_VERSION) {
+    throw new FedwardenError('UNSUPPORTED', `${fn}: channel version ${frame[0]}, expected ${CHANNEL_VERSION}`);
   }
   if (frame[1] !== type) throw new FedwardenError('BAD_FRAME', `${fn}: frame type ${frame[1]}, expected ${type}`);
   if (exactLength !== undefined && frame.length !== exactLength) {
@@ -103,7 +129,7 @@ export class SecureSession {
     const counter = this.#sendCounter;
     if (counter > MAX_COUNTER) throw new FedwardenError('INTERNAL', 'seal: frame counter exhausted');
     const frame = new Uint8Array(SEALED_OVERHEAD_BYTES + plaintext.length);
-    frame[0] = PROTOCOL_VERSION;
+    frame[0] = CHANNEL_VERSION;
     frame[1] = FRAME_SEALED;
     new DataView(frame.buffer).setBigUint64(FRAME_HEADER_BYTES, counter, true);
     const aad = frame.subarray(0, SEALED_PREFIX_BYTES);
@@ -163,13 +189,25 @@ export class SecureSession {
   }
 }
 
+/** A key pair for one connection: keygen from a seed we can wipe, rather than one drawn inside the library. */
+function ephemeralKeyPair(): KemKeyPair {
+  const seed = randomBytes(ML_KEM_KEYGEN_SEED_BYTES);
+  try {
+    return generateKemKeyPair(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
 /**
  * Coordinator side of one handshake: send `helloFrame`, then `accept` the participant's clientKex exactly once.
- * The identity is the coordinator's long-term key pair; it is read, never wiped.
+ * The identity is the coordinator's long-term key pair; it is read, never wiped. The ephemeral secret key is
+ * wiped by the first accept(), whatever its outcome, or by dispose() for a connection that closes before one.
  */
 export class ServerHandshake {
   readonly helloFrame: Uint8Array;
   readonly #secretKey: Uint8Array;
+  readonly #ephemeralSecretKey: Uint8Array;
   #accepted = false;
 
   constructor(identity: KemKeyPair) {
@@ -180,37 +218,54 @@ export class ServerHandshake {
       throw new FedwardenError('BAD_CONFIG', 'ServerHandshake: wrong identity secretKey length');
     }
     this.#secretKey = identity.secretKey;
+    const ephemeral = ephemeralKeyPair();
+    this.#ephemeralSecretKey = ephemeral.secretKey;
     const hello = new Uint8Array(SERVER_HELLO_BYTES);
-    hello[0] = PROTOCOL_VERSION;
+    hello[0] = CHANNEL_VERSION;
     hello[1] = FRAME_SERVER_HELLO;
     hello.set(randomBytes(HANDSHAKE_NONCE_BYTES), FRAME_HEADER_BYTES);
-    hello.set(identity.publicKey, FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES);
+    hello.set(identity.publicKey, SERVER_HELLO_LONG_TERM_KEY_OFFSET);
+    hello.set(ephemeral.publicKey, SERVER_HELLO_EPHEMERAL_KEY_OFFSET);
     this.helloFrame = hello;
   }
 
-  /** Decapsulate the participant's ciphertext and derive the session. */
+  /** Decapsulate both of the participant's ciphertexts and derive the session. */
   accept(clientKexFrame: Uint8Array): SecureSession {
     if (this.#accepted) throw new FedwardenError('UNEXPECTED_MESSAGE', 'accept: handshake already used');
     this.#accepted = true;
-    checkFrame('accept', clientKexFrame, FRAME_CLIENT_KEX, CLIENT_KEX_BYTES);
-    const cipherText = clientKexFrame.subarray(FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES);
-    let sharedSecret: Uint8Array | undefined;
+    let longTerm: Uint8Array | undefined;
+    let ephemeral: Uint8Array | undefined;
     let keys: ChannelKeys | undefined;
     try {
-      sharedSecret = decapsulate(cipherText, this.#secretKey);
-      keys = deriveChannelKeys(sharedSecret, transcriptHash(this.helloFrame, clientKexFrame));
+      checkFrame('accept', clientKexFrame, FRAME_CLIENT_KEX, CLIENT_KEX_BYTES);
+      longTerm = decapsulate(
+        clientKexFrame.subarray(CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET, CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET),
+        this.#secretKey,
+      );
+      ephemeral = decapsulate(clientKexFrame.subarray(CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET), this.#ephemeralSecretKey);
+      keys = deriveChannelKeys({ longTerm, ephemeral }, transcriptHash(this.helloFrame, clientKexFrame));
       return new SecureSession(keys.serverToClient, keys.clientToServer);
     } finally {
-      sharedSecret?.fill(0);
+      // One use only: from here on, the recorded handshake cannot be opened again, even with the long-term key.
+      this.#ephemeralSecretKey.fill(0);
+      longTerm?.fill(0);
+      ephemeral?.fill(0);
       keys?.clientToServer.fill(0);
       keys?.serverToClient.fill(0);
     }
   }
+
+  /** Wipe the ephemeral secret of a handshake that will not be accepted (the connection closed first). */
+  dispose(): void {
+    this.#accepted = true;
+    this.#ephemeralSecretKey.fill(0);
+  }
 }
 
 /**
- * Participant side: check the coordinator's key against the pinned fingerprint (constant-time) before doing
- * anything with it, then encapsulate to it. Returns the clientKex frame to send and the session.
+ * Participant side: check the coordinator's long-term key against the pinned fingerprint (constant-time) before
+ * doing anything with the frame, then encapsulate to both keys. Returns the clientKex frame to send and the
+ * session.
  */
 export function clientHandshake(
   serverHelloFrame: Uint8Array,
@@ -218,22 +273,31 @@ export function clientHandshake(
 ): { kexFrame: Uint8Array; session: SecureSession } {
   const pin = hexToBytes(normalizeFingerprint(pinnedFingerprint));
   checkFrame('clientHandshake', serverHelloFrame, FRAME_SERVER_HELLO, SERVER_HELLO_BYTES);
-  const publicKey = serverHelloFrame.subarray(FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES);
-  if (!timingSafeEqual(sha256(publicKey), pin)) {
+  const longTermKey = serverHelloFrame.subarray(SERVER_HELLO_LONG_TERM_KEY_OFFSET, SERVER_HELLO_EPHEMERAL_KEY_OFFSET);
+  if (!timingSafeEqual(sha256(longTermKey), pin)) {
     throw new FedwardenError('FINGERPRINT_MISMATCH', 'clientHandshake: coordinator key does not match the pinned fingerprint');
   }
-  const { cipherText, sharedSecret } = encapsulate(publicKey);
+  let longTerm: Encapsulation | undefined;
+  let ephemeral: Encapsulation | undefined;
   let keys: ChannelKeys | undefined;
   try {
+    longTerm = encapsulate(longTermKey);
+    // An ek_eph that fails the FIPS 203 modulus check was not sent by the coordinator: BAD_FRAME.
+    ephemeral = encapsulate(serverHelloFrame.subarray(SERVER_HELLO_EPHEMERAL_KEY_OFFSET));
     const kexFrame = new Uint8Array(CLIENT_KEX_BYTES);
-    kexFrame[0] = PROTOCOL_VERSION;
+    kexFrame[0] = CHANNEL_VERSION;
     kexFrame[1] = FRAME_CLIENT_KEX;
     kexFrame.set(randomBytes(HANDSHAKE_NONCE_BYTES), FRAME_HEADER_BYTES);
-    kexFrame.set(cipherText, FRAME_HEADER_BYTES + HANDSHAKE_NONCE_BYTES);
-    keys = deriveChannelKeys(sharedSecret, transcriptHash(serverHelloFrame, kexFrame));
+    kexFrame.set(longTerm.cipherText, CLIENT_KEX_LONG_TERM_CIPHERTEXT_OFFSET);
+    kexFrame.set(ephemeral.cipherText, CLIENT_KEX_EPHEMERAL_CIPHERTEXT_OFFSET);
+    keys = deriveChannelKeys(
+      { longTerm: longTerm.sharedSecret, ephemeral: ephemeral.sharedSecret },
+      transcriptHash(serverHelloFrame, kexFrame),
+    );
     return { kexFrame, session: new SecureSession(keys.clientToServer, keys.serverToClient) };
   } finally {
-    sharedSecret.fill(0);
+    longTerm?.sharedSecret.fill(0);
+    ephemeral?.sharedSecret.fill(0);
     keys?.clientToServer.fill(0);
     keys?.serverToClient.fill(0);
   }

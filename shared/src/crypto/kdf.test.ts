@@ -69,24 +69,45 @@ describe('domain-separation labels', () => {
 });
 
 describe('deriveChannelKeys', () => {
-  const ss = new Uint8Array(32).map((_, i) => i);
+  const longTerm = new Uint8Array(32).map((_, i) => i);
+  const ephemeral = new Uint8Array(32).map((_, i) => 100 + i);
   const th = new Uint8Array(32).map((_, i) => 255 - i);
 
-  it('is HKDF(ikm = shared secret, salt = transcript hash, info = direction label)', () => {
-    const keys = deriveChannelKeys(ss, th);
-    expect(keys.clientToServer).toEqual(hkdfSha256(ss, th, LABEL_C2S, 32));
-    expect(keys.serverToClient).toEqual(hkdfSha256(ss, th, LABEL_S2C, 32));
+  it('is HKDF(ikm = long-term secret || ephemeral secret, salt = transcript hash, info = direction label)', () => {
+    const keys = deriveChannelKeys({ longTerm, ephemeral }, th);
+    const ikm = new Uint8Array([...longTerm, ...ephemeral]);
+    expect(keys.clientToServer).toEqual(hkdfSha256(ikm, th, LABEL_C2S, 32));
+    expect(keys.serverToClient).toEqual(hkdfSha256(ikm, th, LABEL_S2C, 32));
     expect(keys.clientToServer).not.toEqual(keys.serverToClient);
+    // Either secret alone, as channel version 1 derived from the long-term secret, gives other keys.
+    expect(keys.clientToServer).not.toEqual(hkdfSha256(longTerm, th, LABEL_C2S, 32));
+    expect(keys.clientToServer).not.toEqual(hkdfSha256(ephemeral, th, LABEL_C2S, 32));
   });
 
-  it('changes with the transcript', () => {
-    const other = th.slice();
-    other[0] = (other[0] ?? 0) ^ 1;
-    expect(deriveChannelKeys(ss, other).clientToServer).not.toEqual(deriveChannelKeys(ss, th).clientToServer);
+  it('changes with the transcript and with each secret, and does not commute', () => {
+    const flip = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === 0 ? x ^ 1 : x));
+    const base = deriveChannelKeys({ longTerm, ephemeral }, th).clientToServer;
+    expect(deriveChannelKeys({ longTerm, ephemeral }, flip(th)).clientToServer).not.toEqual(base);
+    expect(deriveChannelKeys({ longTerm: flip(longTerm), ephemeral }, th).clientToServer).not.toEqual(base);
+    expect(deriveChannelKeys({ longTerm, ephemeral: flip(ephemeral) }, th).clientToServer).not.toEqual(base);
+    expect(deriveChannelKeys({ longTerm: ephemeral, ephemeral: longTerm }, th).clientToServer).not.toEqual(base);
+  });
+
+  it('leaves the caller\'s secrets intact (the caller wipes them)', () => {
+    const a = longTerm.slice();
+    const b = ephemeral.slice();
+    deriveChannelKeys({ longTerm: a, ephemeral: b }, th);
+    expect(a).toEqual(longTerm);
+    expect(b).toEqual(ephemeral);
   });
 
   it('checks input lengths', () => {
-    expect(() => deriveChannelKeys(ss.subarray(1), th)).toThrow(/deriveChannelKeys: wrong sharedSecret length/);
-    expect(() => deriveChannelKeys(ss, th.subarray(1))).toThrow(/deriveChannelKeys: wrong transcriptHash length/);
+    expect(() => deriveChannelKeys({ longTerm: longTerm.subarray(1), ephemeral }, th)).toThrow(
+      /deriveChannelKeys: wrong longTerm secret length/,
+    );
+    expect(() => deriveChannelKeys({ longTerm, ephemeral: ephemeral.subarray(1) }, th)).toThrow(
+      /deriveChannelKeys: wrong ephemeral secret length/,
+    );
+    expect(() => deriveChannelKeys({ longTerm, ephemeral }, th.subarray(1))).toThrow(/deriveChannelKeys: wrong transcriptHash length/);
   });
 });

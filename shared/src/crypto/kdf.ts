@@ -22,7 +22,7 @@ export const CHANNEL_KEY_BYTES = 32;
 
 /** Domain-separation labels. Append only; each string is part of the protocol. */
 export const KDF_LABELS = {
-  /** Prefix of the handshake transcript hash (channel.ts). */
+  /** Prefix of the transcript hash of the retired channel version 1 handshake (long-term key only). Never reuse. */
   handshake: 'fedwarden/v1/handshake',
   /** Channel key for frames from participant to coordinator. */
   channelC2S: 'fedwarden/v1/channel/c2s',
@@ -40,11 +40,13 @@ export const KDF_LABELS = {
   secaggShareKey: 'fedwarden/v1/secagg/share-key',
   /** Secure aggregation: AAD prefix of sealed Shamir shares (an AEAD context, not an HKDF info). */
   secaggShares: 'fedwarden/v1/secagg/shares',
+  /** Prefix of the handshake transcript hash, channel version 2: long-term and ephemeral ML-KEM (channel.ts). */
+  handshakeForwardSecret: 'fedwarden/v1/handshake/forward-secret',
 } as const;
 
 export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];
 
-export const LABEL_HANDSHAKE = KDF_LABELS.handshake;
+export const LABEL_HANDSHAKE = KDF_LABELS.handshakeForwardSecret;
 export const LABEL_C2S = KDF_LABELS.channelC2S;
 export const LABEL_S2C = KDF_LABELS.channelS2C;
 
@@ -83,22 +85,37 @@ export interface ChannelKeys {
   readonly serverToClient: Uint8Array;
 }
 
+/** The two ML-KEM shared secrets of one channel handshake (channel.ts), 32 bytes each. */
+export interface ChannelSecrets {
+  /** Encapsulated to the coordinator's pinned long-term key: only its holder can know it (authentication). */
+  readonly longTerm: Uint8Array;
+  /** Encapsulated to the coordinator's per-connection key, wiped after the handshake (forward secrecy). */
+  readonly ephemeral: Uint8Array;
+}
+
 /**
- * The two directional AEAD keys of a channel: PRK = Extract(salt = transcriptHash, IKM = sharedSecret), then one
- * Expand per direction under its label. Salting with the transcript binds the keys to both nonces and the
- * exact handshake frames. The caller wipes the returned keys when done.
+ * The two directional AEAD keys of a channel: PRK = Extract(salt = transcriptHash, IKM = longTerm || ephemeral),
+ * then one Expand per direction under its label. Concatenating the secrets under a transcript that holds every
+ * public key and ciphertext is the combiner of TLS hybrid key exchange (draft-ietf-tls-hybrid-design §3.3): the
+ * keys stay secret as long as either secret does. The caller wipes the returned keys when done.
  */
-export function deriveChannelKeys(sharedSecret: Uint8Array, transcriptHash: Uint8Array): ChannelKeys {
-  assertBytes(sharedSecret, 32, 'deriveChannelKeys', 'sharedSecret', 'INTERNAL');
+export function deriveChannelKeys(secrets: ChannelSecrets, transcriptHash: Uint8Array): ChannelKeys {
+  assertBytes(secrets?.longTerm, 32, 'deriveChannelKeys', 'longTerm secret', 'INTERNAL');
+  assertBytes(secrets.ephemeral, 32, 'deriveChannelKeys', 'ephemeral secret', 'INTERNAL');
   assertBytes(transcriptHash, HKDF_SHA256_HASH_BYTES, 'deriveChannelKeys', 'transcriptHash', 'INTERNAL');
-  const prk = extract(sha256, sharedSecret, transcriptHash);
+  const ikm = new Uint8Array(64);
+  ikm.set(secrets.longTerm, 0);
+  ikm.set(secrets.ephemeral, 32);
+  let prk: Uint8Array | undefined;
   try {
+    prk = extract(sha256, ikm, transcriptHash);
     return {
       clientToServer: expand(sha256, prk, utf8ToBytes(LABEL_C2S), CHANNEL_KEY_BYTES),
       serverToClient: expand(sha256, prk, utf8ToBytes(LABEL_S2C), CHANNEL_KEY_BYTES),
     };
   } finally {
-    prk.fill(0);
+    ikm.fill(0);
+    prk?.fill(0);
   }
 }
 
