@@ -1,24 +1,57 @@
 /**
  * The post-quantum channel and enrolment, end to end over real loopback sockets: what a wire observer sees,
- * what a wrong key, token, oversized, tampered, replayed or reordered frame gets.
+ * what a wrong key, token, oversized, tampered, replayed or reordered frame gets, and what a recorded session
+ * gives a later thief of the coordinator's long-term key (forward secrecy).
+ *
+ * The ML-KEM key generator is wrapped (vi.mock) so that the forward-secrecy control can hold a copy of each
+ * ephemeral secret key, and check that the coordinator wiped its own.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import { FederatedClient, SecureConnection } from '@fedwarden/client';
 import { ephemeralIdentity } from '@fedwarden/coordinator';
-import { FedwardenError, clientHandshake, createRng, encodeMessage, type SecureSession } from '@fedwarden/shared';
+import {
+  CHANNEL_VERSION,
+  FedwardenError,
+  SERVER_HELLO_BYTES,
+  SERVER_HELLO_EPHEMERAL_KEY_OFFSET,
+  clientHandshake,
+  createRng,
+  decodeMessage,
+  encodeMessage,
+  type SecureSession,
+} from '@fedwarden/shared';
+import { keysWithEphemeral, longTermOnlyGuesses, openRecorded, type RecordedSession } from './support/channel-attacker.ts';
 import { FakeModel, fakeData } from './support/fake-model.ts';
 import { startFederation, type TestFederation } from './support/federation.ts';
 import { startLinkProxy, type LinkProxy } from './support/link-proxy.ts';
+import { binaryMessages, startWireRecorder, type WireRecorder } from './support/wire-recorder.ts';
+
+const generatedKeys = vi.hoisted(() => [] as { publicKey: Uint8Array; secretKey: Uint8Array; secretKeyCopy: Uint8Array }[]);
+
+vi.mock('../shared/src/crypto/kem.ts', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../shared/src/crypto/kem.ts')>();
+  return {
+    ...actual,
+    generateKemKeyPair: (seed?: Uint8Array) => {
+      const pair = actual.generateKemKeyPair(seed);
+      generatedKeys.push({ publicKey: pair.publicKey, secretKey: pair.secretKey, secretKeyCopy: pair.secretKey.slice() });
+      return pair;
+    },
+  };
+});
 
 let fed: TestFederation | undefined;
 let proxy: LinkProxy | undefined;
+let recorder: WireRecorder | undefined;
 
 afterEach(async () => {
   await proxy?.close();
+  await recorder?.close();
   await fed?.stop();
   fed = undefined;
   proxy = undefined;
+  recorder = undefined;
 });
 
 function distinctiveStep(n: number): Float32Array {
@@ -77,6 +110,88 @@ describe('post-quantum channel, end to end', () => {
       expect(wire.includes(stepBytes.subarray(i, i + 16))).toBe(false);
     }
     for (const token of fed.tokens) expect(wire.includes(Buffer.from(token))).toBe(false);
+  });
+
+  it('a recorded federation stays closed to a later thief of the coordinator\'s long-term key (forward secrecy)', async () => {
+    fed = await startFederation(2, { rounds: { count: 1, minParticipants: 2, deadlineMs: 10_000 } });
+    recorder = await startWireRecorder(fed.coordinator.port);
+    const step = distinctiveStep(64);
+    const clients = fed.tokens.map(
+      (token) => new FederatedClient({ url: recorder!.url, fingerprint: fed!.fingerprint, token, model: new FakeModel(step), data: fakeData(10) }),
+    );
+    await Promise.all([fed.coordinator.run(), ...clients.map((c) => c.run())]);
+    await fed.stop();
+
+    // Later, the coordinator's long-term secret key is stolen.
+    const stolen = fed.coordinator.identity.keyPair.secretKey;
+    const links = recorder.links();
+    expect(links).toHaveLength(2);
+    for (const [n, link] of links.entries()) {
+      const down = binaryMessages(link.down);
+      const up = binaryMessages(link.up);
+      const session: RecordedSession = { serverHello: down[0]!, clientKex: up[0]!, toCoordinator: up.slice(1), toParticipant: down.slice(1) };
+      expect(session.serverHello[0], 'the recording is of the current channel').toBe(CHANNEL_VERSION);
+      // The whole session was recorded: hello and update one way; welcome, round start, end and finish the other.
+      expect(session.toCoordinator.length, `link ${n}`).toBeGreaterThanOrEqual(2);
+      expect(session.toParticipant.length, `link ${n}`).toBeGreaterThanOrEqual(3);
+
+      for (const [guess, keys] of longTermOnlyGuesses(session, stolen)) {
+        expect(openRecorded(session, keys), `link ${n}: ${guess}`).toEqual({ toCoordinator: [], toParticipant: [] });
+      }
+
+      // Control: with the ephemeral secret key as well, the same attacker opens every frame, enrolment token and
+      // update included. The coordinator itself no longer holds that key: it wiped it after the handshake.
+      const ek = Buffer.from(session.serverHello.subarray(SERVER_HELLO_EPHEMERAL_KEY_OFFSET));
+      const ephemeral = generatedKeys.find((p) => ek.equals(p.publicKey));
+      expect(ephemeral, `link ${n}: the ephemeral key pair was seen`).toBeDefined();
+      expect(ephemeral!.secretKey.every((b) => b === 0), `link ${n}: the coordinator wiped its ephemeral key`).toBe(true);
+      const opened = openRecorded(session, keysWithEphemeral(session, stolen, ephemeral!.secretKeyCopy));
+      expect(opened.toCoordinator).toHaveLength(session.toCoordinator.length);
+      expect(opened.toParticipant).toHaveLength(session.toParticipant.length);
+      const sent = opened.toCoordinator.map((p) => decodeMessage(p));
+      expect(sent[0]).toMatchObject({ kind: 'hello' });
+      expect(fed.tokens).toContain((sent[0] as { token: string }).token);
+      const update = sent.find((m) => m.kind === 'update');
+      expect(update && Array.from(update.delta)).toEqual(Array.from(step));
+    }
+  });
+
+  it('a participant speaking channel version 1 is closed with UNSUPPORTED (1003), not a crash', async () => {
+    fed = await startFederation(1);
+    const ws = new WebSocket(fed.url, { perMessageDeflate: false });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, r) => resolve({ code, reason: r.toString() })));
+    const hello = await new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
+    expect(hello).toHaveLength(SERVER_HELLO_BYTES);
+    // Version 1 clientKex: [1, 2] nonce(32) c_lt(1088).
+    ws.send(Buffer.concat([Buffer.from([1, 2]), Buffer.alloc(32 + 1088, 5)]));
+    const { code, reason } = await closed;
+    expect(code).toBe(1003);
+    expect(reason).toMatch(/^UNSUPPORTED: accept: channel version 1, expected 2/);
+    expect(fed.coordinator.connectedParticipants).toBe(0);
+  });
+
+  it('a coordinator speaking channel version 1 is refused with UNSUPPORTED (1003) before the participant sends anything', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const heard: Buffer[] = [];
+    const identity = ephemeralIdentity();
+    const closedWith = new Promise<number>((resolve) =>
+      server.on('connection', (ws) => {
+        ws.on('message', (d: Buffer) => heard.push(d));
+        ws.on('close', (code) => resolve(code));
+        ws.send(Buffer.concat([Buffer.from([1, 1]), Buffer.alloc(32, 9), Buffer.from(identity.keyPair.publicKey)]));
+      }),
+    );
+    try {
+      const port = (server.address() as { port: number }).port;
+      const err = await SecureConnection.open({ url: `ws://127.0.0.1:${port}`, fingerprint: identity.fingerprint }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FedwardenError);
+      expect((err as FedwardenError).code).toBe('UNSUPPORTED');
+      expect(await closedWith).toBe(1003);
+      expect(heard).toEqual([]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('a client pinned to another key refuses the coordinator before sending anything', async () => {
