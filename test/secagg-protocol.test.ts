@@ -179,7 +179,7 @@ class Harness {
     for (const i of survivors) {
       const x = updateOf(this.sc, i);
       const w = this.weights.get(i) as number;
-      for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) + Math.max(-CLIP, Math.min(CLIP, w * (x[k] as number)));
+      for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) + w * Math.max(-CLIP, Math.min(CLIP, x[k] as number));
     }
     return out;
   }

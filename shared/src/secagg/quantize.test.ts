@@ -51,13 +51,16 @@ describe('quantize', () => {
     expect([...up.q]).toEqual([0, 3, 2, 3, 3, 0]);
   });
 
-  it('scales by the weight before clipping', () => {
-    const values = Float32Array.of(1.5, -0.75, 3, 0.1);
-    const halved = Float32Array.from(values, (v) => v / 2); // exact in float32
+  it('clips before it scales by the weight, so a weight bounds its member', () => {
+    const values = Float32Array.of(0.5, -0.75, 3, 0.1, -40);
+    const halved = Float32Array.of(0.25, -0.375, 0.5, 0.05, -0.5); // clip(v)·0.5, exact in float32
     const a = quantize(values, 0.5, 1, 12, seededBytes(3));
     const b = quantize(halved, 1, 1, 12, seededBytes(3));
     expect(a.q).toEqual(b.q);
-    expect(a.clipped).toBe(1); // only 3·0.5 = 1.5 exceeds 1
+    expect(a.clipped).toBe(2); // 3 and −40 exceed 1
+    // 2 bits over [−1, 1], weight ½: y = ½·clip(v) ∈ [−½, ½] → q ∈ [0.75, 2.25], so 1 or 2 whatever the input.
+    const q = quantize(Float32Array.of(-1e30, 1e30, -1, 1), 0.5, 1, 2, uniforms(0, 0xffffffff, 0, 0xffffffff)).q;
+    expect([...q]).toEqual([1, 2, 1, 2]);
   });
 
   it('is unbiased: E[q] is the exact scaled value', () => {

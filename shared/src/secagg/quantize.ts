@@ -2,10 +2,12 @@
  * Fixed-point quantization for secure aggregation: masks live in Z_{2^32}, so updates are mapped to integers
  * before masking and the group's sum is mapped back after unmasking.
  *
- * A coordinate v of an update with weight w becomes y = clamp(w·v, −c, c), then the integer
+ * A coordinate v of an update with weight w becomes y = w·clamp(v, −c, c), then the integer
  * q = SR((y + c)·(2^b − 1) / (2c)) in [0, 2^b − 1], where SR is unbiased stochastic rounding (E[q] equals its
  * argument, so the quantized sum is an unbiased estimate of Σ y; cf. QSGD, Alistarh et al., NeurIPS 2017).
  * With b = 32 − ⌈log2 n⌉, n members' values sum to at most n·(2^b − 1) < 2^32: the sum never wraps.
+ * Clipping before weighting keeps a member's y within w·[−c, c], so its weight bounds its influence, and the
+ * coordinator can check a group's sum against the range its members' weights allow (coordinator/src/secagg/sum-range.ts).
  *
  * Errors: parameters (group size, clip, bits, weight, count) come from configuration: BAD_CONFIG. A non-finite
  * value in an update is BAD_UPDATE.
@@ -30,12 +32,12 @@ export function quantizationBits(groupSize: number): number {
 
 export interface Quantized {
   readonly q: Uint32Array;
-  /** Coordinates where |weight·v| exceeded clip. */
+  /** Coordinates where |v| exceeded clip. */
   readonly clipped: number;
 }
 
 /**
- * Quantize `values` scaled by `weight` (in (0, 1]) to `bits`-bit integers over [−clip, clip].
+ * Quantize `values`, clipped to [−clip, clip] and then scaled by `weight` (in (0, 1]), to `bits`-bit integers.
  * `random(n)` supplies the rounding randomness, 4 bytes per coordinate: coordinate i rounds up when the
  * little-endian u32 at 4i is below frac·2^32. The platform CSPRNG by default; tests pass a seeded source.
  */
@@ -63,11 +65,12 @@ export function quantize(
     for (let i = 0; i < n; i++) {
       const v = values[start + i] as number;
       if (!Number.isFinite(v)) throw new FedwardenError('BAD_UPDATE', `quantize: non-finite value at ${start + i}`);
-      let y = weight * v;
-      if (y > clip || y < -clip) {
+      let x = v;
+      if (x > clip || x < -clip) {
         clipped++;
-        y = y > clip ? clip : -clip;
+        x = x > clip ? clip : -clip;
       }
+      const y = weight * x;
       const scaled = (y + clip) * scale;
       const floor = Math.floor(scaled);
       const up = u.getUint32(4 * i, true) < (scaled - floor) * TWO_POW_32 ? 1 : 0;
