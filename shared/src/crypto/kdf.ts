@@ -41,7 +41,7 @@ export const KDF_LABELS = {
   /** Secure aggregation: AAD prefix of sealed Shamir shares (an AEAD context, not an HKDF info). */
   secaggShares: 'fedwarden/v1/secagg/shares',
   /** Prefix of the handshake transcript hash, channel version 2: long-term and ephemeral ML-KEM (channel.ts). */
-  handshakeForwardSecret: 'fedwarden/v1/handshake/forward-secret',
+  handshakeForwardSecret: 'fedwarden/v1/channel/handshake',
 } as const;
 
 export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];
