@@ -26,7 +26,8 @@
  * inside the channel); it cannot check that the coordinator really discards dk_eph. JavaScript cannot promise
  * that no copy of a wiped secret lingers in the heap. ML-KEM implicit rejection means a tampered clientKex is
  * detected only when the first sealed frame fails to open. The coordinator draws a key pair per connection before
- * the peer has sent anything (about one decapsulation's cost; maxConnections bounds it). Nothing here logs.
+ * the peer has sent anything (cheaper than a decapsulation; maxConnections bounds how many are held at once, not
+ * how fast new ones arrive). Nothing here logs.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
