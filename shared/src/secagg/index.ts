@@ -20,3 +20,5 @@ export {
   type OpenedShares,
   type PairwiseSecrets,
 } from './pairwise.ts';
+export { COMMITMENT_BYTES, COMMITMENT_LABELS, commitSecret, commitShare, opensCommitment, type SecretKind } from './commitment.ts';
+export { isValidKemPublicKey } from './kem-key-check.ts';
