@@ -24,6 +24,7 @@ import {
   quantizationBits,
   quantize,
   seededBytes,
+  type IndexedBytes,
   type Message,
   type MessageOf,
 } from '@fedwarden/shared';
@@ -81,6 +82,8 @@ interface Scenario {
   readonly streamSeed?: number;
   /** When set, members round from their own seeded streams (`seededBytes`) instead of the random stream. */
   readonly roundingSeed?: number;
+  /** A hostile member's hand: rewrites what member `i` sends at `stage` before the coordinator gets it. */
+  readonly hostile?: (stage: Stage, i: number, msg: Message) => Message;
 }
 
 function complete(n: number): number[][] {
@@ -125,6 +128,11 @@ class Harness {
     return this.clients.get(i) as SecaggClient;
   }
 
+  /** What member i sends at `stage`, through the hostile hand if any, across the codec. */
+  out<M extends Message>(stage: Stage, i: number, msg: M): M {
+    return wire((this.sc.hostile?.(stage, i, wire(msg)) ?? msg) as M);
+  }
+
   sends(i: number, stage: Stage): boolean {
     const d = this.sc.drop?.[i];
     return d === undefined || STAGES.indexOf(stage) < STAGES.indexOf(d);
@@ -132,18 +140,18 @@ class Harness {
 
   keys(): Map<number, MessageOf<'saPeerKeys'>> {
     for (let i = 1; i <= this.sc.n; i++) {
-      if (this.sends(i, 'keys')) this.group.acceptKeys(i, wire(this.client(i).keys({ numSamples: 10 * i, meanLoss: 0.5, trainMs: 100 + i })));
+      if (this.sends(i, 'keys')) this.group.acceptKeys(i, this.out('keys', i, this.client(i).keys({ numSamples: 10 * i, meanLoss: 0.5, trainMs: 100 + i })));
     }
     return this.group.relayKeys();
   }
 
   encaps(relay = this.keys()): Map<number, MessageOf<'saPeerEncaps'>> {
-    for (const [i, m] of relay) if (this.sends(i, 'encaps')) this.group.acceptEncaps(i, wire(this.client(i).encaps(wire(m))));
+    for (const [i, m] of relay) if (this.sends(i, 'encaps')) this.group.acceptEncaps(i, this.out('encaps', i, this.client(i).encaps(wire(m))));
     return this.group.relayEncaps();
   }
 
   shares(relay = this.encaps()): Map<number, MessageOf<'saPeerShares'>> {
-    for (const [i, m] of relay) if (this.sends(i, 'shares')) this.group.acceptShares(i, wire(this.client(i).shares(wire(m))));
+    for (const [i, m] of relay) if (this.sends(i, 'shares')) this.group.acceptShares(i, this.out('shares', i, this.client(i).shares(wire(m))));
     return this.group.relayShares(this.weights);
   }
 
@@ -155,7 +163,7 @@ class Harness {
       // gives one): quantize the same way for the expected sum.
       const rounding = this.sc.roundingSeed === undefined ? this.streams.get(i)!.fork().bytes : seededBytes(deriveSeed(this.sc.roundingSeed, i));
       this.expectedQ.set(i, quantize(update, m.weight, CLIP, this.bits, rounding).q);
-      const upload = wire(this.client(i).masked(wire(m), update));
+      const upload = this.out('masked', i, this.client(i).masked(wire(m), update));
       this.uploads.set(i, upload.masked);
       this.group.acceptMasked(i, upload);
     }
@@ -163,13 +171,17 @@ class Harness {
   }
 
   unmask(relay = this.masked()): ReturnType<SecaggGroup['finish']> {
-    for (const [i, m] of relay) if (this.sends(i, 'unmask')) this.group.acceptUnmaskReply(i, wire(this.client(i).unmask(wire(m))));
+    for (const [i, m] of relay) if (this.sends(i, 'unmask')) this.group.acceptUnmaskReply(i, this.out('unmask', i, this.client(i).unmask(wire(m))));
     return this.group.finish();
   }
 
-  expectedSum(): Uint32Array {
+  /** Σ of the quantized inputs of `who` (default: everyone who uploaded). */
+  expectedSum(who: Iterable<number> = this.expectedQ.keys()): Uint32Array {
     const sum = new Uint32Array(this.sc.dim);
-    for (const q of this.expectedQ.values()) for (let k = 0; k < sum.length; k++) sum[k] = (sum[k] as number) + (q[k] as number);
+    for (const i of who) {
+      const q = this.expectedQ.get(i) as Uint32Array;
+      for (let k = 0; k < sum.length; k++) sum[k] = (sum[k] as number) + (q[k] as number);
+    }
     return sum;
   }
 
@@ -190,8 +202,10 @@ function runRound(sc: Scenario): { h: Harness; result: ReturnType<SecaggGroup['f
   const h = new Harness(sc);
   const result = h.unmask();
   if (result.ok) {
-    expect(result.survivors).toEqual([...h.expectedQ.keys()].sort((a, b) => a - b));
-    expect(result.sum).toEqual(h.expectedSum());
+    // Everyone who uploaded and was not found at fault in masked is in the sum, exactly.
+    const droppedAtMasked = new Set(result.blamed.filter((b) => b.kind !== 'unmask-share-off-commitment').map((b) => b.culprit));
+    expect(result.survivors).toEqual([...h.expectedQ.keys()].filter((i) => !droppedAtMasked.has(i)).sort((a, b) => a - b));
+    expect(result.sum).toEqual(h.expectedSum(result.survivors));
     const step = (2 * CLIP) / (2 ** h.bits - 1);
     const want = h.expectedWeighted(result.survivors);
     let worst = 0;
@@ -338,7 +352,7 @@ describe('secure aggregation protocol: clean aborts below threshold', () => {
     expect(h.group.stage).toBe('failed');
     expect(h.group.canStillSucceed()).toBe(false);
     const result = h.group.finish();
-    expect(result).toEqual({ ok: false, reason: 'round cancelled' });
+    expect(result).toEqual({ ok: false, reason: 'round cancelled', blamed: [] });
   });
 });
 
@@ -455,7 +469,7 @@ describe('secure aggregation protocol: stage order and input checks', () => {
 
     const c3 = h.client(3);
     c3.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
-    expect(codeOf(() => c3.shares({ kind: 'saPeerEncaps', round: ROUND, cipherTexts: [] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => c3.shares({ kind: 'saPeerEncaps', round: ROUND, cipherTexts: [], shareCipherTexts: [] }))).toBe('UNEXPECTED_MESSAGE');
 
     const c4 = h.client(4);
     c4.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
@@ -502,7 +516,7 @@ describe('secure aggregation protocol: stage order and input checks', () => {
     expect(codeOf(() => g.relayEncaps())).toBe('UNEXPECTED_MESSAGE');
     expect(codeOf(() => g.unmaskRequests())).toBe('UNEXPECTED_MESSAGE');
     expect(codeOf(() => g.finish())).toBe('UNEXPECTED_MESSAGE');
-    expect(codeOf(() => g.acceptMasked(1, { kind: 'saMasked', round: ROUND, masked: new Uint32Array(8) }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptMasked(1, { kind: 'saMasked', round: ROUND, masked: new Uint32Array(8), complaints: [] }))).toBe('UNEXPECTED_MESSAGE');
 
     const k1 = h.client(1).keys({ numSamples: 3, meanLoss: 0.25, trainMs: 9 });
     expect(codeOf(() => g.acceptKeys(0, k1))).toBe('UNEXPECTED_MESSAGE');
@@ -551,36 +565,166 @@ describe('secure aggregation protocol: stage order and input checks', () => {
   });
 });
 
-describe('secure aggregation protocol: tampering', () => {
-  it('a tampered relayed share is refused (DECRYPT_FAILED) before anything is uploaded', () => {
-    const h = new Harness({ n: 5, graph: complete(5), t: 3, dim: 8, seed: 19 });
-    const m = h.shares().get(1)!;
-    const flipped = m.shares.map((e, k) => (k === 1 ? { index: e.index, bytes: e.bytes.map((b, j) => (j === 7 ? b ^ 1 : b)) } : e));
-    expect(codeOf(() => h.client(1).masked({ ...m, shares: flipped }, new Float32Array(8)))).toBe('DECRYPT_FAILED');
-    expect(h.client(1).stage).toBe('failed');
+describe('secure aggregation protocol: hostile members are blamed, never a wrong sum', () => {
+  const n = 6;
+  const t = defaultThreshold(n - 1); // 4 of 5 partners
+  const base = { n, graph: complete(n), t, dim: 24 };
 
-    const h2 = new Harness({ n: 5, graph: complete(5), t: 3, dim: 8, seed: 19 });
-    const m2 = h2.shares().get(1)!;
-    // Shares relabelled as coming from another sender fail authentication too (bound to sender and receiver).
-    const swapped = m2.shares.map((e, k, all) => ({ index: e.index, bytes: all[(k + 1) % all.length]!.bytes }));
-    expect(codeOf(() => h2.client(1).masked({ ...m2, shares: swapped }, new Float32Array(8)))).toBe('DECRYPT_FAILED');
+  /** Member `h`'s shares message with the entry for `to` rewritten. */
+  function rewriteShares(msg: Message, field: 'shares' | 'commitments', to: (index: number, bytes: Uint8Array, all: readonly IndexedBytes[], k: number) => Uint8Array): Message {
+    if (msg.kind !== 'saShares') throw new Error(`expected saShares, got ${msg.kind}`);
+    return { ...msg, [field]: msg[field].map((e, k, all) => ({ index: e.index, bytes: to(e.index, e.bytes, all, k) })) };
+  }
+
+  const garbage = (len: number, seed: number): Uint8Array => seededBytes(seed)(len);
+
+  it('garbage sealed for one partner: that partner complains, the sender is blamed and dropped, the rest sum exactly', () => {
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'shares' && i === 2 ? rewriteShares(msg, 'shares', (j, b) => (j === 5 ? garbage(b.length, 1) : b)) : msg;
+    const { result } = runRound({ ...base, seed: 30, hostile });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.blamed).toEqual([{ culprit: 2, accuser: 5, kind: 'unopenable-shares', detail: expect.any(String) }]);
+    expect(result.survivors).toEqual([1, 3, 4, 5, 6]); // the neighbour it targeted is still in
   });
 
-  it('a wrong share in an unmask reply aborts the group instead of a wrong sum', () => {
+  it('sealed shares swapped between recipients: every recipient complains, only the sender is blamed', () => {
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'shares' && i === 3 ? rewriteShares(msg, 'shares', (_j, _b, all, k) => all[(k + 1) % all.length]!.bytes) : msg;
+    const { result } = runRound({ ...base, seed: 31, hostile });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(new Set(result.blamed.map((b) => b.culprit))).toEqual(new Set([3]));
+    expect(result.blamed.map((b) => b.accuser).sort()).toEqual([1, 2, 4, 5, 6]);
+    expect(result.survivors).toEqual([1, 2, 4, 5, 6]);
+  });
+
+  it('a share that opens but differs from its commitment: blamed as shares-off-commitment', () => {
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'shares' && i === 4 ? rewriteShares(msg, 'commitments', (j, b) => (j === 1 ? b.map((x, k) => (k === 40 ? x ^ 1 : x)) : b)) : msg;
+    const { result } = runRound({ ...base, seed: 32, hostile });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.blamed.map(({ culprit, accuser, kind }) => ({ culprit, accuser, kind }))).toEqual([{ culprit: 4, accuser: 1, kind: 'shares-off-commitment' }]);
+  });
+
+  it('a false complaint (evidence that is not its own) blames the complainer, not the neighbour it names', () => {
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'masked' && i === 2 && msg.kind === 'saMasked' ? { ...msg, complaints: [{ index: 6, bytes: garbage(32, 2) }] } : msg;
+    const { result } = runRound({ ...base, seed: 33, hostile });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.blamed.map(({ culprit, accuser, kind }) => ({ culprit, accuser, kind }))).toEqual([{ culprit: 2, accuser: 2, kind: 'false-complaint' }]);
+    expect(result.survivors).toEqual([1, 3, 4, 5, 6]);
+  });
+
+  it('a complaint with its true evidence about shares the sender sent intact blames the complainer: no framing', () => {
+    const h = new Harness({ ...base, seed: 34 });
+    const relay = h.shares();
+    // Member 1 is shown a corrupted copy of what 2 sent (the coordinator keeps the original): it complains.
+    const m = relay.get(1)!;
+    relay.set(1, { ...m, shares: m.shares.map((e) => (e.index === 2 ? { index: 2, bytes: e.bytes.map((b, k) => (k === 3 ? b ^ 1 : b)) } : e)) });
+    const requests = h.masked(relay);
+    expect(h.uploads.has(1)).toBe(true);
+    const result = h.unmask(requests);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.blamed.map(({ culprit, kind }) => ({ culprit, kind }))).toEqual([{ culprit: 1, kind: 'false-complaint' }]);
+    expect(result.survivors).toEqual([2, 3, 4, 5, 6]);
+    expect(result.sum).toEqual(h.expectedSum([2, 3, 4, 5, 6]));
+  });
+
+  it('a wrong unmask share with more than t shares: discarded, its sender named, the sum exact', () => {
     for (const which of ['selfShares', 'masterShares'] as const) {
-      const h = new Harness({ n: 6, graph: complete(6), t: 3, dim: 8, seed: 20, drop: { 6: 'masked' } });
-      const requests = h.masked();
-      for (const [i, m] of requests) {
-        const reply = h.client(i).unmask(m);
-        if (i === 1) {
-          const list = reply[which].map((e, k) => (k === 0 ? { index: e.index, bytes: e.bytes.map((b) => b ^ 0x5a) } : e));
-          h.group.acceptUnmaskReply(i, { ...reply, [which]: list });
-        } else h.group.acceptUnmaskReply(i, reply);
-      }
-      const result = h.group.finish();
-      expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.reason).toMatch(/inconsistent|does not match/);
+      // Member 6 drops before masked: b_s has 4 = t shares, P_6 has 5. Corrupt a master share (5 > t) here,
+      // and a self share with nobody dropped (5 > t).
+      const drop = which === 'masterShares' ? { 6: 'masked' as const } : undefined;
+      const hostile = (stage: Stage, i: number, msg: Message): Message =>
+        stage === 'unmask' && i === 1 && msg.kind === 'saUnmaskReply' ? { ...msg, [which]: msg[which].map((e, k) => (k === 0 ? { index: e.index, bytes: e.bytes.map((b) => b ^ 0x5a) } : e)) } : msg;
+      const { result } = runRound({ ...base, seed: 35, ...(drop ? { drop } : {}), hostile });
+      expect(result.ok).toBe(true);
+      if (result.ok) expect(result.blamed.map(({ culprit, kind }) => ({ culprit, kind }))).toEqual([{ culprit: 1, kind: 'unmask-share-off-commitment' }]);
     }
+  });
+
+  it('a wrong unmask share when a secret has exactly t shares: the group fails cleanly, the sender named', () => {
+    // Member 6 vanishes at unmask: each other survivor's b has exactly t = 4 shares.
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'unmask' && i === 1 && msg.kind === 'saUnmaskReply' ? { ...msg, selfShares: msg.selfShares.map((e, k) => (k === 0 ? { index: e.index, bytes: e.bytes.map((b) => b ^ 1) } : e)) } : msg;
+    const { h, result } = runRound({ ...base, seed: 36, drop: { 6: 'unmask' }, hostile });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toMatch(/3 good shares, threshold is 4.*blamed: 1/);
+    expect(result.blamed.map(({ culprit, kind }) => ({ culprit, kind }))).toEqual([{ culprit: 1, kind: 'unmask-share-off-commitment' }]);
+    expect(h.group.stage).toBe('failed');
+    // Control: the same round with an honest member 1 completes.
+    expect(runRound({ ...base, seed: 36, drop: { 6: 'unmask' } }).result.ok).toBe(true);
+  });
+
+  it('a secret that does not match its commitment from stage keys: the group fails, its owner named', () => {
+    for (const [field, drop] of [['selfCommitment', undefined], ['masterCommitment', { 3: 'masked' as const }]] as const) {
+      const hostile = (stage: Stage, i: number, msg: Message): Message =>
+        stage === 'keys' && i === 3 && msg.kind === 'saKeys' ? { ...msg, [field]: msg[field].map((b, k) => (k === 0 ? b ^ 1 : b)) } : msg;
+      const { result } = runRound({ ...base, seed: 37, ...(drop ? { drop } : {}), hostile });
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.blamed.map(({ culprit, kind }) => ({ culprit, kind }))).toEqual([{ culprit: 3, kind: 'secret-off-commitment' }]);
+    }
+  });
+
+  it('a complaint reveals that direction of that pair only: not the complainer’s own shares, not the mask seed', () => {
+    let evidence: Uint8Array | undefined;
+    const hostile = (stage: Stage, i: number, msg: Message): Message => {
+      if (stage === 'shares' && i === 2) return rewriteShares(msg, 'shares', (j, b) => (j === 5 ? garbage(b.length, 3) : b));
+      if (stage === 'masked' && i === 5 && msg.kind === 'saMasked') evidence = msg.complaints[0]?.bytes;
+      return msg;
+    };
+    const h = new Harness({ ...base, seed: 38, hostile });
+    const keys = h.keys();
+    const encaps = new Map<number, MessageOf<'saEncaps'>>();
+    for (const [i, m] of keys) {
+      encaps.set(i, wire(h.client(i).encaps(wire(m))));
+      h.group.acceptEncaps(i, encaps.get(i)!);
+    }
+    const sealed = new Map<number, MessageOf<'saShares'>>();
+    for (const [i, m] of h.group.relayEncaps()) {
+      sealed.set(i, h.out('shares', i, h.client(i).shares(wire(m))));
+      h.group.acceptShares(i, sealed.get(i)!);
+    }
+    h.masked(h.group.relayShares(h.weights));
+    expect(evidence).toHaveLength(32);
+    const pk2 = keys.get(5)!.keys.find((k) => k.index === 2)!.bytes;
+    const proven = encapsulate(pk2.subarray(ML_KEM768_PUBLIC_KEY_BYTES), evidence);
+    expect(proven.cipherText).toEqual(encaps.get(5)!.shareCipherTexts.find((c) => c.index === 2)!.bytes);
+    // The other direction (5's shares for 2) and the pair's mask seed stay closed under anything derived from it.
+    const fromFive = sealed.get(5)!.shares.find((e) => e.index === 2)!.bytes;
+    const candidates = [
+      shareKey(proven.sharedSecret, ROUND, GROUP, 5, 2),
+      shareKey(proven.sharedSecret, ROUND, GROUP, 2, 5),
+      pairwiseSecrets(proven.sharedSecret, ROUND, GROUP, 2, 5).maskSeed,
+    ];
+    for (const key of candidates) expect(codeOf(() => openShares(key, ROUND, GROUP, 5, 2, fromFive))).toBe('DECRYPT_FAILED');
+  });
+
+  it('a member refuses (BAD_SHARE) when fewer than t partners sent good shares; complaints are checked like any field', () => {
+    const h = new Harness({ ...base, seed: 39 });
+    const relay = h.shares();
+    const m = relay.get(1)!;
+    const bad = { ...m, shares: m.shares.map((e) => (e.index <= 3 ? { index: e.index, bytes: garbage(e.bytes.length, e.index) } : e)) };
+    expect(codeOf(() => h.client(1).masked(bad, new Float32Array(24)))).toBe('BAD_SHARE');
+    expect(h.client(1).stage).toBe('failed');
+    // Coordinator: a complaint about a non-partner, or so many that fewer than t partners remain, is refused.
+    const up = h.client(2).masked(relay.get(2)!, new Float32Array(24));
+    const ev = { bytes: new Uint8Array(32) };
+    expect(codeOf(() => h.group.acceptMasked(2, { ...up, complaints: [{ index: 2, ...ev }] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => h.group.acceptMasked(2, { ...up, complaints: [{ index: 1, ...ev }, { index: 3, ...ev }] }))).toBe('UNEXPECTED_MESSAGE');
+    h.group.acceptMasked(2, up);
+  });
+
+  it('a public key that fails the ML-KEM input check is refused at stage keys', () => {
+    const h = new Harness({ ...base, seed: 40 });
+    const k1 = h.client(1).keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
+    expect(codeOf(() => h.group.acceptKeys(1, { ...k1, sharePublicKey: new Uint8Array(ML_KEM768_PUBLIC_KEY_BYTES).fill(0xff) }))).toBe('BAD_FRAME');
+    expect(codeOf(() => h.group.acceptKeys(1, { ...k1, selfCommitment: k1.selfCommitment.subarray(1) }))).toBe('BAD_FRAME');
+    h.group.acceptKeys(1, k1);
   });
 });
 

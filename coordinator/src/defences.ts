@@ -13,7 +13,7 @@ import { DegradationDetector } from './anomaly/degradation-detector.ts';
 import { IsolationForestDetector } from './anomaly/isolation-forest-detector.ts';
 import { computeUnitFeatures } from './anomaly/unit-features.ts';
 import type { CoordinatorConfig } from './config.ts';
-import { createBetaReputation, type BetaReputation } from './reputation/beta-reputation.ts';
+import { createBetaReputation, type BetaReputation, type UnitEvidence } from './reputation/beta-reputation.ts';
 import { evidenceFromResult } from './reputation/evidence.ts';
 import type { ReputationStore } from './reputation/reputation-store.ts';
 
@@ -73,7 +73,8 @@ export class Defences {
    * the global adapter's length: never taken from a unit, which an attacker controls. `reference` is the
    * round's trusted reference delta, if the operator supplies one (aggregation/reference.ts). The isolation
    * forest learns normal from the units the strategy kept: rejected units' rows never enter its history.
-   * Throws, before anything is recorded, when the strategy throws or returns a malformed result.
+   * Throws, before anything is recorded, when the strategy throws or returns a malformed result. `blamed`:
+   * participants the secure-aggregation protocol found at fault this round (negative evidence, like a rejection).
    */
   review(
     round: number,
@@ -82,6 +83,7 @@ export class Defences {
     stats: ReadonlyMap<string, UnitStats>,
     seed: number,
     reference?: TrustedReference,
+    blamed: readonly string[] = [],
   ): Review {
     const previousStep = this.previousStep ?? new Float32Array(dim);
     const weights = capWeights(units.map((u) => u.weight), this.weightCap);
@@ -92,7 +94,7 @@ export class Defences {
       dim,
       this.strategy.name,
     );
-    const evidence = result.evidence ?? evidenceFromResult(units, result);
+    const evidence = [...(result.evidence ?? evidenceFromResult(units, result)), ...blameEvidence(blamed)];
     const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.
     const observations = units
@@ -115,6 +117,15 @@ export class Defences {
     };
   }
 
+  /**
+   * Record protocol blame for a round that ends without review (aborted before aggregation): the culprits get
+   * their negative evidence all the same. Returns the participants it excluded. Call at most once per round,
+   * and never for a round that was reviewed.
+   */
+  recordBlame(round: number, blamed: readonly string[]): string[] {
+    return blamed.length > 0 ? this.reputation.recordRound(round, blameEvidence(blamed)) : [];
+  }
+
   /** Round-level degradation checks once the outcome (and, where an evaluator exists, accuracy) is known. */
   roundMetrics(round: number, outcome: RoundOutcome, meanLoss: number | null, dropoutRate: number, accuracy?: number): Alert[] {
     return this.degradation.observe({
@@ -128,4 +139,9 @@ export class Defences {
   flagged(round?: number): string[] {
     return this.reputation.flagged(round);
   }
+}
+
+/** One 'rejected' piece of evidence per blamed participant, however many faults it committed in the round. */
+function blameEvidence(blamed: readonly string[]): UnitEvidence[] {
+  return [...new Set(blamed)].map((id) => ({ unitId: `blame:${id}`, members: [id], outcome: 'rejected' as const }));
 }

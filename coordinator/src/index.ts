@@ -1,5 +1,5 @@
 export { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
-export type { RoundRecord } from './rounds/round-record.ts';
+export type { Blame, BlameKind, RoundRecord } from './rounds/round-record.ts';
 export type { Evaluation, EvaluateHook } from './rounds/evaluation.ts';
 export type { ReferenceHook } from './rounds/reference-update.ts';
 export {

@@ -120,7 +120,7 @@ function runGroup(n: number, d: number, dropout: number, seed: number): Row {
 
 /** Sealed saMasked frame plus its masked WebSocket header, per parameter. */
 function maskedBytesPerParam(d: number): number {
-  return uploadWireBytes({ kind: 'saMasked', round: 1, masked: new Uint32Array(d) }) / d;
+  return uploadWireBytes({ kind: 'saMasked', round: 1, masked: new Uint32Array(d), complaints: [] }) / d;
 }
 
 function list(value: string, name: string): number[] {

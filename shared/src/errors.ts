@@ -50,6 +50,12 @@ export const ERROR_CODES = {
   STORAGE_VERSION: { close: 1011, text: 'storage schema newer than this coordinator' },
   /** Stored data failed an integrity check: checkpoint hash, audit chain (local only, never sent). */
   STORAGE_CORRUPT: { close: 1011, text: 'storage failed an integrity check' },
+  /**
+   * Secure aggregation: a Shamir share that does not open or does not match its dealer's commitment, or a
+   * reconstructed secret that does not match its commitment. A member refuses with it when too few of its
+   * partners' shares are good to go on; the coordinator names the culprit with it in the round record.
+   */
+  BAD_SHARE: { close: 4013, text: 'secure-aggregation share failed its check' },
   /** Bug or unexpected failure; normalised from unknown throws. */
   INTERNAL: { close: 1011, text: 'internal error' },
   /** Orderly shutdown. */

@@ -9,10 +9,13 @@
 import {
   MESSAGE_TAGS,
   ML_KEM768_PUBLIC_KEY_BYTES,
-  SECAGG_CIPHERTEXTS_BYTES,
+  SECAGG_CIPHERTEXT_BYTES,
+  SECAGG_COMMITMENT_BYTES,
+  SECAGG_COMPLAINT_BYTES,
   SECAGG_PUBLIC_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
+  SECAGG_SHARE_COMMITMENTS_BYTES,
   type AdapterManifest,
   type IndexedBytes,
   type Message,
@@ -88,18 +91,20 @@ export function sampleMessage(rng: Rng, kind: MessageKind): Message {
         trainMs: int(rng, 1e5),
         maskPublicKey: randomBytes(rng, ML_KEM768_PUBLIC_KEY_BYTES),
         sharePublicKey: randomBytes(rng, ML_KEM768_PUBLIC_KEY_BYTES),
+        selfCommitment: randomBytes(rng, SECAGG_COMMITMENT_BYTES),
+        masterCommitment: randomBytes(rng, SECAGG_COMMITMENT_BYTES),
       };
     case 'saPeerKeys':
       return { kind, round, keys: indexed(rng, int(rng, 3), SECAGG_PUBLIC_KEYS_BYTES) };
     case 'saEncaps':
     case 'saPeerEncaps':
-      return { kind, round, cipherTexts: indexed(rng, int(rng, 3), SECAGG_CIPHERTEXTS_BYTES) };
+      return { kind, round, cipherTexts: indexed(rng, int(rng, 3), SECAGG_CIPHERTEXT_BYTES), shareCipherTexts: indexed(rng, int(rng, 3), SECAGG_CIPHERTEXT_BYTES) };
     case 'saShares':
-      return { kind, round, shares: indexed(rng, int(rng, 4), SECAGG_SEALED_SHARES_BYTES) };
+      return { kind, round, shares: indexed(rng, int(rng, 4), SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, int(rng, 4), SECAGG_SHARE_COMMITMENTS_BYTES) };
     case 'saPeerShares':
-      return { kind, round, weight: 0.5, shares: indexed(rng, int(rng, 4), SECAGG_SEALED_SHARES_BYTES) };
+      return { kind, round, weight: 0.5, shares: indexed(rng, int(rng, 4), SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, int(rng, 4), SECAGG_SHARE_COMMITMENTS_BYTES) };
     case 'saMasked':
-      return { kind, round, masked: Uint32Array.from({ length: int(rng, 32) }, () => int(rng, 2 ** 32)) };
+      return { kind, round, masked: Uint32Array.from({ length: int(rng, 32) }, () => int(rng, 2 ** 32)), complaints: indexed(rng, int(rng, 2), SECAGG_COMPLAINT_BYTES) };
     case 'saUnmask':
       return { kind, round, survivors: [1, 2, 4], dropped: [3] };
     case 'saUnmaskReply':

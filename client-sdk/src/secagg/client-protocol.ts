@@ -5,9 +5,9 @@
  *
  *   keys → encaps → shares → masked → unmask → done        (any error → failed)
  *
- * Secrets (b_i, P_i, the KEM secret key, pairwise keys, partners' shares) are zeroed as soon as no later stage
- * needs them, and all of them on done, on failure and on dispose(). A failed or disposed client answers
- * nothing more, so a refusal never reveals anything.
+ * Secrets (b_i, P_i, the KEM secret keys, pairwise keys and complaint evidence, partners' shares) are zeroed
+ * as soon as no later stage needs them, and all of them on done, on failure and on dispose(). A failed or
+ * disposed client answers nothing more, so a refusal never reveals anything.
  *
  * Limits: JavaScript gives no constant-time guarantee and cannot wipe copies the engine may have made.
  */
@@ -28,7 +28,8 @@ export class SecaggClient {
   private readonly state: ClientState;
 
   /**
-   * `random(n)` supplies b_i and P_i (32 bytes each, in that order, stage keys), the Shamir coefficients
+   * `random(n)` supplies b_i and P_i (32 bytes each, in that order, stage keys), the share key pair's seed
+   * (stage keys), the randomness of each share-key encapsulation (stage encaps), the Shamir coefficients
    * (stage shares) and, unless `rounding` is given, quantize's rounding randomness (stage masked, first draw of
    * that stage). It defaults to the platform CSPRNG and is injectable for tests only. `rounding(n)` supplies
    * only the rounding randomness, which protects no secret (the masks hide the update whatever the rounding):

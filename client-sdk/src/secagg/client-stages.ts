@@ -6,7 +6,8 @@
  * What an honest member refuses (throws, answers nothing), beyond malformed input:
  * - encaps: fewer than t neighbours' keys relayed; shares: fewer than t paired neighbours; masked: fewer than t
  *   masking partners. Each makes it impossible to recover this member's secrets from t of its partners.
- * - masked: a relayed share that does not open (DECRYPT_FAILED): it was tampered with or misaddressed.
+ * - masked: fewer than t partners whose relayed shares open and match their commitments (BAD_SHARE). A partner
+ *   whose shares do not is not masked with: the member complains about it instead (below).
  * - unmask: survivors ∩ dropped ≠ ∅ (asking for both secrets of one member would unmask it); survivors ∪
  *   dropped ≠ my partners (a non-partner, or a partner left out); fewer than t survivors among my partners —
  *   the local form of the "|U3| < t: abort" check of Bonawitz et al. §4: below it the coordinator could not
@@ -17,25 +18,40 @@
  * Two key exchanges per pair. The mask key pair and the encapsulation randomness derive from P_i, so that a
  * coordinator that rebuilds a dropped member's P_i can recompute its pairwise mask seeds. The share key pair is
  * fresh and never secret-shared, so rebuilding P_i never opens the shares i sent or received (which include
- * shares of b_i): this is why Bonawitz et al. use two key pairs (c and s) per member.
+ * shares of b_i): this is why Bonawitz et al. use two key pairs (c and s) per member. The share exchange runs
+ * both ways: each member encapsulates to every neighbour's share key, and that secret keys the shares the
+ * neighbour seals for it (pairwise.ts), so the receiver knows the randomness behind its key.
+ *
+ * Commitments and blame. In keys a member commits to b_i and P_i; in shares, to each share it seals. In masked,
+ * a relayed share that does not open or does not match its sender's commitment makes the member complain
+ * instead of refuse: it masks without that sender and attaches, for it alone, the randomness of its
+ * encapsulation to the sender's share key, from which the coordinator rebuilds that one directional key
+ * (coordinator/src/secagg/blame.ts). The complaint reveals that sender's shares for this member and nothing
+ * else. Without signatures (not yet), a malicious coordinator that tampers relayed shares could draw such
+ * complaints from honest members and collect both shares they hold of the sender; only an honest-but-curious
+ * coordinator is assumed here.
  */
 import {
   FedwardenError,
-  ML_KEM768_CIPHERTEXT_BYTES,
   ML_KEM768_PUBLIC_KEY_BYTES,
   ML_KEM_ENCAPS_RANDOMNESS_BYTES,
   ML_KEM_KEYGEN_SEED_BYTES,
-  SECAGG_CIPHERTEXTS_BYTES,
+  SECAGG_CIPHERTEXT_BYTES,
+  SECAGG_COMMITMENT_BYTES,
   SECAGG_PUBLIC_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
+  SECAGG_SHARE_COMMITMENTS_BYTES,
   SECRET_BYTES,
   applyMask,
+  commitSecret,
+  commitShare,
   decapsulate,
   encapsRandomness,
   encapsulate,
   generateKemKeyPair,
   memberKemSeed,
   openShares,
+  opensCommitment,
   pairwiseSecrets,
   quantize,
   sealShares,
@@ -51,7 +67,9 @@ import {
   draw,
   need,
   sortedKeys,
+  wipePeer,
   type ClientState,
+  type HeldShares,
   type PeerKeys,
 } from './client-state.ts';
 
@@ -61,7 +79,7 @@ export interface TrainingMeta {
   readonly trainMs: number;
 }
 
-/** Stage keys: draw b_i and P_i, derive the mask key pair from P_i, draw a fresh share key pair, publish both. */
+/** Stage keys: draw b_i and P_i, commit to both, derive the mask key pair from P_i, draw a fresh share key pair. */
 export function keysStage(s: ClientState, meta: TrainingMeta): MessageOf<'saKeys'> {
   const { numSamples, meanLoss, trainMs } = meta;
   if (!Number.isSafeInteger(numSamples) || numSamples < 1 || numSamples > 0xffffffff) {
@@ -88,6 +106,8 @@ export function keysStage(s: ClientState, meta: TrainingMeta): MessageOf<'saKeys
       trainMs,
       maskPublicKey: mask.publicKey,
       sharePublicKey: share.publicKey,
+      selfCommitment: commitSecret('self', s.selfSeed, s.round, group, index),
+      masterCommitment: commitSecret('master', s.master, s.round, group, index),
     };
   } finally {
     seed.fill(0);
@@ -95,7 +115,10 @@ export function keysStage(s: ClientState, meta: TrainingMeta): MessageOf<'saKeys
   }
 }
 
-/** Stage encaps: encapsulate to each relayed neighbour with a higher index, with randomness from P_i. */
+/**
+ * Stage encaps: encapsulate to every relayed neighbour's share key (fresh randomness, kept as evidence), and to
+ * the mask key of each one with a higher index (randomness from P_i).
+ */
 export function encapsStage(s: ClientState, msg: MessageOf<'saPeerKeys'>): MessageOf<'saEncaps'> {
   checkRound(s, msg.round, 'saPeerKeys');
   const { index, threshold, group } = s.setup;
@@ -105,72 +128,96 @@ export function encapsStage(s: ClientState, msg: MessageOf<'saPeerKeys'>): Messa
   }
   const master = need(s.master, 'P_i');
   const cipherTexts: IndexedBytes[] = [];
+  const shareCipherTexts: IndexedBytes[] = [];
   for (const { index: j, bytes } of keys) {
     s.keyed.add(j);
+    const evidence = draw(s.random, ML_KEM_ENCAPS_RANDOMNESS_BYTES);
+    const share = encapsulate(bytes.subarray(ML_KEM768_PUBLIC_KEY_BYTES), evidence);
+    const peer: PeerKeys = { maskSeed: undefined, sealKey: undefined, openKey: shareKey(share.sharedSecret, s.round, group, j, index), evidence };
+    share.sharedSecret.fill(0);
+    s.peers.set(j, peer);
+    shareCipherTexts.push({ index: j, bytes: share.cipherText });
     if (j < index) continue;
     const m = encapsRandomness(master, s.round, group, index, j);
-    const fresh = draw(s.random, ML_KEM_ENCAPS_RANDOMNESS_BYTES);
     try {
       const mask = encapsulate(bytes.subarray(0, ML_KEM768_PUBLIC_KEY_BYTES), m);
-      const share = encapsulate(bytes.subarray(ML_KEM768_PUBLIC_KEY_BYTES), fresh);
-      s.peers.set(j, derivePeer(s, mask.sharedSecret, share.sharedSecret, j));
-      const both = new Uint8Array(SECAGG_CIPHERTEXTS_BYTES);
-      both.set(mask.cipherText, 0);
-      both.set(share.cipherText, ML_KEM768_CIPHERTEXT_BYTES);
-      cipherTexts.push({ index: j, bytes: both });
+      peer.maskSeed = maskSeedOf(s, mask.sharedSecret, j);
+      cipherTexts.push({ index: j, bytes: mask.cipherText });
     } finally {
       m.fill(0);
-      fresh.fill(0);
     }
   }
-  return { kind: 'saEncaps', round: s.round, cipherTexts };
+  return { kind: 'saEncaps', round: s.round, cipherTexts, shareCipherTexts };
 }
 
 /**
- * Stage shares: decapsulate what lower neighbours sent, then Shamir-split b_i and P_i (threshold t, x = the
- * neighbour's index) over every paired neighbour and seal each one's two shares under our pairwise key.
+ * Stage shares: decapsulate what the paired neighbours sent (share-key ciphertexts from all of them, mask-key
+ * ciphertexts from the lower ones), then Shamir-split b_i and P_i (threshold t, x = the neighbour's index) over
+ * them, seal each one's two shares under its seal key and commit to each share.
  */
 export function sharesStage(s: ClientState, msg: MessageOf<'saPeerEncaps'>): MessageOf<'saShares'> {
   checkRound(s, msg.round, 'saPeerEncaps');
   const { index, threshold, group } = s.setup;
-  const cts = checkRelay(msg.cipherTexts, (j) => j < index && s.keyed.has(j), SECAGG_CIPHERTEXTS_BYTES, 'saPeerEncaps');
+  const shareCts = checkRelay(msg.shareCipherTexts, (j) => s.keyed.has(j), SECAGG_CIPHERTEXT_BYTES, 'saPeerEncaps shareCipherTexts');
+  const paired = new Set(shareCts.map((e) => e.index));
+  const maskCts = checkRelay(msg.cipherTexts, (j) => j < index && paired.has(j), SECAGG_CIPHERTEXT_BYTES, 'saPeerEncaps cipherTexts');
+  const lower = [...paired].filter((j) => j < index);
+  if (maskCts.length !== lower.length) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', 'saPeerEncaps: a lower paired neighbour without its mask-key ciphertext');
+  }
   const maskSk = need(s.kemSecretKey, 'mask secret key');
   const shareSk = need(s.shareSecretKey, 'share secret key');
-  for (const { index: j, bytes } of cts) {
-    const maskSecret = decapsulate(bytes.subarray(0, ML_KEM768_CIPHERTEXT_BYTES), maskSk);
-    const shareSecret = decapsulate(bytes.subarray(ML_KEM768_CIPHERTEXT_BYTES), shareSk);
-    s.peers.set(j, derivePeer(s, maskSecret, shareSecret, j));
+  for (const { index: j, bytes } of maskCts) (s.peers.get(j) as PeerKeys).maskSeed = maskSeedOf(s, decapsulate(bytes, maskSk), j);
+  for (const { index: j, bytes } of shareCts) {
+    const secret = decapsulate(bytes, shareSk);
+    (s.peers.get(j) as PeerKeys).sealKey = shareKey(secret, s.round, group, index, j);
+    secret.fill(0);
   }
   maskSk.fill(0);
   shareSk.fill(0);
   s.kemSecretKey = undefined;
   s.shareSecretKey = undefined;
-
-  const paired = sortedKeys(s.peers);
-  if (paired.length < threshold) {
-    throw new FedwardenError('UNEXPECTED_MESSAGE', `saPeerEncaps: ${paired.length} paired neighbours, threshold is ${threshold}`);
+  // Neighbours I encapsulated to that did not pair (they dropped at encaps) are forgotten.
+  for (const [j, peer] of s.peers) {
+    if (paired.has(j)) continue;
+    wipePeer(peer);
+    s.peers.delete(j);
   }
-  const selfShares = shamirSplit(need(s.selfSeed, 'b_i'), threshold, paired, s.random);
-  const masterShares = shamirSplit(need(s.master, 'P_i'), threshold, paired, s.random);
+
+  const order = sortedKeys(s.peers);
+  if (order.length < threshold) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', `saPeerEncaps: ${order.length} paired neighbours, threshold is ${threshold}`);
+  }
+  const selfShares = shamirSplit(need(s.selfSeed, 'b_i'), threshold, order, s.random);
+  const masterShares = shamirSplit(need(s.master, 'P_i'), threshold, order, s.random);
   try {
-    const shares = paired.map((j, k) => {
+    const shares: IndexedBytes[] = [];
+    const commitments: IndexedBytes[] = [];
+    order.forEach((j, k) => {
       const peer = s.peers.get(j) as PeerKeys;
-      const bytes = sealShares(peer.sealKey, s.round, group, index, j, selfShares[k] as Uint8Array, masterShares[k] as Uint8Array);
-      peer.sealKey.fill(0);
-      return { index: j, bytes };
+      const selfShare = selfShares[k] as Uint8Array;
+      const masterShare = masterShares[k] as Uint8Array;
+      const sealKey = need(peer.sealKey, `seal key for ${j}`);
+      shares.push({ index: j, bytes: sealShares(sealKey, s.round, group, index, j, selfShare, masterShare) });
+      sealKey.fill(0);
+      peer.sealKey = undefined;
+      const both = new Uint8Array(SECAGG_SHARE_COMMITMENTS_BYTES);
+      both.set(commitShare('self', selfShare, s.round, group, index, j), 0);
+      both.set(commitShare('master', masterShare, s.round, group, index, j), SECAGG_COMMITMENT_BYTES);
+      commitments.push({ index: j, bytes: both });
     });
     // P_i has served its purpose (key pair, encapsulations, shares): only b_i is still needed, to mask.
     s.master?.fill(0);
     s.master = undefined;
-    return { kind: 'saShares', round: s.round, shares };
+    return { kind: 'saShares', round: s.round, shares, commitments };
   } finally {
     for (const share of [...selfShares, ...masterShares]) share.fill(0);
   }
 }
 
 /**
- * Stage masked: open and keep the partners' shares, then upload
- *   y_i = quantize(w·x_i) + PRG(b_i) + Σ_{j partner, i<j} PRG(s_ij) − Σ_{j partner, j<i} PRG(s_ij)   (mod 2^32).
+ * Stage masked: open and check the partners' shares, keep the good ones, complain about the others, then upload
+ *   y_i = quantize(w·x_i) + PRG(b_i) + Σ_{j good partner, i<j} PRG(s_ij) − Σ_{j good partner, j<i} PRG(s_ij)   (mod 2^32).
  */
 export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, update: Float32Array): MessageOf<'saMasked'> {
   checkRound(s, msg.round, 'saPeerShares');
@@ -180,31 +227,38 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
   }
   if (!(update instanceof Float32Array)) throw new FedwardenError('BAD_UPDATE', 'masked: update must be a Float32Array');
   const relayed = checkRelay(msg.shares, (j) => s.peers.has(j), SECAGG_SEALED_SHARES_BYTES, 'saPeerShares');
+  const commitments = new Map(
+    checkRelay(msg.commitments, (j) => s.peers.has(j), SECAGG_SHARE_COMMITMENTS_BYTES, 'saPeerShares commitments').map((e) => [e.index, e.bytes]),
+  );
+  if (commitments.size !== relayed.length || relayed.some((e) => !commitments.has(e.index))) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', 'saPeerShares: shares and commitments must name the same partners');
+  }
   if (relayed.length < threshold) {
     throw new FedwardenError('UNEXPECTED_MESSAGE', `saPeerShares: ${relayed.length} masking partners, threshold is ${threshold}`);
   }
-  // Open every share before using any: one that fails (DECRYPT_FAILED) aborts with nothing uploaded.
+  // Check every share before using any; a bad one becomes a complaint, never a reason to give up the round.
+  const complaints: IndexedBytes[] = [];
   for (const { index: j, bytes } of relayed) {
     const peer = s.peers.get(j) as PeerKeys;
-    const { selfShare, masterShare } = openShares(peer.openKey, s.round, group, j, index, bytes);
-    s.held.set(j, { selfShare, masterShare });
+    const opened = openChecked(peer.openKey, s.round, group, j, index, bytes, commitments.get(j) as Uint8Array);
+    if (opened) s.held.set(j, opened);
+    else complaints.push({ index: j, bytes: peer.evidence.slice() });
+  }
+  if (s.held.size < threshold) {
+    throw new FedwardenError('BAD_SHARE', `saPeerShares: ${s.held.size} partners sent good shares, threshold is ${threshold}`);
   }
 
   const { q, clipped } = quantize(update, msg.weight, clip, bits, s.rounding);
   s.clipped = clipped;
   applyMask(q, need(s.selfSeed, 'b_i'), 1);
-  for (const j of s.held.keys()) applyMask(q, (s.peers.get(j) as PeerKeys).maskSeed, index < j ? 1 : -1);
+  for (const j of s.held.keys()) applyMask(q, need((s.peers.get(j) as PeerKeys).maskSeed, `mask seed of ${j}`), index < j ? 1 : -1);
 
   // Only the partners' shares are needed from here on.
   s.selfSeed?.fill(0);
   s.selfSeed = undefined;
-  for (const p of s.peers.values()) {
-    p.maskSeed.fill(0);
-    p.sealKey.fill(0);
-    p.openKey.fill(0);
-  }
+  for (const p of s.peers.values()) wipePeer(p);
   s.peers.clear();
-  return { kind: 'saMasked', round: s.round, masked: q };
+  return { kind: 'saMasked', round: s.round, masked: q, complaints };
 }
 
 /** Stage unmask: for each partner, the share of b_j (it survived) or of P_j (it dropped), never both. */
@@ -237,22 +291,30 @@ export function unmaskStage(s: ClientState, msg: MessageOf<'saUnmask'>): Message
   };
 }
 
-/**
- * Mask seed (from the mask-key secret) and both directional share keys (from the share-key secret) for
- * neighbour `j`; wipes both shared secrets.
- */
-function derivePeer(s: ClientState, maskSecret: Uint8Array, shareSecret: Uint8Array, j: number): PeerKeys {
+/** s_ij for neighbour `j` from the shared secret of the mask-key exchange; wipes the secret. */
+function maskSeedOf(s: ClientState, maskSecret: Uint8Array, j: number): Uint8Array {
   const { index, group } = s.setup;
   try {
-    const low = Math.min(index, j);
-    const high = Math.max(index, j);
-    return {
-      maskSeed: pairwiseSecrets(maskSecret, s.round, group, low, high).maskSeed,
-      sealKey: shareKey(shareSecret, s.round, group, index, j),
-      openKey: shareKey(shareSecret, s.round, group, j, index),
-    };
+    return pairwiseSecrets(maskSecret, s.round, group, Math.min(index, j), Math.max(index, j)).maskSeed;
   } finally {
     maskSecret.fill(0);
-    shareSecret.fill(0);
   }
+}
+
+/** The shares `sender` sealed for me if they open and match its commitments (self || master), else undefined. */
+function openChecked(key: Uint8Array, round: number, group: number, sender: number, receiver: number, sealed: Uint8Array, committed: Uint8Array): HeldShares | undefined {
+  let opened: HeldShares;
+  try {
+    opened = openShares(key, round, group, sender, receiver, sealed);
+  } catch (err) {
+    if (err instanceof FedwardenError && err.code === 'DECRYPT_FAILED') return undefined;
+    throw err;
+  }
+  const good =
+    opensCommitment(committed.subarray(0, SECAGG_COMMITMENT_BYTES), commitShare('self', opened.selfShare, round, group, sender, receiver)) &&
+    opensCommitment(committed.subarray(SECAGG_COMMITMENT_BYTES), commitShare('master', opened.masterShare, round, group, sender, receiver));
+  if (good) return opened;
+  opened.selfShare.fill(0);
+  opened.masterShare.fill(0);
+  return undefined;
 }

@@ -15,14 +15,21 @@ export type ClientStageName = (typeof CLIENT_STAGES)[number];
 /** The stage whose method may run next, or a terminal state. */
 export type ClientStage = ClientStageName | 'done' | 'failed';
 
-/** Keys derived from the KEM shared secret with one paired neighbour (the secret itself is wiped at once). */
+/**
+ * What I hold for one neighbour. From stage encaps: the key that opens its shares for me (from my own
+ * encapsulation to its share key) and that encapsulation's randomness, my evidence should they not open; for a
+ * higher neighbour, the mask seed. From stage shares: the key I seal my shares for it under (from its
+ * encapsulation to my share key); for a lower neighbour, the mask seed.
+ */
 export interface PeerKeys {
   /** s_ij: seed of the pairwise mask. */
-  readonly maskSeed: Uint8Array;
+  maskSeed: Uint8Array | undefined;
   /** Seals my shares for this neighbour (direction me → it). */
-  readonly sealKey: Uint8Array;
+  sealKey: Uint8Array | undefined;
   /** Opens this neighbour's shares for me (direction it → me). */
   readonly openKey: Uint8Array;
+  /** ML-KEM randomness of my encapsulation to its share key: revealed only in a complaint about it. */
+  readonly evidence: Uint8Array;
 }
 
 /** A masking partner's Shamir shares that I hold: of its self-mask seed b_j and of its pairwise master P_j. */
@@ -49,7 +56,7 @@ export interface ClientState {
   shareSecretKey: Uint8Array | undefined;
   /** Neighbours whose public keys the coordinator relayed (they reached stage keys). */
   readonly keyed: Set<number>;
-  /** Paired neighbours: those I share a KEM secret with (stages encaps → masked). */
+  /** Neighbours I encapsulated to (stage encaps), then paired neighbours: both share exchanges done (shares → masked). */
   readonly peers: Map<number, PeerKeys>;
   /** Masking partners: paired neighbours whose shares the coordinator relayed to me (stages masked → unmask). */
   readonly held: Map<number, HeldShares>;
@@ -72,11 +79,7 @@ export function wipeState(s: ClientState): void {
   s.master = undefined;
   s.kemSecretKey = undefined;
   s.shareSecretKey = undefined;
-  for (const p of s.peers.values()) {
-    p.maskSeed.fill(0);
-    p.sealKey.fill(0);
-    p.openKey.fill(0);
-  }
+  for (const p of s.peers.values()) wipePeer(p);
   for (const h of s.held.values()) {
     h.selfShare.fill(0);
     h.masterShare.fill(0);
@@ -84,6 +87,13 @@ export function wipeState(s: ClientState): void {
   s.peers.clear();
   s.held.clear();
   s.keyed.clear();
+}
+
+export function wipePeer(p: PeerKeys): void {
+  p.maskSeed?.fill(0);
+  p.sealKey?.fill(0);
+  p.openKey.fill(0);
+  p.evidence.fill(0);
 }
 
 /** A secret the current stage needs; its absence is a bug in the stage order, not a peer's fault. */

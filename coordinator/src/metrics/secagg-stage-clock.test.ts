@@ -9,8 +9,8 @@ function roundStart(round: number, group?: number): Message {
   return { ...base, secagg: { group, index: 1, members: 3, neighbours: [2, 3], threshold: 2, clip: 1, bits: 16 } };
 }
 const peerKeys = (round: number): Message => ({ kind: 'saPeerKeys', round, keys: [] });
-const peerEncaps = (round: number): Message => ({ kind: 'saPeerEncaps', round, cipherTexts: [] });
-const peerShares = (round: number): Message => ({ kind: 'saPeerShares', round, weight: 1, shares: [] });
+const peerEncaps = (round: number): Message => ({ kind: 'saPeerEncaps', round, cipherTexts: [], shareCipherTexts: [] });
+const peerShares = (round: number): Message => ({ kind: 'saPeerShares', round, weight: 1, shares: [], commitments: [] });
 const unmask = (round: number): Message => ({ kind: 'saUnmask', round, survivors: [], dropped: [] });
 const roundEnd = (round: number): Message => ({ kind: 'roundEnd', round, outcome: 'completed', reason: '' });
 

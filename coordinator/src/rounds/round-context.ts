@@ -6,6 +6,7 @@ import type { Logger, Message } from '@fedwarden/shared';
 import type { AggregationUnit } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { UnitStats } from '../defences.ts';
+import type { Blame } from './round-record.ts';
 
 export interface RoundContext {
   readonly round: number;
@@ -33,6 +34,8 @@ export interface CollectedRound {
   readonly protocolMs: number;
   /** Why some participants or groups did not contribute (aborted groups, rejected updates). */
   readonly notes: string[];
+  /** Secure-aggregation faults attributed to participants (their groups dropped them or aborted). */
+  readonly blamed?: readonly Blame[];
 }
 
 /** The active round's receiver of participant messages. Throwing a FedwardenError closes that participant. */

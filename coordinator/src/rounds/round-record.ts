@@ -8,6 +8,33 @@ import type { RoundOutcome } from '@fedwarden/shared';
 import type { UnitVerdict } from '../aggregation/strategy.ts';
 import type { Alert } from '../anomaly/alert.ts';
 
+/**
+ * Why a secure-aggregation member was blamed (stable strings: records, logs and tests key on them).
+ * unopenable-shares / shares-off-commitment: its sealed shares for a partner did not open, or did not match its
+ * own commitments (a partner's complaint proved it); false-complaint: it complained about shares that were
+ * fine, or with evidence that does not match its own ciphertext; unmask-share-off-commitment: a share it
+ * revealed at unmask differs from the one its dealer committed to; secret-off-commitment: its shares, each
+ * matching its commitments, rebuild a secret that does not; mask-key-mismatch: its rebuilt pairwise master
+ * does not give the mask key or ciphertexts it sent.
+ */
+export type BlameKind =
+  | 'unopenable-shares'
+  | 'shares-off-commitment'
+  | 'false-complaint'
+  | 'unmask-share-off-commitment'
+  | 'secret-off-commitment'
+  | 'mask-key-mismatch';
+
+/** A fault the secure-aggregation protocol attributed to one participant (coordinator/src/secagg/blame.ts). */
+export interface Blame {
+  readonly participant: string;
+  readonly group: number;
+  readonly kind: BlameKind;
+  /** The participant whose complaint proved it, if any. */
+  readonly accuser?: string;
+  readonly detail: string;
+}
+
 export interface RoundRecord {
   readonly round: number;
   readonly outcome: RoundOutcome;
@@ -37,6 +64,11 @@ export interface RoundRecord {
    * Records stored before this field existed lack it whether or not the forest ran.
    */
   readonly isolationSkipped?: string;
+  /**
+   * Secure-aggregation faults attributed this round, each also negative reputation evidence for its culprit.
+   * Absent when there were none, and in records stored before it existed.
+   */
+  readonly blamed?: readonly Blame[];
   /** Participants the round's evidence excluded from the next rounds (reputation). */
   readonly excluded: readonly string[];
   /** Accuracy of the new global adapter on the evaluator's data, when the coordinator has an evaluator (evaluation.ts). */

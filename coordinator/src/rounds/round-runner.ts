@@ -99,6 +99,9 @@ export class RoundRunner {
     const alerts = interrupted ? [] : [...(review?.alerts ?? []), ...defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy)];
     for (const { round: _round, score, ...alert } of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert, score: roundFigure(score) });
 
+    // Blame is evidence even when the round never reached the review that records evidence.
+    const blamed = collected.blamed ?? [];
+    const blameExcluded = review === undefined ? defences.recordBlame(round, blamed.map((b) => b.participant)) : [];
     const contributors = new Set(collected.contributors);
     const isolationSkipped = review === undefined ? `not reviewed: ${conclusion.reason}` : review.isolationSkipped;
     const record: RoundRecord = {
@@ -116,7 +119,8 @@ export class RoundRunner {
       doubted: review?.doubted ?? [],
       alerts,
       ...(isolationSkipped !== undefined ? { isolationSkipped } : {}),
-      excluded: review?.excluded ?? [],
+      ...(blamed.length > 0 ? { blamed } : {}),
+      excluded: [...(review?.excluded ?? []), ...blameExcluded],
       ...(accuracy !== undefined ? { accuracy } : {}),
       ...(evaluationLoss !== undefined ? { evaluationLoss } : {}),
       meanLoss: collected.meanLoss,
@@ -202,7 +206,8 @@ export class RoundRunner {
     const aggregationStarted = performance.now();
     let review: Review;
     try {
-      review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference);
+      const blamed = (collected.blamed ?? []).map((b) => b.participant);
+      review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference, blamed);
     } catch (err) {
       // An operator's strategy that throws or returns nonsense costs the round, not the coordinator.
       const message = err instanceof Error ? err.message : String(err);

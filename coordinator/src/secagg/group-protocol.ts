@@ -23,24 +23,41 @@
  * key that is never secret-shared. Rebuilding a dropped member's P therefore recovers its pairwise mask seeds
  * but never opens a sealed share (Bonawitz et al. use two key pairs, c and s, for the same reason).
  *
+ * Integrity against hostile members. Members commit to b and P in keys and to every share in shares
+ * (shared/src/secagg/commitment.ts). A member whose partner's shares do not open or do not match their
+ * commitments complains in masked with evidence that proves its key for that pair alone; judgeComplaint
+ * (blame.ts) names the culprit, who is dropped from U3 (its masks are removed like any dropped member's), so
+ * the round completes. At unmask every revealed share is checked against its dealer's commitment: a wrong one is
+ * discarded and its sender named; every rebuilt secret is checked against its own commitment. With enough good
+ * shares left the sum is exact; with fewer than t (e.g. exactly t answered and one lied) the group fails, the
+ * culprit named. No wrong share reaches the sum.
+ *
  * Limits: secure against an honest-but-curious coordinator and fewer than t colluding partners. A malicious
- * coordinator could substitute relayed keys (no signatures yet) or send inconsistent survivor lists to
- * different members (no signed consistency round). With exactly t shares, one wrong share silently corrupts
- * the sum (no verifiable secret sharing); with more, reconstructions are cross-checked.
+ * coordinator could substitute relayed keys (no signatures yet), send inconsistent survivor lists to different
+ * members (no signed consistency round), or tamper relayed shares to draw complaints. A hostile member can still
+ * make its group fail by sealing bad shares for so many partners that fewer than t good holders of its P remain
+ * among those that masked with it (it is named), and can add anything to its own input (range checks).
  */
 import {
   FedwardenError,
-  ML_KEM768_CIPHERTEXT_BYTES,
   ML_KEM768_PUBLIC_KEY_BYTES,
-  SECAGG_CIPHERTEXTS_BYTES,
+  SECAGG_CIPHERTEXT_BYTES,
+  SECAGG_COMMITMENT_BYTES,
+  SECAGG_COMPLAINT_BYTES,
   SECAGG_PUBLIC_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
+  SECAGG_SHARE_COMMITMENTS_BYTES,
+  commitShare,
   dequantizeSum,
+  isValidKemPublicKey,
+  opensCommitment,
   type MessageOf,
   type SecaggSetup,
+  type SecretKind,
   type ShamirShare,
 } from '@fedwarden/shared';
+import { judgeComplaint, type GroupBlame } from './blame.ts';
 import {
   checkAddressed,
   checkParams,
@@ -58,11 +75,13 @@ import { enoughRepliesPossible, infeasible, planUnmask } from './unmask-plan.ts'
 import { unmaskSum } from './unmask.ts';
 
 export type { GroupStage, MemberMetadata, SecaggGroupParams } from './group-state.ts';
+export type { GroupBlame } from './blame.ts';
 export { GROUP_STAGES } from './group-state.ts';
 
+/** The group's outcome; `blamed` lists every fault attributed during the run, whichever way it ended. */
 export type SecaggResult =
-  | { readonly ok: true; readonly survivors: number[]; readonly sum: Uint32Array; readonly weightedSum: Float32Array }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly survivors: number[]; readonly sum: Uint32Array; readonly weightedSum: Float32Array; readonly blamed: readonly GroupBlame[] }
+  | { readonly ok: false; readonly reason: string; readonly blamed: readonly GroupBlame[] };
 
 export class SecaggGroup {
   private readonly s: GroupState;
@@ -78,12 +97,19 @@ export class SecaggGroup {
       failure: undefined,
       publicKeys: new Map(),
       metadata: new Map(),
+      commitments: new Map(),
       keyed: new Map(),
       cipherTexts: new Map(),
+      shareCipherTexts: new Map(),
       paired: new Map(),
       sealed: new Map(),
+      shareCommitments: new Map(),
       partners: new Map(),
       masked: new Map(),
+      complaints: new Map(),
+      culprits: new Set(),
+      blamed: [],
+      masking: new Map(),
       requests: new Map(),
       replies: new Map(),
     };
@@ -92,6 +118,11 @@ export class SecaggGroup {
   /** The stage whose messages are accepted now, or 'done' / 'failed'. */
   get stage(): GroupStage {
     return this.s.stage;
+  }
+
+  /** Faults attributed so far (complaints judged in masked, shares checked at finish). */
+  get blamed(): readonly GroupBlame[] {
+    return this.s.blamed;
   }
 
   /** Why the group failed, once it has. */
@@ -129,10 +160,17 @@ export class SecaggGroup {
 
   acceptKeys(index: number, msg: MessageOf<'saKeys'>): void {
     this.accepting('keys', index, msg, 'saKeys', this.all(), this.s.publicKeys);
-    const { numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey } = msg;
+    const { numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey, selfCommitment, masterCommitment } = msg;
     for (const key of [maskPublicKey, sharePublicKey]) {
       if (!(key instanceof Uint8Array) || key.length !== ML_KEM768_PUBLIC_KEY_BYTES) {
         throw new FedwardenError('BAD_FRAME', `saKeys: public keys must be ${ML_KEM768_PUBLIC_KEY_BYTES} bytes`);
+      }
+      // A key neighbours could not encapsulate to would make each of them refuse: refuse it here instead.
+      if (!isValidKemPublicKey(key)) throw new FedwardenError('BAD_FRAME', 'saKeys: a public key fails the ML-KEM input check');
+    }
+    for (const c of [selfCommitment, masterCommitment]) {
+      if (!(c instanceof Uint8Array) || c.length !== SECAGG_COMMITMENT_BYTES) {
+        throw new FedwardenError('BAD_FRAME', `saKeys: commitments must be ${SECAGG_COMMITMENT_BYTES} bytes`);
       }
     }
     if (!Number.isSafeInteger(numSamples) || numSamples < 1) {
@@ -146,6 +184,7 @@ export class SecaggGroup {
     both.set(sharePublicKey, ML_KEM768_PUBLIC_KEY_BYTES);
     this.s.publicKeys.set(index, both);
     this.s.metadata.set(index, { numSamples, meanLoss, trainMs });
+    this.s.commitments.set(index, { self: selfCommitment.slice(), master: masterCommitment.slice() });
   }
 
   /** Close stage keys: each member of the t-core of U1 gets its neighbours' keys. */
@@ -166,24 +205,29 @@ export class SecaggGroup {
 
   acceptEncaps(index: number, msg: MessageOf<'saEncaps'>): void {
     this.accepting('encaps', index, msg, 'saEncaps', this.s.keyed.keys(), this.s.cipherTexts);
-    const higher = (this.s.keyed.get(index) as number[]).filter((j) => j > index);
-    const cts = checkAddressed(msg.cipherTexts, higher, SECAGG_CIPHERTEXTS_BYTES, 'saEncaps');
+    const keyed = this.s.keyed.get(index) as number[];
+    const cts = checkAddressed(msg.cipherTexts, keyed.filter((j) => j > index), SECAGG_CIPHERTEXT_BYTES, 'saEncaps');
+    const shareCts = checkAddressed(msg.shareCipherTexts, keyed, SECAGG_CIPHERTEXT_BYTES, 'saEncaps shareCipherTexts');
     this.s.cipherTexts.set(index, new Map([...cts].map(([j, ct]) => [j, ct.slice()])));
+    this.s.shareCipherTexts.set(index, new Map([...shareCts].map(([j, ct]) => [j, ct.slice()])));
   }
 
-  /** Close stage encaps: relay each ciphertext to its recipient, among the t-core of those that reached encaps. */
+  /**
+   * Close stage encaps: among the t-core of those that reached encaps, each member pairs with its keyed
+   * neighbours in the core (both share exchanges need both to have encapsulated) and gets their ciphertexts.
+   */
   relayEncaps(): Map<number, MessageOf<'saPeerEncaps'>> {
     const s = this.s;
     if (!this.closing('encaps')) return new Map();
     const core = thresholdCore(s.cipherTexts.keys(), (i) => s.keyed.get(i) ?? [], this.t);
     const out = new Map<number, MessageOf<'saPeerEncaps'>>();
     for (const j of sortedSet(core)) {
-      const keyed = s.keyed.get(j) as number[];
-      const lower = keyed.filter((i) => i < j && core.has(i));
-      // Exactly what member j computes: the higher neighbours it encapsulated to, the lower ones it hears from.
-      s.paired.set(j, sortedSet([...lower, ...keyed.filter((h) => h > j)]));
-      const cipherTexts = lower.map((i) => ({ index: i, bytes: s.cipherTexts.get(i)?.get(j) as Uint8Array }));
-      out.set(j, { kind: 'saPeerEncaps', round: this.round, cipherTexts });
+      // Exactly what member j computes: the neighbours whose share-key ciphertexts it hears from.
+      const paired = (s.keyed.get(j) as number[]).filter((i) => core.has(i));
+      s.paired.set(j, paired);
+      const cipherTexts = paired.filter((i) => i < j).map((i) => ({ index: i, bytes: s.cipherTexts.get(i)?.get(j) as Uint8Array }));
+      const shareCipherTexts = paired.map((i) => ({ index: i, bytes: s.shareCipherTexts.get(i)?.get(j) as Uint8Array }));
+      out.set(j, { kind: 'saPeerEncaps', round: this.round, cipherTexts, shareCipherTexts });
     }
     return this.advance('encaps', out, `${core.size} of ${s.cipherTexts.size} members that reached encaps have ${this.t} paired neighbours`);
   }
@@ -192,8 +236,11 @@ export class SecaggGroup {
 
   acceptShares(index: number, msg: MessageOf<'saShares'>): void {
     this.accepting('shares', index, msg, 'saShares', this.s.paired.keys(), this.s.sealed);
-    const sealed = checkAddressed(msg.shares, this.s.paired.get(index) as number[], SECAGG_SEALED_SHARES_BYTES, 'saShares');
+    const paired = this.s.paired.get(index) as number[];
+    const sealed = checkAddressed(msg.shares, paired, SECAGG_SEALED_SHARES_BYTES, 'saShares');
+    const commitments = checkAddressed(msg.commitments, paired, SECAGG_SHARE_COMMITMENTS_BYTES, 'saShares commitments');
     this.s.sealed.set(index, new Map([...sealed].map(([j, b]) => [j, b.slice()])));
+    this.s.shareCommitments.set(index, new Map([...commitments].map(([j, b]) => [j, b.slice()])));
   }
 
   /**
@@ -215,7 +262,8 @@ export class SecaggGroup {
       const partners = (s.paired.get(i) as number[]).filter((j) => core.has(j));
       s.partners.set(i, partners);
       const shares = partners.map((j) => ({ index: j, bytes: s.sealed.get(j)?.get(i) as Uint8Array }));
-      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares });
+      const commitments = partners.map((j) => ({ index: j, bytes: s.shareCommitments.get(j)?.get(i) as Uint8Array }));
+      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares, commitments });
     }
     return this.advance('shares', out, `${core.size} of ${s.sealed.size} members that sent shares have ${this.t} partners`);
   }
@@ -227,7 +275,14 @@ export class SecaggGroup {
     if (!(msg.masked instanceof Uint32Array) || msg.masked.length !== this.s.params.dim) {
       throw new FedwardenError('BAD_UPDATE', `saMasked: expected ${this.s.params.dim} words`);
     }
+    const partners = this.s.partners.get(index) as number[];
+    const complaints = checkAddressed(msg.complaints, partners, SECAGG_COMPLAINT_BYTES, 'saMasked complaints', true);
+    if (partners.length - complaints.size < this.t) {
+      throw new FedwardenError('UNEXPECTED_MESSAGE', `saMasked: masked with ${partners.length - complaints.size} partners, threshold is ${this.t}`);
+    }
     this.s.masked.set(index, msg.masked);
+    this.s.complaints.set(index, new Set(complaints.keys()));
+    for (const [accused, evidence] of complaints) this.judge(index, accused, evidence);
   }
 
   /**
@@ -237,8 +292,18 @@ export class SecaggGroup {
   unmaskRequests(): Map<number, MessageOf<'saUnmask'>> {
     const s = this.s;
     if (!this.closing('masked')) return new Map();
-    const requests = planUnmask(s.partners, new Set(s.masked.keys()));
-    const problem = infeasible(s.partners, requests, this.t, (i) => s.masked.has(i));
+    // Culprits found by complaints are dropped: their input (if it came) is discarded, their masks removed.
+    for (const c of s.culprits) {
+      s.masked.get(c)?.fill(0);
+      s.masked.delete(c);
+    }
+    const u3 = new Set(s.masked.keys());
+    for (const i of u3) s.masking.set(i, (s.partners.get(i) ?? []).filter((j) => !s.complaints.get(i)?.has(j)));
+    for (const d of s.partners.keys()) {
+      if (!u3.has(d)) s.masking.set(d, sortedSet([...u3].filter((i) => s.masking.get(i)?.includes(d))));
+    }
+    const requests = planUnmask(s.masking, u3);
+    const problem = infeasible(s.masking, requests, this.t, (i) => u3.has(i));
     const out = new Map<number, MessageOf<'saUnmask'>>();
     if (!problem) {
       for (const [i, r] of requests) {
@@ -264,13 +329,23 @@ export class SecaggGroup {
   finish(): SecaggResult {
     const s = this.s;
     if (this.result) throw new FedwardenError('UNEXPECTED_MESSAGE', 'SecaggGroup: finish() was already called');
-    if (!this.closing('unmask')) return this.conclude({ ok: false, reason: s.failure ?? 'failed' });
+    if (!this.closing('unmask')) return this.conclude({ ok: false, reason: s.failure ?? 'failed', blamed: s.blamed });
     const survivors = sortedSet(s.masked.keys());
     const selfShares = new Map<number, ShamirShare[]>();
     const masterShares = new Map<number, ShamirShare[]>();
+    // Only shares that match their dealer's commitment go on; whoever revealed another is named.
+    const keep = (kind: SecretKind, into: Map<number, ShamirShare[]>, x: number, j: number, share: Uint8Array): void => {
+      const committed = s.shareCommitments.get(j)?.get(x);
+      const half = kind === 'self' ? committed?.subarray(0, SECAGG_COMMITMENT_BYTES) : committed?.subarray(SECAGG_COMMITMENT_BYTES);
+      if (opensCommitment(half, commitShare(kind, share, this.round, this.s.params.group, j, x))) push(into, j, { x, share });
+      else {
+        const what = kind === 'self' ? 'self-mask seed' : 'pairwise master';
+        this.blame({ culprit: x, kind: 'unmask-share-off-commitment', detail: `its share of member ${j}'s ${what} differs from the one ${j} committed to` });
+      }
+    };
     for (const [x, reply] of s.replies) {
-      for (const [j, share] of reply.selfShares) push(selfShares, j, { x, share });
-      for (const [j, share] of reply.masterShares) push(masterShares, j, { x, share });
+      for (const [j, share] of reply.selfShares) keep('self', selfShares, x, j, share);
+      for (const [j, share] of reply.masterShares) keep('master', masterShares, x, j, share);
     }
     for (const r of s.requests.values()) for (const d of r.dropped) if (!masterShares.has(d)) masterShares.set(d, []);
     const { round, group, threshold, dim, clip, bits } = s.params;
@@ -281,16 +356,21 @@ export class SecaggGroup {
       dim,
       survivors,
       masked: s.masked,
-      partners: s.partners,
+      partners: s.masking,
       // Recovery needs only the mask halves: the share key exchange is never reconstructed.
       maskPublicKey: (i) => s.publicKeys.get(i)?.subarray(0, ML_KEM768_PUBLIC_KEY_BYTES),
-      maskCipherText: (from, to) => s.cipherTexts.get(from)?.get(to)?.subarray(0, ML_KEM768_CIPHERTEXT_BYTES),
+      maskCipherText: (from, to) => s.cipherTexts.get(from)?.get(to),
+      commitment: (kind, member) => s.commitments.get(member)?.[kind],
       selfShares,
       masterShares,
     });
-    if (!unmasked.ok) return this.conclude(unmasked);
+    if (!unmasked.ok) {
+      if (unmasked.culprit !== undefined) this.blame({ culprit: unmasked.culprit, kind: unmasked.kind ?? 'secret-off-commitment', detail: unmasked.reason });
+      const named = s.blamed.length > 0 ? ` (blamed: ${[...new Set(s.blamed.map((b) => b.culprit))].join(', ')})` : '';
+      return this.conclude({ ok: false, reason: unmasked.reason + named, blamed: s.blamed });
+    }
     const weightedSum = dequantizeSum(unmasked.sum, survivors.length, clip, bits);
-    return this.conclude({ ok: true, survivors, sum: unmasked.sum, weightedSum });
+    return this.conclude({ ok: true, survivors, sum: unmasked.sum, weightedSum, blamed: s.blamed });
   }
 
   /**
@@ -329,6 +409,29 @@ export class SecaggGroup {
   }
 
   // ---- internals ----
+
+  /** Judge `complainer`'s complaint about `accused` (blame.ts) and drop whoever is at fault. */
+  private judge(complainer: number, accused: number, evidence: Uint8Array): void {
+    const s = this.s;
+    this.blame(
+      judgeComplaint({
+        round: this.round,
+        group: s.params.group,
+        complainer,
+        accused,
+        evidence,
+        accusedSharePublicKey: s.publicKeys.get(accused)?.subarray(ML_KEM768_PUBLIC_KEY_BYTES),
+        shareCipherText: s.shareCipherTexts.get(complainer)?.get(accused),
+        sealed: s.sealed.get(accused)?.get(complainer),
+        commitments: s.shareCommitments.get(accused)?.get(complainer),
+      }),
+    );
+  }
+
+  private blame(b: GroupBlame): void {
+    this.s.blamed.push(b);
+    this.s.culprits.add(b.culprit);
+  }
 
   private get t(): number {
     return this.s.params.threshold;
@@ -413,7 +516,9 @@ export class SecaggGroup {
     s.replies.clear();
     s.masked.clear();
     s.sealed.clear();
+    s.shareCommitments.clear();
     s.cipherTexts.clear();
+    s.shareCipherTexts.clear();
   }
 }
 

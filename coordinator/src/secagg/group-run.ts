@@ -24,6 +24,7 @@ import type { AggregationUnit } from '../aggregation/strategy.ts';
 import { capWeights } from '../aggregation/weight-cap.ts';
 import { Arrivals } from '../rounds/arrivals.ts';
 import type { RoundContext } from '../rounds/round-context.ts';
+import type { Blame } from '../rounds/round-record.ts';
 import { SecaggGroup } from './group-protocol.ts';
 
 /** The message each stage waits for, in order. */
@@ -38,6 +39,8 @@ export interface GroupOutcome {
   readonly meanLossEntries: Array<{ meanLoss: number; trainMs: number; numSamples: number }>;
   readonly uploadBytes: number;
   readonly protocolMs: number;
+  /** Faults the group attributed to its members (they were dropped, or the group failed). */
+  readonly blamed: readonly Blame[];
 }
 
 export class GroupRun {
@@ -48,6 +51,7 @@ export class GroupRun {
   private stageIndex = -1;
   private protocolMs = 0;
   private uploadBytes = 0;
+  private blamed: Blame[] = [];
 
   constructor(
     private readonly ctx: RoundContext,
@@ -97,6 +101,14 @@ export class GroupRun {
     await this.exchange('saUnmaskReply', this.timed(() => this.protocol.unmaskRequests()), config.secagg.stageTimeoutMs);
     this.stage = undefined;
     const result = this.timed(() => this.protocol.finish());
+    this.blamed = result.blamed.map((b) => ({
+      participant: this.memberIds[b.culprit - 1] as string,
+      group: this.group,
+      kind: b.kind,
+      ...(b.accuser !== undefined ? { accuser: this.memberIds[b.accuser - 1] as string } : {}),
+      detail: b.detail,
+    }));
+    for (const b of this.blamed) this.ctx.log.warn('secure-aggregation member blamed', { ...b });
     if (!result.ok) return this.outcome(undefined, [], `group ${this.group} aborted: ${result.reason}`);
 
     let weightSum = 0;
@@ -186,6 +198,7 @@ export class GroupRun {
       meanLossEntries: contributors.map((id) => this.protocol.metadata(this.indexOf.get(id) as number)),
       uploadBytes: unit ? this.uploadBytes : 0,
       protocolMs: this.protocolMs,
+      blamed: this.blamed,
     };
   }
 

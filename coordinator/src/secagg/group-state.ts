@@ -3,6 +3,7 @@
  * stage order, parameter checks, and the pruning rule that keeps every member in play with ≥ t partners.
  */
 import { FedwardenError, type IndexedBytes } from '@fedwarden/shared';
+import type { GroupBlame } from './blame.ts';
 
 /** Stages in order: the messages the group accepts now. */
 export const GROUP_STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
@@ -41,23 +42,32 @@ export interface GroupState {
   readonly neighbours: readonly (readonly number[])[];
   stage: GroupStage;
   failure: string | undefined;
-  /** Stage keys: public key and metadata of each member that sent saKeys. */
-  /** Each member's mask public key followed by its share public key (SECAGG_PUBLIC_KEYS_BYTES). */
+  /** Stage keys: each member's mask public key followed by its share public key (SECAGG_PUBLIC_KEYS_BYTES). */
   readonly publicKeys: Map<number, Uint8Array>;
   readonly metadata: Map<number, MemberMetadata>;
+  /** Stage keys: each member's commitments to its self-mask seed b and its pairwise master P. */
+  readonly commitments: Map<number, { readonly self: Uint8Array; readonly master: Uint8Array }>;
   /** R1: members sent saPeerKeys, with the neighbours whose keys they got. */
   readonly keyed: Map<number, readonly number[]>;
-  /** Stage encaps: ct[from][to] for from < to, kept for the unmasking of a dropped `to`. */
-  /** Mask-key then share-key ciphertext per pair (SECAGG_CIPHERTEXTS_BYTES), by sender then recipient. */
+  /** Stage encaps: mask-key ciphertext ct[from][to] for from < to, kept for the unmasking of a dropped member. */
   readonly cipherTexts: Map<number, Map<number, Uint8Array>>;
+  /** Stage encaps: share-key ciphertext from `from` to `to` (keys to's shares for from), kept to judge complaints. */
+  readonly shareCipherTexts: Map<number, Map<number, Uint8Array>>;
   /** R2: members sent saPeerEncaps, with their paired neighbours (exactly as the member computes them). */
   readonly paired: Map<number, readonly number[]>;
-  /** Stage shares: sealed[from][to]. */
+  /** Stage shares: sealed[from][to], and from's commitments to the two shares inside (self || master). */
   readonly sealed: Map<number, Map<number, Uint8Array>>;
+  readonly shareCommitments: Map<number, Map<number, Uint8Array>>;
   /** R3: members sent saPeerShares, with their masking partners. */
   readonly partners: Map<number, readonly number[]>;
-  /** Stage masked: U3's inputs. */
+  /** Stage masked: U3's inputs, and whom each sender complained about (it did not mask with them). */
   readonly masked: Map<number, Uint32Array>;
+  readonly complaints: Map<number, ReadonlySet<number>>;
+  /** Members found at fault (each with its blame in `blamed`); those found in stage masked are out of U3. */
+  readonly culprits: Set<number>;
+  readonly blamed: GroupBlame[];
+  /** From the close of masked: whom each survivor masked with, and for each dropped member the survivors that did. */
+  readonly masking: Map<number, readonly number[]>;
   /** R4: survivors asked to unmask. */
   readonly requests: Map<number, UnmaskRequest>;
   /** Stage unmask: each replier's shares, by the member they are about. */
@@ -134,14 +144,15 @@ export function sortedSet(s: Iterable<number>): number[] {
 }
 
 /**
- * A member's index-addressed list: indices exactly `expected` (no more, no fewer, none twice), each blob
- * `size` bytes. Returns a map index → bytes.
+ * A member's index-addressed list: indices exactly `expected` (no more, no fewer, none twice; with `subset`,
+ * any of them), each blob `size` bytes. Returns a map index → bytes.
  */
 export function checkAddressed(
   entries: readonly IndexedBytes[],
   expected: readonly number[],
   size: number,
   what: string,
+  subset = false,
 ): Map<number, Uint8Array> {
   if (!Array.isArray(entries)) throw new FedwardenError('BAD_FRAME', `${what}: entries must be an array`);
   const allowed = new Set(expected);
@@ -155,7 +166,7 @@ export function checkAddressed(
     }
     out.set(e.index, e.bytes);
   }
-  if (out.size !== allowed.size) {
+  if (!subset && out.size !== allowed.size) {
     const missing = expected.filter((j) => !out.has(j));
     throw new FedwardenError('UNEXPECTED_MESSAGE', `${what}: missing entries for ${missing.join(', ')}`);
   }

@@ -39,6 +39,7 @@ export class SecaggCollector implements RoundCollector {
       uploadBytes: done.reduce((s, o) => s + o.uploadBytes, 0),
       protocolMs: outcomes.reduce((s, o) => s + o.protocolMs, 0),
       notes: outcomes.filter((o) => o.unit === undefined).map((o) => o.reason),
+      blamed: outcomes.flatMap((o) => o.blamed),
     };
   }
 

@@ -9,20 +9,26 @@
  * ct_sd when s < d, or from re-encapsulating to s with d's deterministic randomness when d < s (and the result
  * must equal the stored ct_ds).
  *
- * Any secret with fewer than t shares, an inconsistent share set, or a check that fails gives a reason and no
- * partial result. Reconstructed secrets are wiped before returning.
+ * Every rebuilt secret must open its owner's commitment from stage keys (commitment.ts): the shares given here
+ * have each been checked against their dealer's share commitments already, so a secret that does not match
+ * means its dealer shared inconsistently, and it is named. Any secret with fewer than t shares or a check that
+ * fails gives a reason and no partial result. Reconstructed secrets are wiped before returning.
  */
 import {
   applyMask,
+  commitSecret,
   decapsulate,
   encapsRandomness,
   encapsulate,
   generateKemKeyPair,
   memberKemSeed,
+  opensCommitment,
   pairwiseSecrets,
   shamirCombine,
+  type SecretKind,
   type ShamirShare,
 } from '@fedwarden/shared';
+import type { BlameKind } from '../rounds/round-record.ts';
 
 export interface UnmaskInput {
   readonly round: number;
@@ -38,13 +44,18 @@ export interface UnmaskInput {
   readonly maskPublicKey: (member: number) => Uint8Array | undefined;
   /** The stored mask-key ciphertext from `from` to `to` (from < to). */
   readonly maskCipherText: (from: number, to: number) => Uint8Array | undefined;
+  /** A member's commitment to its self-mask seed or pairwise master, from stage keys. */
+  readonly commitment: (kind: SecretKind, member: number) => Uint8Array | undefined;
   /** Shares of b_s for each survivor s, x = the replier's index. */
   readonly selfShares: ReadonlyMap<number, readonly ShamirShare[]>;
   /** Shares of P_d for each dropped member d with a surviving partner. */
   readonly masterShares: ReadonlyMap<number, readonly ShamirShare[]>;
 }
 
-export type UnmaskResult = { readonly ok: true; readonly sum: Uint32Array } | { readonly ok: false; readonly reason: string };
+/** On failure, `culprit` is the member whose own secret or key failed its check, when one did. */
+export type UnmaskResult =
+  | { readonly ok: true; readonly sum: Uint32Array }
+  | { readonly ok: false; readonly reason: string; readonly culprit?: number; readonly kind?: BlameKind };
 
 export function unmaskSum(input: UnmaskInput): UnmaskResult {
   const { threshold, survivors } = input;
@@ -57,14 +68,16 @@ export function unmaskSum(input: UnmaskInput): UnmaskResult {
   };
   try {
     // Reconstruct every secret before touching the sum: all or nothing.
+    const commitment = (kind: SecretKind, member: number) => (secret: Uint8Array) =>
+      opensCommitment(input.commitment(kind, member), commitSecret(kind, secret, input.round, input.group, member));
     for (const s of survivors) {
-      const b = reconstruct(input.selfShares.get(s) ?? [], threshold);
-      if (typeof b === 'string') return { ok: false, reason: `self-mask seed of member ${s}: ${b}` };
+      const b = reconstruct(input.selfShares.get(s) ?? [], threshold, commitment('self', s));
+      if (typeof b === 'string') return failure(`self-mask seed of member ${s}: ${b}`, s, b);
       selfSeeds.set(s, b);
     }
     for (const d of dropped) {
-      const p = reconstruct(input.masterShares.get(d) ?? [], threshold);
-      if (typeof p === 'string') return { ok: false, reason: `pairwise master of dropped member ${d}: ${p}` };
+      const p = reconstruct(input.masterShares.get(d) ?? [], threshold, commitment('master', d));
+      if (typeof p === 'string') return failure(`pairwise master of dropped member ${d}: ${p}`, d, p);
       masters.set(d, p);
     }
 
@@ -73,7 +86,7 @@ export function unmaskSum(input: UnmaskInput): UnmaskResult {
     for (const b of selfSeeds.values()) applyMask(sum, b, -1);
     for (const [d, master] of masters) {
       const problem = removeDroppedMasks(sum, input, d, master, inU3);
-      if (problem) return { ok: false, reason: `dropped member ${d}: ${problem}` };
+      if (problem) return { ok: false, reason: `dropped member ${d}: ${problem}`, culprit: d, kind: 'mask-key-mismatch' };
     }
     return { ok: true, sum };
   } catch (err) {
@@ -122,23 +135,23 @@ function removeDroppedMasks(sum: Uint32Array, input: UnmaskInput, d: number, mas
   }
 }
 
+/** Why a secret failed: a commitment mismatch is its dealer's fault; too few shares is nobody's in particular. */
+function failure(reason: string, member: number, problem: string): UnmaskResult {
+  return problem === MISMATCH ? { ok: false, reason, culprit: member, kind: 'secret-off-commitment' } : { ok: false, reason };
+}
+
+const MISMATCH = 'rebuilt secret does not match its commitment';
+
 /**
- * shamirCombine over the first t shares; with more than t, also over the last t, and the two must agree
- * (a wrong share then shows up as a mismatch, with high probability, instead of a silently wrong sum).
+ * shamirCombine over the first t shares, accepted only if it opens the commitment (`matches`). The shares have
+ * each passed their dealer's share commitment, so with an honest dealer any t of them give the secret.
  */
-export function reconstruct(shares: readonly ShamirShare[], t: number): Uint8Array | string {
-  if (shares.length < t) return `${shares.length} shares, threshold is ${t}`;
-  const first = shamirCombine(shares, t);
-  if (shares.length > t) {
-    const second = shamirCombine(shares.slice(shares.length - t), t);
-    const same = equalBytes(first, second);
-    second.fill(0);
-    if (!same) {
-      first.fill(0);
-      return 'shares are inconsistent';
-    }
-  }
-  return first;
+export function reconstruct(shares: readonly ShamirShare[], t: number, matches: (secret: Uint8Array) => boolean): Uint8Array | string {
+  if (shares.length < t) return `${shares.length} good shares, threshold is ${t}`;
+  const secret = shamirCombine(shares, t);
+  if (matches(secret)) return secret;
+  secret.fill(0);
+  return MISMATCH;
 }
 
 function addInto(sum: Uint32Array, y: Uint32Array): void {

@@ -6,8 +6,9 @@
  *   trainMs f64; strings and float32 vectors as in bytes.ts; outcome u8 (0 completed, 1 aborted); an error code
  *   as its string name; a manifest as u16 entry count, then per entry: name, u8 rank (1..8), rank × u32 dims,
  *   u8 init (0 zeros; 1 normal, followed by f64 std). roundStart ends with u8 0, or u8 1 and a SecaggSetup.
- *   Secure-aggregation relays are u32 count then (u32 index, fixed-size bytes) entries with distinct indices;
- *   masked inputs are uint32 vectors; index lists are u32 count then u32 indices.
+ *   Secure-aggregation relays are u32 count then (u32 index, fixed-size bytes) entries with distinct indices
+ *   (commitments and complaints too; each list's count is checked against maxGroupSize before anything is
+ *   read); masked inputs are uint32 vectors; index lists are u32 count then u32 indices.
  *
  * An update of d parameters costs 4·d + 29 bytes, so sealing (26 bytes more) keeps the upload at 4 bytes per
  * parameter plus a constant. decodeMessage treats its input as hostile: it checks every size before
@@ -20,10 +21,13 @@ import { ByteReader, ByteWriter } from './bytes.ts';
 import { ML_KEM768_PUBLIC_KEY_BYTES } from '../crypto/kem.ts';
 import {
   MESSAGE_TAGS,
-  SECAGG_CIPHERTEXTS_BYTES,
+  SECAGG_CIPHERTEXT_BYTES,
+  SECAGG_COMMITMENT_BYTES,
+  SECAGG_COMPLAINT_BYTES,
   SECAGG_PUBLIC_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
+  SECAGG_SHARE_COMMITMENTS_BYTES,
   type IndexedBytes,
   type Message,
   type MessageKind,
@@ -78,22 +82,24 @@ export function encodeMessage(msg: Message): Uint8Array {
       w.u32(msg.round).u32(msg.numSamples).f64(msg.meanLoss).f64(msg.trainMs);
       w.bytes(fixed(msg.maskPublicKey, ML_KEM768_PUBLIC_KEY_BYTES, 'saKeys maskPublicKey'));
       w.bytes(fixed(msg.sharePublicKey, ML_KEM768_PUBLIC_KEY_BYTES, 'saKeys sharePublicKey'));
+      w.bytes(fixed(msg.selfCommitment, SECAGG_COMMITMENT_BYTES, 'saKeys selfCommitment'));
+      w.bytes(fixed(msg.masterCommitment, SECAGG_COMMITMENT_BYTES, 'saKeys masterCommitment'));
       break;
     case 'saPeerKeys':
       writeIndexed(w.u32(msg.round), msg.keys, SECAGG_PUBLIC_KEYS_BYTES);
       break;
     case 'saEncaps':
     case 'saPeerEncaps':
-      writeIndexed(w.u32(msg.round), msg.cipherTexts, SECAGG_CIPHERTEXTS_BYTES);
+      writeIndexed(writeIndexed(w.u32(msg.round), msg.cipherTexts, SECAGG_CIPHERTEXT_BYTES), msg.shareCipherTexts, SECAGG_CIPHERTEXT_BYTES);
       break;
     case 'saShares':
-      writeIndexed(w.u32(msg.round), msg.shares, SECAGG_SEALED_SHARES_BYTES);
+      writeIndexed(writeIndexed(w.u32(msg.round), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES);
       break;
     case 'saPeerShares':
-      writeIndexed(w.u32(msg.round).f64(msg.weight), msg.shares, SECAGG_SEALED_SHARES_BYTES);
+      writeIndexed(writeIndexed(w.u32(msg.round).f64(msg.weight), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES);
       break;
     case 'saMasked':
-      w.u32(msg.round).uint32Vector(msg.masked);
+      writeIndexed(w.u32(msg.round).uint32Vector(msg.masked), msg.complaints, SECAGG_COMPLAINT_BYTES);
       break;
     case 'saUnmask':
       writeIndices(writeIndices(w.u32(msg.round), msg.survivors), msg.dropped);
@@ -175,7 +181,9 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
       const trainMs = r.f64('trainMs');
       const maskPublicKey = r.bytes(ML_KEM768_PUBLIC_KEY_BYTES, 'maskPublicKey').slice();
       const sharePublicKey = r.bytes(ML_KEM768_PUBLIC_KEY_BYTES, 'sharePublicKey').slice();
-      return { kind, round, numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey };
+      const selfCommitment = r.bytes(SECAGG_COMMITMENT_BYTES, 'selfCommitment').slice();
+      const masterCommitment = r.bytes(SECAGG_COMMITMENT_BYTES, 'masterCommitment').slice();
+      return { kind, round, numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey, selfCommitment, masterCommitment };
     }
     case 'saPeerKeys': {
       const round = r.u32('round');
@@ -184,21 +192,25 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
     case 'saEncaps':
     case 'saPeerEncaps': {
       const round = r.u32('round');
-      return { kind, round, cipherTexts: readIndexed(r, limits, SECAGG_CIPHERTEXTS_BYTES, 'cipherTexts') };
+      const cipherTexts = readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'cipherTexts');
+      return { kind, round, cipherTexts, shareCipherTexts: readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'shareCipherTexts') };
     }
     case 'saShares': {
       const round = r.u32('round');
-      return { kind, round, shares: readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares') };
+      const shares = readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares');
+      return { kind, round, shares, commitments: readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments') };
     }
     case 'saPeerShares': {
       const round = r.u32('round');
       const weight = r.f64('weight');
       if (!(weight > 0 && weight <= 1)) throw new FedwardenError('BAD_FRAME', 'saPeerShares: weight must be in (0, 1]');
-      return { kind, round, weight, shares: readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares') };
+      const shares = readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares');
+      return { kind, round, weight, shares, commitments: readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments') };
     }
     case 'saMasked': {
       const round = r.u32('round');
-      return { kind, round, masked: r.uint32Vector('masked') };
+      const masked = r.uint32Vector('masked');
+      return { kind, round, masked, complaints: readIndexed(r, limits, SECAGG_COMPLAINT_BYTES, 'complaints') };
     }
     case 'saUnmask': {
       const round = r.u32('round');
@@ -359,6 +371,6 @@ function readSecaggSetup(r: ByteReader, limits: ProtocolLimits): SecaggSetup | u
 function initialCapacity(msg: Message): number {
   if (msg.kind === 'update') return 64 + msg.delta.byteLength;
   if (msg.kind === 'roundStart' || msg.kind === 'finished') return 64 + msg.global.byteLength + 1024;
-  if (msg.kind === 'saMasked') return 64 + msg.masked.byteLength;
+  if (msg.kind === 'saMasked') return 64 + msg.masked.byteLength + msg.complaints.length * (4 + SECAGG_COMPLAINT_BYTES);
   return 256;
 }

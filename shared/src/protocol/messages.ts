@@ -13,15 +13,22 @@ export const PROTOCOL_VERSION = 1;
  * A member's two ML-KEM-768 public keys as relayed: the mask key (derived from its pairwise master P, so that
  * the coordinator can recover a dropped member's pairwise masks) followed by the share key (fresh, never
  * secret-shared, so that recovering P never opens the sealed shares — Bonawitz et al., CCS 2017, use two key
- * pairs for the same reason).
+ * pairs for the same reason). Each neighbour encapsulates to the share key to key the shares this member seals
+ * for it, so that the receiver of shares can prove their key (blame, coordinator/src/secagg/blame.ts).
  */
 export const SECAGG_PUBLIC_KEYS_BYTES = 2 * 1184;
-/** The two ML-KEM-768 ciphertexts of one pair as relayed: to the mask key, then to the share key. */
-export const SECAGG_CIPHERTEXTS_BYTES = 2 * 1088;
+/** One ML-KEM-768 ciphertext as relayed: to a higher neighbour's mask key, or to a neighbour's share key. */
+export const SECAGG_CIPHERTEXT_BYTES = 1088;
 /** A Shamir share of one 32-byte secret (GF(2^8), byte-wise). */
 export const SECAGG_SHARE_BYTES = 32;
 /** AES-256-GCM of a self-mask share and a pairwise-master share: 2·32 + 16-byte tag. */
 export const SECAGG_SEALED_SHARES_BYTES = 2 * SECAGG_SHARE_BYTES + 16;
+/** A SHA-256 commitment (shared/src/secagg/commitment.ts). */
+export const SECAGG_COMMITMENT_BYTES = 32;
+/** The commitments to the two shares sealed for one holder: self-mask share, then pairwise-master share. */
+export const SECAGG_SHARE_COMMITMENTS_BYTES = 2 * SECAGG_COMMITMENT_BYTES;
+/** A complaint's evidence: the ML-KEM encapsulation randomness of the complainer's share ciphertext to the accused. */
+export const SECAGG_COMPLAINT_BYTES = 32;
 
 /** Hyper-parameters a participant uses for one round of local training. */
 export interface TrainingPlan {
@@ -99,20 +106,50 @@ export type Message =
       readonly trainMs: number;
       /** Derived from the pairwise master P; recoverable by the coordinator if this member drops. */
       readonly maskPublicKey: Uint8Array;
-      /** Fresh; keys the end-to-end encryption of Shamir shares; never recoverable. */
+      /** Fresh; receives the encapsulations that key the shares this member seals; never recoverable. */
       readonly sharePublicKey: Uint8Array;
+      /** Commitment to the self-mask seed b (SECAGG_COMMITMENT_BYTES). */
+      readonly selfCommitment: Uint8Array;
+      /** Commitment to the pairwise master P (SECAGG_COMMITMENT_BYTES). */
+      readonly masterCommitment: Uint8Array;
     }
   /** Coordinator relays the keys (SECAGG_PUBLIC_KEYS_BYTES each) of the neighbours that reached stage keys. */
   | { readonly kind: 'saPeerKeys'; readonly round: number; readonly keys: readonly IndexedBytes[] }
-  /** Stage encaps: the two ciphertexts (SECAGG_CIPHERTEXTS_BYTES) for each higher-index neighbour. */
-  | { readonly kind: 'saEncaps'; readonly round: number; readonly cipherTexts: readonly IndexedBytes[] }
-  | { readonly kind: 'saPeerEncaps'; readonly round: number; readonly cipherTexts: readonly IndexedBytes[] }
-  /** Stage shares: my sealed Shamir shares (self-mask seed, pairwise master) for each paired neighbour. */
-  | { readonly kind: 'saShares'; readonly round: number; readonly shares: readonly IndexedBytes[] }
-  /** Relayed shares, and the weight in (0, 1] to scale my update by before masking. */
-  | { readonly kind: 'saPeerShares'; readonly round: number; readonly weight: number; readonly shares: readonly IndexedBytes[] }
-  /** Stage masked: quantized, weighted, masked update (mod 2^32). */
-  | { readonly kind: 'saMasked'; readonly round: number; readonly masked: Uint32Array }
+  /**
+   * Stage encaps: a ciphertext to the mask key of each higher-index neighbour (`cipherTexts`), and one to the
+   * share key of every neighbour (`shareCipherTexts`): it keys the shares that neighbour seals for me.
+   */
+  | {
+      readonly kind: 'saEncaps';
+      readonly round: number;
+      readonly cipherTexts: readonly IndexedBytes[];
+      readonly shareCipherTexts: readonly IndexedBytes[];
+    }
+  /** Relayed: mask-key ciphertexts from paired lower neighbours, share-key ciphertexts from every paired one. */
+  | {
+      readonly kind: 'saPeerEncaps';
+      readonly round: number;
+      readonly cipherTexts: readonly IndexedBytes[];
+      readonly shareCipherTexts: readonly IndexedBytes[];
+    }
+  /**
+   * Stage shares: my sealed Shamir shares (self-mask seed, pairwise master) for each paired neighbour, and my
+   * commitments to the two shares inside each (SECAGG_SHARE_COMMITMENTS_BYTES), under the same indices.
+   */
+  | { readonly kind: 'saShares'; readonly round: number; readonly shares: readonly IndexedBytes[]; readonly commitments: readonly IndexedBytes[] }
+  /** Relayed shares with their senders' commitments, and the weight in (0, 1] to scale my update by before masking. */
+  | {
+      readonly kind: 'saPeerShares';
+      readonly round: number;
+      readonly weight: number;
+      readonly shares: readonly IndexedBytes[];
+      readonly commitments: readonly IndexedBytes[];
+    }
+  /**
+   * Stage masked: quantized, weighted, masked update (mod 2^32), masked with the partners whose shares opened
+   * and matched their commitments; for each other partner, a complaint (SECAGG_COMPLAINT_BYTES of evidence).
+   */
+  | { readonly kind: 'saMasked'; readonly round: number; readonly masked: Uint32Array; readonly complaints: readonly IndexedBytes[] }
   /** Stage unmask: whose masked input arrived (survivors) and who dropped, among my paired neighbours. */
   | { readonly kind: 'saUnmask'; readonly round: number; readonly survivors: readonly number[]; readonly dropped: readonly number[] }
   /** Shares of survivors' self-mask seeds and of dropped members' pairwise masters — never both for one member. */

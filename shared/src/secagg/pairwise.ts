@@ -12,12 +12,17 @@
  * function's arguments). The labels in KDF_LABELS are prefix-free and every field has a fixed width, so an info
  * string parses one way only: nothing derived for one (purpose, round, group, members) is valid for another.
  *
- * Limits — read before wiring shareKey: whoever learns P_i learns every shared secret of i's KEM exchanges.
- * If share keys came from those same secrets, rebuilding a dropped member's P_i would also open every share i
- * sent, including ≥ t shares of its self-mask seed b_i, and i's input would be unmasked if its masked vector
- * arrived after all (late, or withheld by a malicious coordinator declaring i dropped). SecAgg (Bonawitz et al.,
- * CCS 2017) uses a second key pair for that reason: give shareKey the shared secret of a separate ML-KEM
- * exchange whose keys and randomness are fresh and never secret-shared.
+ * Share keys come from a second, fresh ML-KEM key pair per member that is never secret-shared: whoever learns
+ * P_i learns every shared secret of i's mask-key exchanges, and if share keys came from those, rebuilding a
+ * dropped member's P_i would open every share it sent or received, including ≥ t shares of b_i (Bonawitz et al.,
+ * CCS 2017, use two key pairs for that reason). The share exchange is directional: the shares `sender` seals
+ * for `receiver` are keyed by shareKey(K_{sender→receiver}), where K is the secret of the RECEIVER's
+ * encapsulation, with fresh randomness r, to the sender's share key. So the receiver of shares can prove their
+ * key (blame): it reveals r, and anyone holding the relayed share key and ciphertext recomputes the ciphertext
+ * and K. Revealing r exposes K_{sender→receiver} only: the one message of shares sealed in that direction for
+ * that pair (one share of b_sender and one of P_sender, fewer than t). It reveals nothing of the shares sealed
+ * the other way (their K comes from the other member's encapsulation), of any mask seed (a different KEM
+ * exchange, keyed by P, and a different HKDF label), or of any other pair.
  */
 import { FedwardenError } from '../errors.ts';
 import { AES256_GCM_NONCE_BYTES, AES256_GCM_TAG_BYTES, aeadOpen, aeadSeal } from '../crypto/aead.ts';
@@ -65,7 +70,10 @@ export function pairwiseSecrets(sharedSecret: Uint8Array, round: number, group: 
   return { maskSeed: derive(sharedSecret, context('pairwiseSecrets', KDF_LABELS.secaggPairMask, round, group, low, high), SECRET_BYTES) };
 }
 
-/** The AES-256-GCM key for the one message of shares from `sender` to `receiver` (see Limits above). */
+/**
+ * The AES-256-GCM key for the one message of shares from `sender` to `receiver`, from K_{sender→receiver}: the
+ * shared secret of receiver's encapsulation to sender's share key (see above).
+ */
 export function shareKey(sharedSecret: Uint8Array, round: number, group: number, sender: number, receiver: number): Uint8Array {
   assertBytes(sharedSecret, ML_KEM_SHARED_SECRET_BYTES, 'shareKey', 'sharedSecret', 'INTERNAL');
   if (sender === receiver) throw new FedwardenError('INTERNAL', 'shareKey: sender and receiver must differ');
