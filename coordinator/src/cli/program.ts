@@ -37,9 +37,9 @@ const logLevelOption = () =>
 const logFormatOption = () =>
   new Option('--log-format <format>', 'log lines on stderr: pretty in a terminal, JSON lines otherwise').choices(['auto', 'json', 'pretty']).default('auto');
 
-/** Build the program; `result` receives the exit code of the command that ran. */
 export type { CliIo } from './run-program.ts';
 
+/** Build the program; `result` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIo, deps: CliDependencies, result: (code: number) => void): Command {
   const print = (line: string) => io.out(line + '\n');
   const program = fedwardenProgram('fedwarden', 'fedwarden: federated learning with post-quantum secure aggregation and Byzantine-robust rounds', io).version(
