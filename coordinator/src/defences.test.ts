@@ -40,6 +40,28 @@ describe('Defences.review', () => {
   });
 });
 
+describe('Defences: units refused before aggregation', () => {
+  const refused = [{ id: 'group-2', members: ['x', 'y'], reason: 'sum outside the honest range' }];
+
+  it('lists them first among the rejected, keeps them from the strategy, and gives their members negative evidence', () => {
+    const defences = new Defences(config);
+    const review = defences.review(1, 6, honestUnits(['a', 'b', 'c', 'd'], 1), stats, 7, undefined, refused);
+    expect(review.kept).toEqual(['a', 'b', 'c', 'd']);
+    expect(review.rejected).toEqual([{ id: 'group-2', reason: 'sum outside the honest range' }]);
+    for (const id of ['x', 'y']) expect(defences.reputation.score(id), id).toBeLessThan(0.5);
+    expect(defences.reputation.score('a')).toBeGreaterThan(0.5);
+  });
+
+  it('records them in a round that ends without review, once', () => {
+    const defences = new Defences(config);
+    expect(defences.recordBlame(1, [], [])).toEqual([]);
+    expect(defences.reputation.lastRound).toBe(0); // nothing to record: the round is left free
+    expect(defences.recordBlame(1, ['z'], refused)).toEqual([]);
+    for (const id of ['x', 'y', 'z']) expect(defences.reputation.score(id), id).toBeLessThan(0.5);
+    expect(() => defences.recordBlame(1, [], refused)).toThrow(RangeError);
+  });
+});
+
 describe('Defences isolation forest', () => {
   it('learns normal from the units the strategy kept, and says which rounds it did not score', () => {
     const defences = new Defences(config);

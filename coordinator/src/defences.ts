@@ -24,6 +24,16 @@ export interface UnitStats {
   readonly numSamples: number;
 }
 
+/**
+ * A unit rejected before the strategy saw it (a secure group whose sum is outside the honest range,
+ * secagg/sum-range.ts): a verdict in the round record, and 'rejected' evidence for its members.
+ */
+export interface RefusedUnit {
+  readonly id: string;
+  readonly members: readonly string[];
+  readonly reason: string;
+}
+
 export interface Review extends AggregationResult {
   /** Units kept although they point against the trusted reference within its noise (negative reputation evidence). */
   readonly doubted: readonly UnitVerdict[];
@@ -73,8 +83,10 @@ export class Defences {
    * the global adapter's length: never taken from a unit, which an attacker controls. `reference` is the
    * round's trusted reference delta, if the operator supplies one (aggregation/reference.ts). The isolation
    * forest learns normal from the units the strategy kept: rejected units' rows never enter its history.
-   * Throws, before anything is recorded, when the strategy throws or returns a malformed result. `blamed`:
-   * participants the secure-aggregation protocol found at fault this round (negative evidence, like a rejection).
+   * Throws, before anything is recorded, when the strategy throws or returns a malformed result. `refused`
+   * units never reach the strategy: they are listed as rejected, and their members get 'rejected' evidence.
+   * `blamed`: participants the secure-aggregation protocol found at fault this round (negative evidence, like a
+   * rejection).
    */
   review(
     round: number,
@@ -83,6 +95,7 @@ export class Defences {
     stats: ReadonlyMap<string, UnitStats>,
     seed: number,
     reference?: TrustedReference,
+    refused: readonly RefusedUnit[] = [],
     blamed: readonly string[] = [],
   ): Review {
     const previousStep = this.previousStep ?? new Float32Array(dim);
@@ -94,7 +107,7 @@ export class Defences {
       dim,
       this.strategy.name,
     );
-    const evidence = [...(result.evidence ?? evidenceFromResult(units, result)), ...blameEvidence(blamed)];
+    const evidence = [...refusedEvidence(refused), ...(result.evidence ?? evidenceFromResult(units, result)), ...blameEvidence(blamed)];
     const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.
     const observations = units
@@ -108,7 +121,7 @@ export class Defences {
     return {
       step: result.step,
       kept: result.kept,
-      rejected: result.rejected,
+      rejected: [...refusedVerdicts(refused), ...result.rejected],
       adjusted: result.adjusted,
       doubted: result.doubted ?? [],
       alerts: report.alerts,
@@ -119,11 +132,12 @@ export class Defences {
 
   /**
    * Record protocol blame for a round that ends without review (aborted before aggregation): the culprits get
-   * their negative evidence all the same. Returns the participants it excluded. Call at most once per round,
-   * and never for a round that was reviewed.
+   * their negative evidence all the same, and so do the members of `refused` units. Returns the participants it
+   * excluded. Call at most once per round, and never for a round that was reviewed.
    */
-  recordBlame(round: number, blamed: readonly string[]): string[] {
-    return blamed.length > 0 ? this.reputation.recordRound(round, blameEvidence(blamed)) : [];
+  recordBlame(round: number, blamed: readonly string[], refused: readonly RefusedUnit[] = []): string[] {
+    const evidence = [...refusedEvidence(refused), ...blameEvidence(blamed)];
+    return evidence.length > 0 ? this.reputation.recordRound(round, evidence) : [];
   }
 
   /** Round-level degradation checks once the outcome (and, where an evaluator exists, accuracy) is known. */
@@ -144,4 +158,13 @@ export class Defences {
 /** One 'rejected' piece of evidence per blamed participant, however many faults it committed in the round. */
 function blameEvidence(blamed: readonly string[]): UnitEvidence[] {
   return [...new Set(blamed)].map((id) => ({ unitId: `blame:${id}`, members: [id], outcome: 'rejected' as const }));
+}
+
+/** Verdicts for units rejected before aggregation, for the round record. */
+export function refusedVerdicts(refused: readonly RefusedUnit[]): UnitVerdict[] {
+  return refused.map(({ id, reason }) => ({ id, reason }));
+}
+
+function refusedEvidence(refused: readonly RefusedUnit[]): UnitEvidence[] {
+  return refused.map((u) => ({ unitId: u.id, members: u.members, outcome: 'rejected' as const }));
 }

@@ -49,6 +49,7 @@ export { fedAvg } from './aggregation/fedavg.ts';
 export type { AggregationUnit, AggregationResult, Strategy, StrategyContext, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 export { SecaggGroup, type SecaggResult, type SecaggGroupParams } from './secagg/group-protocol.ts';
 export { partitionGroups, type GroupPolicy } from './secagg/groups.ts';
+export { checkSumRange, honestSumRange, type SumRange, type SumRangeVerdict } from './secagg/sum-range.ts';
 export { SqliteStore, type CoordinatorStore, type ResumeState, type SqliteStoreOptions, type StoredRoundRecord } from './storage/store.ts';
 export { DB_FILE_NAME, databasePath } from './storage/database.ts';
 export type { VerifyReport } from './storage/verify.ts';

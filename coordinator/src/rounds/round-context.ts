@@ -5,7 +5,7 @@
 import type { Logger, Message } from '@fedwarden/shared';
 import type { AggregationUnit } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
-import type { UnitStats } from '../defences.ts';
+import type { RefusedUnit, UnitStats } from '../defences.ts';
 import type { Blame } from './round-record.ts';
 
 export interface RoundContext {
@@ -34,6 +34,11 @@ export interface CollectedRound {
   readonly protocolMs: number;
   /** Why some participants or groups did not contribute (aborted groups, rejected updates). */
   readonly notes: string[];
+  /**
+   * Units rejected before aggregation (a secure group whose sum is out of the honest range); their members are
+   * among the contributors, as for units the strategy rejects. Absent: none.
+   */
+  readonly refused?: readonly RefusedUnit[];
   /** Secure-aggregation faults attributed to participants (their groups dropped them or aborted). */
   readonly blamed?: readonly Blame[];
 }

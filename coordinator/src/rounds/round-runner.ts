@@ -11,7 +11,7 @@
 import { axpy, createRng, deriveSeed, roundFigure, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
 import type { TrustedReference } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
-import type { Defences, Review } from '../defences.ts';
+import { refusedVerdicts, type Defences, type Review } from '../defences.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
 import type { ParticipantConnection } from '../net/participant-connection.ts';
 import { SecaggCollector } from '../secagg/secagg-collector.ts';
@@ -99,9 +99,11 @@ export class RoundRunner {
     const alerts = interrupted ? [] : [...(review?.alerts ?? []), ...defences.roundMetrics(round, outcome, collected.meanLoss, dropoutRate, accuracy)];
     for (const { round: _round, score, ...alert } of alerts) if (alert.severity !== 'info') log.warn('alert', { ...alert, score: roundFigure(score) });
 
-    // Blame is evidence even when the round never reached the review that records evidence.
+    // Blame, and units refused before aggregation, are evidence even when the round never reached the review
+    // that records evidence; not in a round cut short by stop(), which runs again under the same number.
     const blamed = collected.blamed ?? [];
-    const blameExcluded = review === undefined ? defences.recordBlame(round, blamed.map((b) => b.participant)) : [];
+    const refused = collected.refused ?? [];
+    const blameExcluded = review === undefined && !interrupted ? defences.recordBlame(round, blamed.map((b) => b.participant), refused) : [];
     const contributors = new Set(collected.contributors);
     const isolationSkipped = review === undefined ? `not reviewed: ${conclusion.reason}` : review.isolationSkipped;
     const record: RoundRecord = {
@@ -112,9 +114,9 @@ export class RoundRunner {
       selected,
       reported: collected.contributors,
       dropped: selected.filter((id) => !contributors.has(id)),
-      units: collected.units.length,
-      unitMembers: Object.fromEntries(collected.units.map((u) => [u.id, u.members])),
-      rejected: review?.rejected ?? [],
+      units: collected.units.length + refused.length,
+      unitMembers: Object.fromEntries([...collected.units, ...refused].map((u) => [u.id, u.members])),
+      rejected: review?.rejected ?? refusedVerdicts(refused),
       adjusted: review?.adjusted ?? [],
       doubted: review?.doubted ?? [],
       alerts,
@@ -198,6 +200,10 @@ export class RoundRunner {
       state.transition('aborted');
       return { outcome: 'aborted', reason: 'coordinator stopping' };
     }
+    if (collected.units.length === 0 && collected.contributors.length >= needed && collected.refused?.length) {
+      state.transition('aborted');
+      return { outcome: 'aborted', reason: `every unit was rejected before aggregation (${collected.refused.length} out of range)` };
+    }
     if (collected.contributors.length < needed || collected.units.length === 0) {
       state.transition('aborted');
       return { outcome: 'aborted', reason: `quorum not met: ${collected.contributors.length} of ${selected.length} contributed, ${needed} needed` };
@@ -207,7 +213,7 @@ export class RoundRunner {
     let review: Review;
     try {
       const blamed = (collected.blamed ?? []).map((b) => b.participant);
-      review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference, blamed);
+      review = defences.review(round, global.length, collected.units, collected.unitStats, deriveSeed(config.seed, round, 0x52), reference, collected.refused, blamed);
     } catch (err) {
       // An operator's strategy that throws or returns nonsense costs the round, not the coordinator.
       const message = err instanceof Error ? err.message : String(err);

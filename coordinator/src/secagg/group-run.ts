@@ -23,9 +23,11 @@ import {
 import type { AggregationUnit } from '../aggregation/strategy.ts';
 import { capWeights } from '../aggregation/weight-cap.ts';
 import { Arrivals } from '../rounds/arrivals.ts';
+import type { RefusedUnit } from '../defences.ts';
 import type { RoundContext } from '../rounds/round-context.ts';
 import type { Blame } from '../rounds/round-record.ts';
 import { SecaggGroup } from './group-protocol.ts';
+import { checkSumRange, honestSumRange } from './sum-range.ts';
 
 /** The message each stage waits for, in order. */
 const STAGES = ['saKeys', 'saEncaps', 'saShares', 'saMasked', 'saUnmaskReply'] as const satisfies readonly MessageKind[];
@@ -39,6 +41,8 @@ export interface GroupOutcome {
   readonly meanLossEntries: Array<{ meanLoss: number; trainMs: number; numSamples: number }>;
   readonly uploadBytes: number;
   readonly protocolMs: number;
+  /** The group's unit, rejected before aggregation: its sum is outside the range honest inputs reach (sum-range.ts). */
+  readonly refused?: RefusedUnit;
   /** Faults the group attributed to its members (they were dropped, or the group failed). */
   readonly blamed: readonly Blame[];
 }
@@ -110,6 +114,15 @@ export class GroupRun {
     }));
     for (const b of this.blamed) this.ctx.log.warn('secure-aggregation member blamed', { ...b });
     if (!result.ok) return this.outcome(undefined, [], `group ${this.group} aborted: ${result.reason}`);
+    const range = checkSumRange(result.sum, honestSumRange(result.survivors.map((i) => weights.get(i) as number), quantizationBits(this.memberIds.length)));
+    if (!range.ok) {
+      // Someone's masked input was not a quantized update (wrap-around): the sum says nothing, and who it was
+      // is hidden by the masks, so the unit is rejected and its members share the evidence.
+      const members = result.survivors.map((i) => this.memberIds[i - 1] as string);
+      this.ctx.log.warn('secure group rejected: sum out of range', { group: this.group, members, outside: range.outside });
+      const refused: RefusedUnit = { id: `group-${this.group}`, members, reason: range.reason };
+      return { ...this.outcome(undefined, members, `group ${this.group} rejected: ${range.reason}`), refused };
+    }
 
     let weightSum = 0;
     let samples = 0;

@@ -29,16 +29,20 @@ export class SecaggCollector implements RoundCollector {
     this.byParticipant.clear();
 
     const done = outcomes.filter((o) => o.unit !== undefined);
-    const entries = done.flatMap((o) => o.meanLossEntries);
+    // A group whose sum is out of range reported like the others; its unit is rejected before aggregation.
+    const refused = outcomes.filter((o) => o.refused !== undefined);
+    const reported = [...done, ...refused];
+    const entries = reported.flatMap((o) => o.meanLossEntries);
     return {
       units: done.map((o) => o.unit!),
       unitStats: new Map(done.map((o) => [o.unit!.id, groupStats(o.meanLossEntries)])),
-      contributors: done.flatMap((o) => o.contributors),
+      contributors: reported.flatMap((o) => o.contributors),
       meanLoss: weightedMeanLoss(entries),
       samples: entries.reduce((s, e) => s + e.numSamples, 0),
       uploadBytes: done.reduce((s, o) => s + o.uploadBytes, 0),
       protocolMs: outcomes.reduce((s, o) => s + o.protocolMs, 0),
-      notes: outcomes.filter((o) => o.unit === undefined).map((o) => o.reason),
+      notes: outcomes.filter((o) => o.unit === undefined && o.refused === undefined).map((o) => o.reason),
+      refused: refused.map((o) => o.refused!),
       blamed: outcomes.flatMap((o) => o.blamed),
     };
   }
