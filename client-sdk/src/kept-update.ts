@@ -6,7 +6,8 @@
  * it arrives. A different round or a different global (e.g. a restarted coordinator that reran the round from
  * another checkpoint) means the kept update is stale and the participant trains afresh.
  *
- * Released on the round's updateAck or roundEnd, on the next roundStart, and when the federation finishes.
+ * Released on the round's updateAck or roundEnd, on an UPDATE_REFUSED reply (it came after its round stopped
+ * collecting), on the next roundStart, and when the federation finishes.
  * Secure-aggregation rounds keep nothing here: their survivor sets are fixed per stage and a member that
  * lost its link cannot re-enter the round (see coordinator/src/secagg/secagg-collector.ts).
  *
