@@ -136,3 +136,72 @@ describe('a hostile member in a secure group, over sockets', () => {
     expectExact(global, weightedMean(all, samples, [0, 1, 2, 3, 4]));
   });
 });
+
+describe('a hostile member over many rounds, a different behaviour each round', () => {
+  it('every round ends with the exact sum of its contributors or a clean abort; only the hostile member is ever blamed', async () => {
+    // Rounds where its own input stays in the sum come first, while every member's reputation is still equal
+    // (weights are samples × reputation); the replay last, since the coordinator closes it for that.
+    const plan = ['honest', 'withhold-unmask', 'unmask-corrupt', 'garbage-one', 'swap', 'commitment-flip', 'false-complaint', 'withhold-shares', 'replay'] as const;
+    let previousKeys: Message | undefined;
+    const hand: HostileHand = (stage, msg, place) => {
+      const behaviour = plan[msg.kind === 'error' ? 0 : (msg as { round: number }).round - 1];
+      const first = place.neighbours[0]!;
+      switch (`${behaviour}/${stage}`) {
+        case 'withhold-unmask/unmask':
+        case 'withhold-shares/shares':
+          return null;
+        case 'unmask-corrupt/unmask':
+          return msg.kind === 'saUnmaskReply' ? { ...msg, selfShares: mapEntries(msg.selfShares, (e, k) => (k === 0 ? flip(e.bytes) : e.bytes)) } : msg;
+        case 'garbage-one/shares':
+          return msg.kind === 'saShares' ? { ...msg, shares: mapEntries(msg.shares, (e) => (e.index === first ? flip(e.bytes) : e.bytes)) } : msg;
+        case 'swap/shares':
+          return msg.kind === 'saShares' ? { ...msg, shares: mapEntries(msg.shares, (_e, k, list) => list[(k + 1) % list.length]!.bytes) } : msg;
+        case 'commitment-flip/shares':
+          return msg.kind === 'saShares' ? { ...msg, commitments: mapEntries(msg.commitments, (e) => (e.index === first ? flip(e.bytes) : e.bytes)) } : msg;
+        case 'false-complaint/masked':
+          return msg.kind === 'saMasked' ? { ...msg, complaints: [{ index: first, bytes: new Uint8Array(32).fill(9) }] } : msg;
+        case 'replay/keys':
+          return previousKeys ?? msg;
+        default:
+          if (stage === 'keys') previousKeys = msg;
+          return msg;
+      }
+    };
+    fed = await startFederation(N, {
+      privacy: 'secagg',
+      secagg: { groupSize: N - 1, stageTimeoutMs: 3_000 },
+      rounds: { count: plan.length, minParticipants: N - 1, quorum: 0.1, deadlineMs: 10_000 },
+      // Blame lowers its score but does not exclude it, so that every behaviour gets its round.
+      reputation: { cooldownRounds: 0 },
+    });
+    const all = steps();
+    const samples = all.map((_, i) => 10 + 5 * i);
+    const honest = all.map((step, i) =>
+      i === HOSTILE
+        ? Promise.resolve('hostile')
+        : new FederatedClient({ url: fed!.url, fingerprint: fed!.fingerprint, token: fed!.tokens[i]!, model: new FakeModel(step), data: fakeData(samples[i]!), reconnect: false }).run(),
+    );
+    const hostile = await startHostileMember(fed.url, fed.fingerprint, fed.tokens[HOSTILE]!, new FakeModel(all[HOSTILE]!).manifest, all[HOSTILE]!, samples[HOSTILE]!, hand);
+    const globals: Float32Array[] = [new Float32Array(DIM)];
+    fed.coordinator.on('round', () => globals.push(fed!.coordinator.globalAdapter()!.slice()));
+    const [records] = await Promise.all([fed.coordinator.run(), ...honest, hostile.done]);
+
+    expect(records).toHaveLength(plan.length);
+    const blamedRounds: number[] = [];
+    records.forEach((record, r) => {
+      const step = Float32Array.from(globals[r + 1]!, (v, d) => v - globals[r]![d]!);
+      for (const b of record.blamed ?? []) expect(b.participant).toBe(`p${HOSTILE}`);
+      if ((record.blamed ?? []).length > 0) blamedRounds.push(record.round);
+      if (record.outcome === 'aborted') {
+        expect(Array.from(step)).toEqual(new Array(DIM).fill(0));
+        return;
+      }
+      const reported = who(record.reported);
+      for (let i = 0; i < N; i++) if (i !== HOSTILE) expect(reported).toContain(i); // no honest member excluded
+      expectExact(step, weightedMean(all, samples, reported));
+    });
+    // Every round that misbehaved in a way the protocol can attribute named the hostile member.
+    expect(blamedRounds).toEqual([3, 4, 5, 6, 7]);
+    expect(records.every((r) => r.outcome === 'completed')).toBe(true);
+  });
+});

@@ -9,8 +9,11 @@ import { RawPeer } from './raw-peer.ts';
 
 export type SecaggStage = 'keys' | 'encaps' | 'shares' | 'masked' | 'unmask';
 
-/** Rewrites one stage message of the hostile member (`index` is its place in the group, `neighbours` its partners). */
-export type HostileHand = (stage: SecaggStage, msg: Message, place: { index: number; neighbours: readonly number[] }) => Message;
+/**
+ * Rewrites one stage message of the hostile member (`index` is its place in the group, `neighbours` its
+ * partners); null withholds it.
+ */
+export type HostileHand = (stage: SecaggStage, msg: Message, place: { index: number; neighbours: readonly number[] }) => Message | null;
 
 export interface HostileMember {
   /** How each round ended, as the coordinator told it. */
@@ -35,14 +38,14 @@ export async function startHostileMember(
     let client: SecaggClient | undefined;
     const answer = (stage: SecaggStage, make: (c: SecaggClient) => Message): void => {
       if (!client) return;
-      let msg: Message;
+      let msg: Message | null;
       try {
         msg = hand(stage, make(client), client.setup);
       } catch (err) {
         const e = toFedwardenError(err);
         msg = { kind: 'error', code: e.code, message: e.message };
       }
-      peer.sendSealed(msg);
+      if (msg) peer.sendSealed(msg);
     };
     for (;;) {
       const msg = await peer.next();
