@@ -169,7 +169,7 @@ describe('a hostile member over many rounds, a different behaviour each round', 
     };
     fed = await startFederation(N, {
       privacy: 'secagg',
-      secagg: { groupSize: N - 1, stageTimeoutMs: 3_000 },
+      secagg: { groupSize: N - 1, stageTimeoutMs: 5_000 },
       rounds: { count: plan.length, minParticipants: N - 1, quorum: 0.1, deadlineMs: 10_000 },
       // Blame lowers its score but does not exclude it, so that every behaviour gets its round.
       reputation: { cooldownRounds: 0 },
