@@ -159,7 +159,10 @@ export type Message =
       readonly selfShares: readonly IndexedBytes[];
       readonly masterShares: readonly IndexedBytes[];
     }
-  /** Either side: a protocol error; the sender closes after it. */
+  /**
+   * Either side: an error. Usually the sender closes after it; an UPDATE_REFUSED reply (an update for a round that
+   * no longer collects) keeps the link, and so do a participant's secure-aggregation refusals.
+   */
   | { readonly kind: 'error'; readonly code: ErrorCode; readonly message: string };
 
 export type MessageKind = Message['kind'];
