@@ -28,7 +28,7 @@ export const COMMITMENT_LABELS = {
   /** A member's self-mask seed b_i. */
   selfSeed: 'fedwarden/v1/secagg/commit/self-seed',
   /** A member's pairwise master P_i. */
-  master: 'fedwarden/v1/secagg/commit/master',
+  master: 'fedwarden/v1/secagg/commit/master-seed',
   /** One Shamir share of b_i, for one holder. */
   selfShare: 'fedwarden/v1/secagg/commit/self-share',
   /** One Shamir share of P_i, for one holder. */

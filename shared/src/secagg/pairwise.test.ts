@@ -2,6 +2,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AES256_GCM_TAG_BYTES } from '../crypto/aead.ts';
 import { KDF_LABELS } from '../crypto/kdf.ts';
+import { COMMITMENT_LABELS } from './commitment.ts';
 import { decapsulate, encapsulate, generateKemKeyPair } from '../crypto/kem.ts';
 import {
   SEALED_SHARES_BYTES,
@@ -59,9 +60,10 @@ describe('derivations agree with node:crypto hkdfSync over independently built i
 });
 
 describe('domain separation', () => {
-  it('KDF labels are prefix-free, so label || fixed-width fields parses one way only', () => {
-    const labels = Object.values(KDF_LABELS);
-    for (const a of labels) for (const b of labels) if (a !== b) expect(b.startsWith(a)).toBe(false);
+  it('KDF and commitment labels are prefix-free, together, so label || fixed-width fields parses one way only', () => {
+    const labels: string[] = [...Object.values(KDF_LABELS), ...Object.values(COMMITMENT_LABELS)];
+    expect(new Set(labels).size).toBe(labels.length);
+    for (const a of labels) for (const b of labels) if (a !== b) expect(b.startsWith(a), `${b} starts with ${a}`).toBe(false);
   });
 
   it('every derivation changes with round, group and each index', () => {

@@ -6,8 +6,9 @@
  * q = SR((y + c)·(2^b − 1) / (2c)) in [0, 2^b − 1], where SR is unbiased stochastic rounding (E[q] equals its
  * argument, so the quantized sum is an unbiased estimate of Σ y; cf. QSGD, Alistarh et al., NeurIPS 2017).
  * With b = 32 − ⌈log2 n⌉, n members' values sum to at most n·(2^b − 1) < 2^32: the sum never wraps.
- * Clipping before weighting keeps a member's y within w·[−c, c], so its weight bounds its influence, and the
- * coordinator can check a group's sum against the range its members' weights allow (coordinator/src/secagg/sum-range.ts).
+ * Clipping before weighting keeps an honest member's y within w·[−c, c], and the coordinator checks a group's sum
+ * against the range its members' weights allow (coordinator/src/secagg/sum-range.ts). That bounds the sum, not a
+ * hostile member's part of it: such a member can still place its group's mean anywhere in [−c, c].
  *
  * Errors: parameters (group size, clip, bits, weight, count) come from configuration: BAD_CONFIG. A non-finite
  * value in an update is BAD_UPDATE.
