@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FederatedClient, type FederatedClientOptions } from '@fedwarden/client';
+import { FederatedClient } from '@fedwarden/client';
 import { createLogger, type LogLevel } from '@fedwarden/shared';
-import { FakeModel, fakeData } from './support/fake-model.ts';
+import { closedPortClientOptions } from './support/closed-port-client.ts';
 import { within } from './support/within.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,17 +22,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function options(port: number, extra: Partial<FederatedClientOptions>): FederatedClientOptions {
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    fingerprint: '0'.repeat(64),
-    token: 'fwt_never-logged',
-    model: new FakeModel(new Float32Array(4)),
-    data: fakeData(4),
-    reconnect: { maxAttempts: 2, sleep: async () => undefined },
-    ...extra,
-  };
-}
 
 type Line = Record<string, unknown>;
 
@@ -40,7 +29,7 @@ describe('FederatedClient logging', () => {
   it('writes to the logger it is given: what happened, with rounded figures and no token', async () => {
     const lines: Line[] = [];
     const logger = createLogger('debug', { component: 'mine' }, (l) => lines.push(JSON.parse(l) as Line));
-    const client = new FederatedClient(options(await closedPort(), { logger }));
+    const client = new FederatedClient(closedPortClientOptions(await closedPort(), { logger }));
     await expect(client.run()).rejects.toThrow();
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       ['warn', 'cannot join the federation'],
@@ -56,8 +45,8 @@ describe('FederatedClient logging', () => {
 
   it('refuses logger and logLevel together, and an unknown level', () => {
     const logger = createLogger('silent');
-    expect(() => new FederatedClient(options(1, { logger, logLevel: 'info' }))).toThrow(/give logger or logLevel, not both/);
-    expect(() => new FederatedClient(options(1, { logLevel: 'verbose' as LogLevel }))).toThrow(/logLevel must be one of/);
+    expect(() => new FederatedClient(closedPortClientOptions(1, { logger, logLevel: 'info' }))).toThrow(/give logger or logLevel, not both/);
+    expect(() => new FederatedClient(closedPortClientOptions(1, { logLevel: 'verbose' as LogLevel }))).toThrow(/logLevel must be one of/);
   });
 
   async function stderrAt(level: LogLevel): Promise<Line[]> {

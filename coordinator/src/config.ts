@@ -9,9 +9,11 @@ import { STRATEGY_NAMES } from './aggregation/registry.ts';
 
 const positiveInt = z.number().int().positive();
 
+/** Stable participant id, used in logs, metrics and storage (and checked by `fedwarden token` before minting). */
+export const participantIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'id: letters, digits, . _ - only');
+
 const participantSchema = z.strictObject({
-  /** Stable participant id, used in logs, metrics and storage. */
-  id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'id: letters, digits, . _ - only'),
+  id: participantIdSchema,
   /** SHA-256 of the enrolment token, lowercase hex. The token itself is never stored. */
   tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'tokenSha256: 64 lowercase hex characters'),
 });

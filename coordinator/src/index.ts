@@ -55,7 +55,7 @@ export { DB_FILE_NAME, databasePath } from './storage/database.ts';
 export type { VerifyReport } from './storage/verify.ts';
 export type { RoundRow, RoundStatus } from './storage/rounds.ts';
 export type { Checkpoint } from './storage/checkpoints.ts';
-export { cliLogger, parseLogLevel, type LogFormat } from './cli/cli-logger.ts';
+export { cliLogger, logFormatOption, logLevelOption, parseLogLevel, type LogFormat } from './cli/cli-logger.ts';
 export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, formatError, usageError } from './cli/exit-codes.ts';
 export { runCli, type CliDependencies } from './cli/program.ts';
 export { fedwardenProgram, runProgram, type CliIo } from './cli/run-program.ts';

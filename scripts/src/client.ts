@@ -5,7 +5,7 @@
  * --token-file or FEDWARDEN_TOKEN, never from the command line.
  */
 import { FederatedClient, initTensorFlow } from '@fedwarden/client';
-import { FedwardenError, deriveSeed, readToken, type Logger } from '@fedwarden/shared';
+import { FedwardenError, deriveSeed, readToken, roundFigure, roundMs, type Logger } from '@fedwarden/shared';
 import { prepareMnistTask } from './task/mnist-task.ts';
 
 export interface ClientCommandOptions {
@@ -42,7 +42,7 @@ export async function clientCommand(o: ClientCommandOptions, log: Logger): Promi
   log.info('participant ready', { backend, shard, samples: data.count });
   const model = task.createModel();
   const client = new FederatedClient({ url: o.url, fingerprint: o.fingerprint, token, model, data, seed: deriveSeed(seed, 1000 + shard), logger: log });
-  client.on('uploaded', (round, r) => log.info(`round ${round}: update uploaded`, { round, meanLoss: Number(r.meanLoss.toFixed(4)), trainMs: Math.round(r.trainMs) }));
+  client.on('uploaded', (round, r) => log.info(`round ${round}: update uploaded`, { round, meanLoss: roundFigure(r.meanLoss), trainMs: roundMs(r.trainMs) }));
   client.on('roundEnd', (round, outcome, reason) => log.info(`round ${round} ${outcome}`, { round, outcome, reason }));
   try {
     const summary = await client.run();
@@ -51,7 +51,7 @@ export async function clientCommand(o: ClientCommandOptions, log: Logger): Promi
     log.info('federation finished', {
       participantId: summary.participantId,
       roundsTrained: summary.roundsTrained,
-      globalAccuracyPct: Math.round(evaluation.accuracy * 1000) / 10,
+      globalAccuracy: roundFigure(evaluation.accuracy),
     });
   } finally {
     model.dispose();

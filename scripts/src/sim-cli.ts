@@ -5,8 +5,8 @@
  * exit codes (0 done, 1 runtime, 2 usage) are those of the `fedwarden` command.
  */
 import { Option, type Command } from 'commander';
-import { EXIT_OK, cliLogger, fedwardenProgram, parseLogLevel, runProgram, usageError, type LogFormat } from '@fedwarden/coordinator';
-import { LOG_LEVELS, TOKEN_ENV } from '@fedwarden/shared';
+import { EXIT_OK, cliLogger, fedwardenProgram, logFormatOption, logLevelOption, parseLogLevel, runProgram, usageError, type LogFormat } from '@fedwarden/coordinator';
+import { TOKEN_ENV } from '@fedwarden/shared';
 import { SIMULATE_FLAGS, type FlagSpec } from './simulate-options.ts';
 
 // The commands load TensorFlow.js and the task on import: they are imported when they run, so that --help and
@@ -46,8 +46,8 @@ export async function runSimCli(argv: readonly string[]): Promise<number> {
     .option('--shards <n>', 'how many shards the task is split into', '10')
     .option('--seed <n>', 'seed of the task split and local training', '1')
     .option('--alpha <a>', 'Dirichlet α of the non-IID split', '0.5')
-    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info'))
-    .addOption(new Option('--log-format <format>', 'pretty in a terminal, JSON lines otherwise').choices(['auto', 'json', 'pretty']).default('auto'))
+    .addOption(logLevelOption('info'))
+    .addOption(logFormatOption())
     .action(async (o: Record<string, string | undefined>) => {
       if (o.token !== undefined) {
         throw usageError(`--token is not accepted: a token on the command line shows in ps and shell history; use --token-file <file> or $${TOKEN_ENV}`);

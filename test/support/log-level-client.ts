@@ -4,18 +4,10 @@
  */
 import { FederatedClient } from '@fedwarden/client';
 import type { LogLevel } from '@fedwarden/shared';
-import { FakeModel, fakeData } from './fake-model.ts';
+import { closedPortClientOptions } from './closed-port-client.ts';
 
 const [level, port] = process.argv.slice(2) as [LogLevel, string];
-const client = new FederatedClient({
-  url: `ws://127.0.0.1:${port}`,
-  fingerprint: '0'.repeat(64),
-  token: 'fwt_never-logged',
-  model: new FakeModel(new Float32Array(4)),
-  data: fakeData(4),
-  reconnect: { maxAttempts: 2, sleep: async () => undefined },
-  logLevel: level,
-});
+const client = new FederatedClient(closedPortClientOptions(Number(port), { logLevel: level }));
 await client.run().then(
   () => process.exit(1),
   () => process.exit(0),

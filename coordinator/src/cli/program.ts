@@ -4,15 +4,15 @@
  * command or option gets a "did you mean"; exit codes are exit-codes.ts's.
  */
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
-import { FedwardenError, LOG_LEVELS, type Logger } from '@fedwarden/shared';
+import type { Command } from 'commander';
+import { FedwardenError, type Logger } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorOptions } from '../coordinator.ts';
 import { loadOrCreateIdentity } from '../identity.ts';
 import { databasePath } from '../storage/database.ts';
 import { SqliteStore } from '../storage/store.ts';
 import { formatVerifyReport } from '../storage/verify.ts';
-import { parseLogLevel, type LogFormat } from './cli-logger.ts';
+import { logFormatOption, logLevelOption, parseLogLevel, type LogFormat } from './cli-logger.ts';
 import { delegateToSim } from './delegate.ts';
 import { EXIT_OK, usageError } from './exit-codes.ts';
 import { fedwardenProgram, processIo, runProgram, type CliIo } from './run-program.ts';
@@ -32,11 +32,6 @@ function packageVersion(): string {
   }
 }
 
-const logLevelOption = () =>
-  new Option('--log-level <level>', 'least severe log level written (default: the config\'s logLevel, else info)').choices(LOG_LEVELS);
-const logFormatOption = () =>
-  new Option('--log-format <format>', 'log lines on stderr: pretty in a terminal, JSON lines otherwise').choices(['auto', 'json', 'pretty']).default('auto');
-
 export type { CliIo } from './run-program.ts';
 
 /** Build the program; `result` receives the exit code of the command that ran. */
@@ -52,7 +47,7 @@ export function buildProgram(io: CliIo, deps: CliDependencies, result: (code: nu
     .description('run a federation: listen for participants and run the configured rounds (resumes from the data dir)')
     .option('-c, --config <file>', 'coordinator config (JSON; fields and defaults: see the README) (required)')
     .option('-d, --data-dir <dir>', "data directory for the key and database (overrides the config's dataDir)")
-    .addOption(logLevelOption())
+    .addOption(logLevelOption("the config's logLevel, else info"))
     .addOption(logFormatOption())
     .addHelpText('after', '\nSIGTERM or SIGINT stops it gracefully: the round in progress is interrupted and runs again after a restart.')
     .action(async (o: { config?: string; dataDir?: string; logLevel?: string; logFormat: LogFormat }) => {

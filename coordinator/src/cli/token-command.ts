@@ -5,17 +5,16 @@
  */
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { FedwardenError } from '@fedwarden/shared';
+import { participantIdSchema } from '../config.ts';
 import { generateToken, hashToken } from '../enrolment.ts';
 import { usageError } from './exit-codes.ts';
-
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 export interface TokenCommandOptions {
   readonly out?: string;
 }
 
 export function tokenCommand(id: string, opts: TokenCommandOptions, print: (line: string) => void): void {
-  if (!ID_PATTERN.test(id)) throw usageError(`participant id "${id}": 1-128 letters, digits, . _ - only`);
+  if (!participantIdSchema.safeParse(id).success) throw usageError(`participant id "${id}": 1-128 letters, digits, . _ - only`);
   const token = generateToken();
   const entry = JSON.stringify({ id, tokenSha256: hashToken(token) });
   if (opts.out !== undefined) {
