@@ -12,6 +12,7 @@ export * from './crypto/kem.ts';
 export * from './crypto/kdf.ts';
 export * from './crypto/aead.ts';
 export * from './crypto/channel.ts';
+export * from './crypto/identity.ts';
 export * from './secagg/index.ts';
 export * from './stats.ts';
 export * from './token.ts';
