@@ -20,18 +20,21 @@ import {
   defaultThreshold,
   deriveSeed,
   encodeMessage,
+  generateIdentity,
   neighbourGraph,
   quantizationBits,
   quantize,
   seededBytes,
+  type IdentityKeyPair,
   type IndexedBytes,
   type Message,
   type MessageOf,
 } from '@fedwarden/shared';
 import { SecaggClient } from '@fedwarden/client';
 import { SecaggGroup } from '@fedwarden/coordinator';
+import { resign } from './support/resign.ts';
 
-const STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
+const STAGES = ['keys', 'encaps', 'shares', 'masked', 'survivors', 'unmask'] as const;
 type Stage = (typeof STAGES)[number];
 const ROUND = 7;
 const GROUP = 3;
@@ -100,6 +103,13 @@ function updateOf(sc: Scenario, i: number): Float32Array {
   return Float32Array.from({ length: sc.dim }, () => 3 * rng.next() - 1.5); // some beyond ±clip
 }
 
+/** Identity key pairs by member index, made once (key generation is the slow part of ML-DSA). */
+const IDENTITIES: IdentityKeyPair[] = [];
+function identity(i: number): IdentityKeyPair {
+  while (IDENTITIES.length < i) IDENTITIES.push(generateIdentity(new Uint8Array(32).fill(IDENTITIES.length + 1)));
+  return IDENTITIES[i - 1] as IdentityKeyPair;
+}
+
 class Harness {
   readonly group: SecaggGroup;
   readonly clients = new Map<number, SecaggClient>();
@@ -113,13 +123,14 @@ class Harness {
   constructor(readonly sc: Scenario) {
     this.bits = quantizationBits(sc.n);
     const memberIds = Array.from({ length: sc.n }, (_, i) => `p${i + 1}`);
-    this.group = new SecaggGroup({ round: ROUND, group: GROUP, memberIds, graph: sc.graph, threshold: sc.t, clip: CLIP, bits: this.bits, dim: sc.dim });
+    const identityKeys = memberIds.map((_, k) => identity(k + 1).publicKey);
+    this.group = new SecaggGroup({ round: ROUND, group: GROUP, memberIds, identityKeys, graph: sc.graph, threshold: sc.t, clip: CLIP, bits: this.bits, dim: sc.dim });
     for (let i = 1; i <= sc.n; i++) {
       const stream = new ByteStream(deriveSeed(sc.streamSeed ?? sc.seed, i));
       this.streams.set(i, stream);
       const setup = wire({ kind: 'roundStart', round: ROUND, plan: { epochs: 1, batchSize: 1, learningRate: 0.1 }, deadlineMs: 1, global: new Float32Array(0), secagg: this.group.setupFor(i) }).secagg!;
       const rounding = sc.roundingSeed === undefined ? undefined : seededBytes(deriveSeed(sc.roundingSeed, i));
-      this.clients.set(i, new SecaggClient(ROUND, setup, stream.bytes, rounding));
+      this.clients.set(i, new SecaggClient(ROUND, setup, { identity: identity(i), random: stream.bytes, ...(rounding ? { rounding } : {}) }));
       this.weights.set(i, ((i % 3) + 1) / 3);
     }
   }
@@ -128,9 +139,10 @@ class Harness {
     return this.clients.get(i) as SecaggClient;
   }
 
-  /** What member i sends at `stage`, through the hostile hand if any, across the codec. */
+  /** What member i sends at `stage`, through the hostile hand if any (which signs what it sends), across the codec. */
   out<M extends Message>(stage: Stage, i: number, msg: M): M {
-    return wire((this.sc.hostile?.(stage, i, wire(msg)) ?? msg) as M);
+    const sent = this.sc.hostile?.(stage, i, wire(msg)) ?? msg;
+    return wire((sent === msg ? msg : resign(sent, identity(i), GROUP, i)) as M);
   }
 
   sends(i: number, stage: Stage): boolean {
@@ -155,7 +167,7 @@ class Harness {
     return this.group.relayShares(this.weights);
   }
 
-  masked(relay = this.shares()): Map<number, MessageOf<'saUnmask'>> {
+  masked(relay = this.shares()): Map<number, MessageOf<'saSurvivors'>> {
     for (const [i, m] of relay) {
       if (!this.sends(i, 'masked')) continue;
       const update = updateOf(this.sc, i);
@@ -167,10 +179,15 @@ class Harness {
       this.uploads.set(i, upload.masked);
       this.group.acceptMasked(i, upload);
     }
+    return this.group.survivorsRequests();
+  }
+
+  survivors(relay = this.masked()): Map<number, MessageOf<'saUnmask'>> {
+    for (const [i, m] of relay) if (this.sends(i, 'survivors')) this.group.acceptSurvivorsSigned(i, this.out('survivors', i, this.client(i).survivors(wire(m))));
     return this.group.unmaskRequests();
   }
 
-  unmask(relay = this.masked()): ReturnType<SecaggGroup['finish']> {
+  unmask(relay = this.survivors()): ReturnType<SecaggGroup['finish']> {
     for (const [i, m] of relay) if (this.sends(i, 'unmask')) this.group.acceptUnmaskReply(i, this.out('unmask', i, this.client(i).unmask(wire(m))));
     return this.group.finish();
   }
@@ -233,9 +250,9 @@ describe('secure aggregation protocol: exact sums', () => {
       expect(a.result.ok).toBe(true);
       const b = runRound({ n: 10, graph: ring(10, 4, 13), t: defaultThreshold(4), dim: 100, seed: 3, drop: { 6: stage } });
       expect(b.result.ok).toBe(true);
-      // A member that sent its masked input but never answered unmask is still in the sum.
-      if (a.result.ok) expect(a.result.survivors.includes(2)).toBe(stage === 'unmask');
-      if (b.result.ok) expect(b.result.survivors.includes(6)).toBe(stage === 'unmask');
+      // A member that sent its masked input but never signed U3 or answered unmask is still in the sum.
+      if (a.result.ok) expect(a.result.survivors.includes(2)).toBe(stage === 'survivors' || stage === 'unmask');
+      if (b.result.ok) expect(b.result.survivors.includes(6)).toBe(stage === 'survivors' || stage === 'unmask');
     });
   }
 
@@ -268,7 +285,7 @@ describe('secure aggregation protocol: exact sums', () => {
     const h = new Harness({ n: 8, graph, t: 4, dim: 64, seed: 6, drop: { 1: 'encaps' } });
     const relay = h.encaps();
     expect([...relay.keys()]).toEqual([2, 3, 4, 5, 6, 7]); // nobody relays to or from 8 any more
-    const result = h.unmask(h.masked(h.shares(relay)));
+    const result = h.unmask(h.survivors(h.masked(h.shares(relay))));
     expect(result.ok).toBe(true);
     if (result.ok) {
       expect(result.survivors).toEqual([2, 3, 4, 5, 6, 7]);
@@ -341,7 +358,7 @@ describe('secure aggregation protocol: clean aborts below threshold', () => {
 
   it('canStillSucceed during unmask counts the replies still possible; abort forgets the group', () => {
     const h = new Harness({ n: 7, graph: complete(7), t: 4, dim: 16, seed: 11, drop: { 1: 'masked' } });
-    const requests = h.masked();
+    const requests = h.survivors();
     expect([...requests.keys()]).toEqual([2, 3, 4, 5, 6, 7]);
     h.group.acceptUnmaskReply(7, h.client(7).unmask(requests.get(7)!));
     expect(h.group.pending()).toEqual([2, 3, 4, 5, 6]);
@@ -390,7 +407,7 @@ describe('secure aggregation protocol: an honest member refuses', () => {
   /** A round up to the unmask requests, with member 6 dropped before masked (so there is someone to ask about). */
   function atUnmask(): { h: Harness; request: MessageOf<'saUnmask'>; client: SecaggClient } {
     const h = new Harness({ n: 6, graph: complete(6), t: 3, dim: 16, seed: 13, drop: { 6: 'masked' } });
-    const requests = h.masked();
+    const requests = h.survivors();
     const request = requests.get(1)!;
     expect(request.survivors).toEqual([2, 3, 4, 5]);
     expect(request.dropped).toEqual([6]);
@@ -469,7 +486,7 @@ describe('secure aggregation protocol: stage order and input checks', () => {
 
     const c3 = h.client(3);
     c3.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
-    expect(codeOf(() => c3.shares({ kind: 'saPeerEncaps', round: ROUND, cipherTexts: [], shareCipherTexts: [] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => c3.shares({ kind: 'saPeerEncaps', round: ROUND, cipherTexts: [], shareCipherTexts: [], attestations: [] }))).toBe('UNEXPECTED_MESSAGE');
 
     const c4 = h.client(4);
     c4.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
@@ -493,7 +510,7 @@ describe('secure aggregation protocol: stage order and input checks', () => {
       [{ ...m, keys: [{ index: m.keys[0]!.index, bytes: key.subarray(1) }] }, 'BAD_FRAME'],
     ];
     for (const [bad, code] of cases) {
-      const fresh = new SecaggClient(ROUND, h.group.setupFor(i), seededBytes(1));
+      const fresh = new SecaggClient(ROUND, h.group.setupFor(i), { identity: identity(i), random: seededBytes(1) });
       fresh.keys({ numSamples: 1, meanLoss: 0, trainMs: 0 });
       expect(codeOf(() => fresh.encaps(bad))).toBe(code);
       expect(fresh.stage).toBe('failed');
@@ -501,13 +518,24 @@ describe('secure aggregation protocol: stage order and input checks', () => {
   });
 
   it('a threshold of at most half the degree is refused on both sides (split-view protection)', () => {
-    const params = { round: ROUND, group: GROUP, memberIds: ['a', 'b', 'c', 'd', 'e'], graph: complete(5), threshold: 2, clip: CLIP, bits: 29, dim: 4 };
+    const identityKeys = [1, 2, 3, 4, 5].map((i) => identity(i).publicKey);
+    const params = { round: ROUND, group: GROUP, memberIds: ['a', 'b', 'c', 'd', 'e'], identityKeys, graph: complete(5), threshold: 2, clip: CLIP, bits: 29, dim: 4 };
     expect(codeOf(() => new SecaggGroup(params))).toBe('BAD_CONFIG');
-    const setup = { group: GROUP, index: 1, members: 5, neighbours: [2, 3, 4, 5], threshold: 2, clip: CLIP, bits: 29 };
-    expect(codeOf(() => new SecaggClient(ROUND, setup))).toBe('UNEXPECTED_MESSAGE');
-    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3 }))).toBeUndefined();
-    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, neighbours: [1, 2, 3, 4] }))).toBe('UNEXPECTED_MESSAGE');
-    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, neighbours: [3, 2, 4, 5], threshold: 3 }))).toBe('UNEXPECTED_MESSAGE');
+    const peersOf = (neighbours: number[]) => neighbours.map((j) => ({ index: j, participantId: `p${j}`, identityKey: identity(j).publicKey }));
+    const setup = { group: GROUP, index: 1, members: 5, neighbours: [2, 3, 4, 5], threshold: 2, clip: CLIP, bits: 29, peers: peersOf([2, 3, 4, 5]) };
+    const options = { identity: identity(1) };
+    expect(codeOf(() => new SecaggClient(ROUND, setup, options))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3 }, options))).toBeUndefined();
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, neighbours: [1, 2, 3, 4], peers: peersOf([1, 2, 3, 4]) }, options))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, neighbours: [3, 2, 4, 5], peers: peersOf([3, 2, 4, 5]), threshold: 3 }, options))).toBe('UNEXPECTED_MESSAGE');
+    // Peers must name each neighbour once, with distinct ids and keys.
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3, peers: peersOf([2, 3, 4]) }, options))).toBe('UNEXPECTED_MESSAGE');
+    const sameKey = setup.peers.map((p) => ({ ...p, identityKey: identity(2).publicKey }));
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3, peers: sameKey }, options))).toBe('UNEXPECTED_MESSAGE');
+    const sameId = setup.peers.map((p) => ({ ...p, participantId: 'p2' }));
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3, peers: sameId }, options))).toBe('UNEXPECTED_MESSAGE');
+    // A neighbour whose key the participant does not trust: refused before anything is sent.
+    expect(codeOf(() => new SecaggClient(ROUND, { ...setup, threshold: 3 }, { ...options, trustPeer: (p) => p.index !== 4 }))).toBe('UNTRUSTED_PEER');
   });
 
   it('coordinator: stage order, members, rounds, duplicates and sizes, without corrupting state', () => {
@@ -617,20 +645,16 @@ describe('secure aggregation protocol: hostile members are blamed, never a wrong
     expect(result.survivors).toEqual([1, 3, 4, 5, 6]);
   });
 
-  it('a complaint with its true evidence about shares the sender sent intact blames the complainer: no framing', () => {
+  it('shares altered in the relay are not signed by their sender: the member refuses without complaining, revealing nothing', () => {
     const h = new Harness({ ...base, seed: 34 });
     const relay = h.shares();
-    // Member 1 is shown a corrupted copy of what 2 sent (the coordinator keeps the original): it complains.
+    // Member 1 is shown a corrupted copy of what 2 sent (the coordinator keeps the original). Without
+    // signatures it would complain, and its evidence would open 2's shares for it: a malicious relay could
+    // collect t such complaints about one member. Now the signature fails first.
     const m = relay.get(1)!;
-    relay.set(1, { ...m, shares: m.shares.map((e) => (e.index === 2 ? { index: 2, bytes: e.bytes.map((b, k) => (k === 3 ? b ^ 1 : b)) } : e)) });
-    const requests = h.masked(relay);
-    expect(h.uploads.has(1)).toBe(true);
-    const result = h.unmask(requests);
-    expect(result.ok).toBe(true);
-    if (!result.ok) return;
-    expect(result.blamed.map(({ culprit, kind }) => ({ culprit, kind }))).toEqual([{ culprit: 1, kind: 'false-complaint' }]);
-    expect(result.survivors).toEqual([2, 3, 4, 5, 6]);
-    expect(result.sum).toEqual(h.expectedSum([2, 3, 4, 5, 6]));
+    const bad = { ...m, shares: m.shares.map((e) => (e.index === 2 ? { index: 2, bytes: e.bytes.map((b, k) => (k === 3 ? b ^ 1 : b)) } : e)) };
+    expect(codeOf(() => h.client(1).masked(wire(bad), updateOf(h.sc, 1)))).toBe('BAD_SIGNATURE');
+    expect(h.client(1).stage).toBe('failed');
   });
 
   it('a wrong unmask share with more than t shares: discarded, its sender named, the sum exact', () => {
@@ -692,7 +716,7 @@ describe('secure aggregation protocol: hostile members are blamed, never a wrong
     h.masked(h.group.relayShares(h.weights));
     expect(evidence).toHaveLength(32);
     const pk2 = keys.get(5)!.keys.find((k) => k.index === 2)!.bytes;
-    const proven = encapsulate(pk2.subarray(ML_KEM768_PUBLIC_KEY_BYTES), evidence);
+    const proven = encapsulate(pk2.subarray(ML_KEM768_PUBLIC_KEY_BYTES, 2 * ML_KEM768_PUBLIC_KEY_BYTES), evidence);
     expect(proven.cipherText).toEqual(encaps.get(5)!.shareCipherTexts.find((c) => c.index === 2)!.bytes);
     // The other direction (5's shares for 2) and the pair's mask seed stay closed under anything derived from it.
     const fromFive = sealed.get(5)!.shares.find((e) => e.index === 2)!.bytes;
@@ -705,11 +729,12 @@ describe('secure aggregation protocol: hostile members are blamed, never a wrong
   });
 
   it('a member refuses (BAD_SHARE) when fewer than t partners sent good shares; complaints are checked like any field', () => {
-    const h = new Harness({ ...base, seed: 39 });
+    // Members 2 and 3 seal (and sign) garbage for member 1: it is left with 3 good partners, below t = 4.
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'shares' && (i === 2 || i === 3) ? rewriteShares(msg, 'shares', (j, b) => (j === 1 ? garbage(b.length, i) : b)) : msg;
+    const h = new Harness({ ...base, seed: 39, hostile });
     const relay = h.shares();
-    const m = relay.get(1)!;
-    const bad = { ...m, shares: m.shares.map((e) => (e.index <= 3 ? { index: e.index, bytes: garbage(e.bytes.length, e.index) } : e)) };
-    expect(codeOf(() => h.client(1).masked(bad, new Float32Array(24)))).toBe('BAD_SHARE');
+    expect(codeOf(() => h.client(1).masked(relay.get(1)!, new Float32Array(24)))).toBe('BAD_SHARE');
     expect(h.client(1).stage).toBe('failed');
     // Coordinator: a complaint about a non-partner, or so many that fewer than t partners remain, is refused.
     const up = h.client(2).masked(relay.get(2)!, new Float32Array(24));

@@ -5,11 +5,11 @@
  * reputation evidence, the clean group's positive.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedClient, SecaggClient } from '@fedwarden/client';
-import { createRng, type Message } from '@fedwarden/shared';
+import { FederatedClient } from '@fedwarden/client';
+import { createRng } from '@fedwarden/shared';
 import { FakeModel, fakeData } from './support/fake-model.ts';
 import { startFederation, type TestFederation } from './support/federation.ts';
-import { RawPeer } from './support/raw-peer.ts';
+import { startHostileMember } from './support/hostile-member.ts';
 
 let fed: TestFederation | undefined;
 afterEach(async () => {
@@ -21,47 +21,6 @@ const DIM = 64;
 const GROUP_SIZE = 5;
 const N = 2 * GROUP_SIZE;
 
-/**
- * A member that follows SecAgg+ honestly with its own SecaggClient, except that `tamper` may rewrite its
- * masked input before it goes out. Runs until the coordinator says the federation is finished.
- */
-async function hostileMember(f: TestFederation, token: string, update: Float32Array, tamper: (masked: Uint32Array) => void): Promise<void> {
-  const peer = await RawPeer.connect(f.url);
-  await peer.join(f.fingerprint, token, new FakeModel(update).manifest);
-  let session: SecaggClient | undefined;
-  const answer = (reply: Message) => peer.sendSealed(reply);
-  for (;;) {
-    const msg = await peer.next();
-    if (!msg) return;
-    switch (msg.kind) {
-      case 'roundStart':
-        session = new SecaggClient(msg.round, msg.secagg!);
-        answer(session.keys({ numSamples: 10, meanLoss: 1, trainMs: 1 }));
-        break;
-      case 'saPeerKeys':
-        answer(session!.encaps(msg));
-        break;
-      case 'saPeerEncaps':
-        answer(session!.shares(msg));
-        break;
-      case 'saPeerShares': {
-        const masked = session!.masked(msg, update);
-        tamper(masked.masked);
-        answer(masked);
-        break;
-      }
-      case 'saUnmask':
-        answer(session!.unmask(msg));
-        break;
-      case 'finished':
-        peer.ws.close(1000);
-        return;
-      default:
-        break;
-    }
-  }
-}
-
 describe('range check on secure-group sums', () => {
   it('rejects the unit of a group whose member wrapped its masked input; the round goes on with the other group', async () => {
     fed = await startFederation(N, {
@@ -72,7 +31,7 @@ describe('range check on secure-group sums', () => {
     const federation = fed;
     const rng = createRng(21);
     const steps = Array.from({ length: N }, () => Float32Array.from({ length: DIM }, () => (rng.next() - 0.5) / 5));
-    const samples = steps.map((_, i) => 10 + 3 * i);
+    const samples = steps.map((_, i) => 10 + 3 * i); // p0 reports 10 samples, as startHostileMember is told
     const honest = steps.slice(1).map((step, k) =>
       new FederatedClient({
         url: federation.url,
@@ -83,10 +42,12 @@ describe('range check on secure-group sums', () => {
         reconnect: false,
       }).run(),
     );
-    const wrap = (masked: Uint32Array) => {
-      for (let k = 0; k < masked.length; k++) masked[k] = ((masked[k] as number) + 2 ** 31) >>> 0;
-    };
-    const [records] = await Promise.all([federation.coordinator.run(), hostileMember(federation, federation.tokens[0]!, steps[0]!, wrap), ...honest]);
+    // Member p0 follows SecAgg+ honestly except that it adds 2^31 to every word of its masked input.
+    const hostile = await startHostileMember(federation.url, federation.fingerprint, federation.tokens[0]!, new FakeModel(steps[0]!).manifest, steps[0]!, 10, (stage, msg) => {
+      if (stage === 'masked' && msg.kind === 'saMasked') for (let k = 0; k < msg.masked.length; k++) msg.masked[k] = ((msg.masked[k] as number) + 2 ** 31) >>> 0;
+      return msg;
+    });
+    const [records] = await Promise.all([federation.coordinator.run(), hostile.done, ...honest]);
     const record = records[0]!;
 
     expect(record.outcome).toBe('completed');

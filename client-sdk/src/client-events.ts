@@ -17,7 +17,7 @@ export interface ClientSummary {
   readonly global: Float32Array;
 }
 
-export type RoundStage = 'train' | 'encaps' | 'shares' | 'masked' | 'unmask';
+export type RoundStage = 'train' | 'encaps' | 'shares' | 'masked' | 'survivors' | 'unmask';
 
 export interface FederatedClientEvents {
   /** The first session with the coordinator began (after its welcome). */

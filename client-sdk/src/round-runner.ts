@@ -29,7 +29,7 @@ export interface RoundRunnerOptions {
   readonly roundingRandom?: (n: number) => Uint8Array;
 }
 
-const STAGE_OF = { saPeerKeys: 'encaps', saPeerEncaps: 'shares', saPeerShares: 'masked', saUnmask: 'unmask' } as const;
+const STAGE_OF = { saPeerKeys: 'encaps', saPeerEncaps: 'shares', saPeerShares: 'masked', saSurvivors: 'survivors', saUnmask: 'unmask' } as const;
 
 export class RoundRunner {
   private trained = 0;
@@ -68,6 +68,7 @@ export class RoundRunner {
           case 'saPeerKeys':
           case 'saPeerEncaps':
           case 'saPeerShares':
+          case 'saSurvivors':
           case 'saUnmask':
             await this.secaggStep(conn, msg);
             break;
@@ -107,6 +108,7 @@ export class RoundRunner {
           case 'saEncaps':
           case 'saShares':
           case 'saMasked':
+          case 'saSurvivorsSigned':
           case 'saUnmaskReply':
             throw unexpected(msg, 'a coordinator message');
           default: {
@@ -177,7 +179,7 @@ export class RoundRunner {
    */
   private async secaggStep(
     conn: SecureConnection,
-    msg: MessageOf<'saPeerKeys' | 'saPeerEncaps' | 'saPeerShares' | 'saUnmask'>,
+    msg: MessageOf<'saPeerKeys' | 'saPeerEncaps' | 'saPeerShares' | 'saSurvivors' | 'saUnmask'>,
   ): Promise<void> {
     const active = this.secagg;
     if (!active || active.round !== msg.round) return; // a round this participant is no longer part of
@@ -190,6 +192,8 @@ export class RoundRunner {
           return active.session.shares(msg);
         case 'saPeerShares':
           return active.session.masked(msg, active.update);
+        case 'saSurvivors':
+          return active.session.survivors(msg);
         case 'saUnmask':
           return active.session.unmask(msg);
       }

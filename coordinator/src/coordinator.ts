@@ -346,6 +346,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       case 'saEncaps':
       case 'saShares':
       case 'saMasked':
+      case 'saSurvivorsSigned':
       case 'saUnmaskReply':
         if (this.runner.collector) this.runner.collector.onMessage(id, msg, frameBytes);
         else this.log.debug('round message outside a round ignored', { participant: id, kind: msg.kind });
@@ -362,6 +363,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       case 'saPeerKeys':
       case 'saPeerEncaps':
       case 'saPeerShares':
+      case 'saSurvivors':
       case 'saUnmask':
         throw new FedwardenError('UNEXPECTED_MESSAGE', `${msg.kind} is not sent by participants`);
       default: {

@@ -56,6 +56,19 @@ export const ERROR_CODES = {
    * partners' shares are good to go on; the coordinator names the culprit with it in the round record.
    */
   BAD_SHARE: { close: 4013, text: 'secure-aggregation share failed its check' },
+  /**
+   * Secure aggregation: a stage message whose identity signature does not verify. The coordinator refuses such a
+   * message from a member; a member that finds one in a relay refuses the round (only the relay can have made
+   * it, since the coordinator checks every signature it accepts), revealing nothing.
+   */
+  BAD_SIGNATURE: { close: 4014, text: 'signature failed verification' },
+  /**
+   * A hello whose identity key differs from the one registered for this participant at enrolment. Not retried:
+   * the operator must re-register the participant's key (`fedwarden token <id> --reset-identity`).
+   */
+  IDENTITY_MISMATCH: { close: 4015, text: 'identity key does not match the registered one' },
+  /** Secure aggregation: the coordinator names a neighbour whose identity key this participant does not trust. */
+  UNTRUSTED_PEER: { close: 4016, text: 'neighbour identity key not trusted' },
   /** Bug or unexpected failure; normalised from unknown throws. */
   INTERNAL: { close: 1011, text: 'internal error' },
   /** Orderly shutdown. */

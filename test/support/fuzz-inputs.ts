@@ -7,13 +7,17 @@
  * Everything is reproducible from the rng, so a failing case is named by (seed, case index).
  */
 import {
+  IDENTITY_KEY_BYTES,
   MESSAGE_TAGS,
   ML_KEM768_PUBLIC_KEY_BYTES,
+  PROTOCOL_VERSION,
   SECAGG_CIPHERTEXT_BYTES,
   SECAGG_COMMITMENT_BYTES,
   SECAGG_COMPLAINT_BYTES,
-  SECAGG_PUBLIC_KEYS_BYTES,
+  SECAGG_PEER_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
+  SIGNATURE_BYTES,
+  attestationBytes,
   SECAGG_SHARE_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
   type AdapterManifest,
@@ -45,6 +49,15 @@ function indexed(rng: Rng, count: number, size: number): IndexedBytes[] {
   return Array.from({ length: count }, (_, i) => ({ index: i + 1, bytes: randomBytes(rng, size) }));
 }
 
+/** An attestation-shaped blob (signature, count, entries) listing `count` recipients; its signature is random. */
+function attestation(rng: Rng, count: number): Uint8Array {
+  const out = randomBytes(rng, attestationBytes(count));
+  const view = new DataView(out.buffer);
+  view.setUint32(SIGNATURE_BYTES, count, true);
+  for (let k = 0; k < count; k++) view.setUint32(SIGNATURE_BYTES + 4 + 36 * k, k + 1, true);
+  return out;
+}
+
 export const FUZZ_MANIFEST: AdapterManifest = {
   entries: [
     { name: 'dense/A', shape: [4, 2], init: { kind: 'normal', std: 0.01 } },
@@ -58,7 +71,7 @@ export function sampleMessage(rng: Rng, kind: MessageKind): Message {
   const plan = { epochs: 1 + int(rng, 5), batchSize: 1 + int(rng, 64), learningRate: 0.001 + rng.next() };
   switch (kind) {
     case 'hello':
-      return { kind, token: `token-${int(rng, 1e9)}`, manifest: FUZZ_MANIFEST };
+      return { kind, version: PROTOCOL_VERSION, token: `token-${int(rng, 1e9)}`, manifest: FUZZ_MANIFEST, identityKey: randomBytes(rng, IDENTITY_KEY_BYTES) };
     case 'welcome':
       return { kind, participantId: `p${int(rng, 100)}`, rounds: int(rng, 100) };
     case 'roundStart':
@@ -70,7 +83,16 @@ export function sampleMessage(rng: Rng, kind: MessageKind): Message {
             plan,
             deadlineMs: 1 + int(rng, 1e6),
             global: floats(rng, int(rng, 32)),
-            secagg: { group: 1, index: 2, members: 5, neighbours: [1, 3, 4, 5], threshold: 3, clip: 1, bits: 20 },
+            secagg: {
+              group: 1,
+              index: 2,
+              members: 5,
+              neighbours: [1, 3, 4, 5],
+              threshold: 3,
+              clip: 1,
+              bits: 20,
+              peers: [1, 3, 4, 5].map((index) => ({ index, participantId: `p${index}`, identityKey: randomBytes(rng, IDENTITY_KEY_BYTES) })),
+            },
           };
     case 'update':
       return { kind, round, numSamples: 1 + int(rng, 1000), meanLoss: rng.next(), trainMs: int(rng, 1e5), delta: floats(rng, int(rng, 32)) };
@@ -93,20 +115,36 @@ export function sampleMessage(rng: Rng, kind: MessageKind): Message {
         sharePublicKey: randomBytes(rng, ML_KEM768_PUBLIC_KEY_BYTES),
         selfCommitment: randomBytes(rng, SECAGG_COMMITMENT_BYTES),
         masterCommitment: randomBytes(rng, SECAGG_COMMITMENT_BYTES),
+        signature: randomBytes(rng, SIGNATURE_BYTES),
       };
     case 'saPeerKeys':
-      return { kind, round, keys: indexed(rng, int(rng, 3), SECAGG_PUBLIC_KEYS_BYTES) };
-    case 'saEncaps':
-    case 'saPeerEncaps':
-      return { kind, round, cipherTexts: indexed(rng, int(rng, 3), SECAGG_CIPHERTEXT_BYTES), shareCipherTexts: indexed(rng, int(rng, 3), SECAGG_CIPHERTEXT_BYTES) };
-    case 'saShares':
-      return { kind, round, shares: indexed(rng, int(rng, 4), SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, int(rng, 4), SECAGG_SHARE_COMMITMENTS_BYTES) };
-    case 'saPeerShares':
-      return { kind, round, weight: 0.5, shares: indexed(rng, int(rng, 4), SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, int(rng, 4), SECAGG_SHARE_COMMITMENTS_BYTES) };
+      return { kind, round, keys: indexed(rng, int(rng, 3), SECAGG_PEER_KEYS_BYTES) };
+    case 'saEncaps': {
+      const n = 1 + int(rng, 3);
+      return { kind, round, cipherTexts: indexed(rng, int(rng, n + 1), SECAGG_CIPHERTEXT_BYTES), shareCipherTexts: indexed(rng, n, SECAGG_CIPHERTEXT_BYTES), attestation: attestation(rng, n) };
+    }
+    case 'saPeerEncaps': {
+      const n = int(rng, 3);
+      const attestations = Array.from({ length: n }, (_, i) => ({ index: i + 1, bytes: attestation(rng, 1 + int(rng, 4)) }));
+      return { kind, round, cipherTexts: indexed(rng, int(rng, n + 1), SECAGG_CIPHERTEXT_BYTES), shareCipherTexts: indexed(rng, n, SECAGG_CIPHERTEXT_BYTES), attestations };
+    }
+    case 'saShares': {
+      const n = 1 + int(rng, 4);
+      return { kind, round, shares: indexed(rng, n, SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, n, SECAGG_SHARE_COMMITMENTS_BYTES), attestation: attestation(rng, n) };
+    }
+    case 'saPeerShares': {
+      const n = int(rng, 4);
+      const attestations = Array.from({ length: n }, (_, i) => ({ index: i + 1, bytes: attestation(rng, 1 + int(rng, 4)) }));
+      return { kind, round, weight: 0.5, shares: indexed(rng, n, SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, n, SECAGG_SHARE_COMMITMENTS_BYTES), attestations };
+    }
+    case 'saSurvivors':
+      return { kind, round, survivors: [1, 2, 4, 5].slice(0, 1 + int(rng, 4)) };
+    case 'saSurvivorsSigned':
+      return { kind, round, signature: randomBytes(rng, SIGNATURE_BYTES) };
     case 'saMasked':
       return { kind, round, masked: Uint32Array.from({ length: int(rng, 32) }, () => int(rng, 2 ** 32)), complaints: indexed(rng, int(rng, 2), SECAGG_COMPLAINT_BYTES) };
     case 'saUnmask':
-      return { kind, round, survivors: [1, 2, 4], dropped: [3] };
+      return { kind, round, survivors: [1, 2, 4], dropped: [3], signatures: indexed(rng, int(rng, 3), SIGNATURE_BYTES) };
     case 'saUnmaskReply':
       return { kind, round, selfShares: indexed(rng, int(rng, 3), SECAGG_SHARE_BYTES), masterShares: indexed(rng, int(rng, 2), SECAGG_SHARE_BYTES) };
     default: {

@@ -1,13 +1,15 @@
 /**
  * A hostile secure-aggregation member for socket tests: a real channel (RawPeer) and a real SecaggClient, whose
  * every stage message passes through a test's hand before it is sealed and sent, so that it can corrupt,
- * swap or invent what an honest member would send. It answers rounds until the coordinator finishes.
+ * swap or invent what an honest member would send. What the hand changes is signed again with the member's
+ * own identity key (a hostile member signs its lies; resign.ts). It answers rounds until the coordinator finishes.
  */
 import { SecaggClient } from '@fedwarden/client';
 import { toFedwardenError, type AdapterManifest, type Message, type MessageOf } from '@fedwarden/shared';
 import { RawPeer } from './raw-peer.ts';
+import { resign } from './resign.ts';
 
-export type SecaggStage = 'keys' | 'encaps' | 'shares' | 'masked' | 'unmask';
+export type SecaggStage = 'keys' | 'encaps' | 'shares' | 'masked' | 'survivors' | 'unmask';
 
 /**
  * Rewrites one stage message of the hostile member (`index` is its place in the group, `neighbours` its
@@ -33,6 +35,7 @@ export async function startHostileMember(
 ): Promise<HostileMember> {
   const peer = await RawPeer.connect(url);
   await peer.join(fingerprint, token, manifest);
+  const identity = peer.identity!;
   const ends: Array<MessageOf<'roundEnd'>> = [];
   const done = (async () => {
     let client: SecaggClient | undefined;
@@ -40,7 +43,9 @@ export async function startHostileMember(
       if (!client) return;
       let msg: Message | null;
       try {
-        msg = hand(stage, make(client), client.setup);
+        const honest = make(client);
+        msg = hand(stage, honest, client.setup);
+        if (msg && msg !== honest) msg = resign(msg, identity, client.setup.group, client.setup.index);
       } catch (err) {
         const e = toFedwardenError(err);
         msg = { kind: 'error', code: e.code, message: e.message };
@@ -53,7 +58,7 @@ export async function startHostileMember(
       switch (msg.kind) {
         case 'roundStart':
           client?.dispose();
-          client = msg.secagg ? new SecaggClient(msg.round, msg.secagg) : undefined;
+          client = msg.secagg ? new SecaggClient(msg.round, msg.secagg, { identity }) : undefined;
           answer('keys', (c) => c.keys({ numSamples, meanLoss: 1, trainMs: 0 }));
           break;
         case 'saPeerKeys':
@@ -64,6 +69,9 @@ export async function startHostileMember(
           break;
         case 'saPeerShares':
           answer('masked', (c) => c.masked(msg, update));
+          break;
+        case 'saSurvivors':
+          answer('survivors', (c) => c.survivors(msg));
           break;
         case 'saUnmask':
           answer('unmask', (c) => c.unmask(msg));

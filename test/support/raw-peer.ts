@@ -5,10 +5,13 @@
  */
 import WebSocket from 'ws';
 import {
+  PROTOCOL_VERSION,
   clientHandshake,
   decodeMessage,
   encodeMessage,
+  generateIdentity,
   type AdapterManifest,
+  type IdentityKeyPair,
   type Message,
   type MessageKind,
   type MessageOf,
@@ -23,6 +26,8 @@ export interface CloseInfo {
 export class RawPeer {
   readonly closed: Promise<CloseInfo>;
   session: SecureSession | undefined;
+  /** The identity key pair this peer presents in its hello (fresh per peer unless join is given one). */
+  identity: IdentityKeyPair | undefined;
   private readonly frames: Buffer[] = [];
   private waiter: (() => void) | undefined;
   private isClosed = false;
@@ -92,10 +97,17 @@ export class RawPeer {
     }
   }
 
-  /** Handshake, hello with `token`, and wait for the welcome. */
-  async join(fingerprint: string, token: string, manifest: AdapterManifest): Promise<MessageOf<'welcome'>> {
+  /** The hello a participant with this peer's identity sends (the identity is drawn on first use). */
+  hello(token: string, manifest: AdapterManifest): MessageOf<'hello'> {
+    this.identity ??= generateIdentity();
+    return { kind: 'hello', version: PROTOCOL_VERSION, token, manifest, identityKey: this.identity.publicKey };
+  }
+
+  /** Handshake, hello with `token` (and `identity`, else a fresh one), and wait for the welcome. */
+  async join(fingerprint: string, token: string, manifest: AdapterManifest, identity?: IdentityKeyPair): Promise<MessageOf<'welcome'>> {
     await this.handshake(fingerprint);
-    this.sendSealed({ kind: 'hello', token, manifest });
+    if (identity) this.identity = identity;
+    this.sendSealed(this.hello(token, manifest));
     const welcome = await this.next('welcome');
     if (!welcome) throw new Error(`RawPeer: closed before welcome (${JSON.stringify(await this.closed)})`);
     return welcome;

@@ -3,7 +3,7 @@
  * honest member refuses). An ordered list of stage functions over one explicit state object: each method
  * checks that its stage is the legal successor of the last one, else throws UNEXPECTED_MESSAGE.
  *
- *   keys → encaps → shares → masked → unmask → done        (any error → failed)
+ *   keys → encaps → shares → masked → survivors → unmask → done        (any error → failed)
  *
  * Secrets (b_i, P_i, the KEM secret keys, pairwise keys and complaint evidence, partners' shares) are zeroed
  * as soon as no later stage needs them, and all of them on done, on failure and on dispose(). A failed or
@@ -12,9 +12,9 @@
  * Limits: JavaScript gives no constant-time guarantee and cannot wipe copies the engine may have made.
  */
 import { randomFillSync } from 'node:crypto';
-import { FedwardenError, toFedwardenError, type MessageOf, type SecaggSetup } from '@fedwarden/shared';
+import { FedwardenError, toFedwardenError, type IdentityKeyPair, type MessageOf, type SecaggPeer, type SecaggSetup } from '@fedwarden/shared';
 import { checkSetup, nextStage, wipeState, type ClientStage, type ClientStageName, type ClientState } from './client-state.ts';
-import { encapsStage, keysStage, maskedStage, sharesStage, unmaskStage, type TrainingMeta } from './client-stages.ts';
+import { encapsStage, keysStage, maskedStage, sharesStage, survivorsStage, unmaskStage, type TrainingMeta } from './client-stages.ts';
 
 export type { ClientStage } from './client-state.ts';
 export { CLIENT_STAGES } from './client-state.ts';
@@ -24,26 +24,52 @@ function cryptoRandom(n: number): Uint8Array {
   return randomFillSync(new Uint8Array(n));
 }
 
-export class SecaggClient {
-  private readonly state: ClientState;
-
+export interface SecaggClientOptions {
+  /** This participant's ML-DSA-65 identity key pair: it signs every stage message. */
+  readonly identity: IdentityKeyPair;
+  /**
+   * Whether to accept a neighbour's identity key as the coordinator names it (participant id and key). The
+   * default accepts all; FederatedClient pins each participant id's key on first sight (peer-pins.ts). Returning
+   * false makes this member refuse the round before it sends anything.
+   */
+  readonly trustPeer?: (peer: SecaggPeer) => boolean;
   /**
    * `random(n)` supplies b_i and P_i (32 bytes each, in that order, stage keys), the share key pair's seed
    * (stage keys), the randomness of each share-key encapsulation (stage encaps), the Shamir coefficients
    * (stage shares) and, unless `rounding` is given, quantize's rounding randomness (stage masked, first draw of
-   * that stage). It defaults to the platform CSPRNG and is injectable for tests only. `rounding(n)` supplies
-   * only the rounding randomness, which protects no secret (the masks hide the update whatever the rounding):
-   * simulations pass a seeded source so that a run replays exactly. Refuses (UNEXPECTED_MESSAGE) a setup that
-   * is not well formed or whose threshold is at most half the degree.
+   * that stage). It defaults to the platform CSPRNG and is injectable for tests only.
    */
-  constructor(round: number, setup: SecaggSetup, random: (n: number) => Uint8Array = cryptoRandom, rounding: (n: number) => Uint8Array = random) {
+  readonly random?: (n: number) => Uint8Array;
+  /**
+   * Only the rounding randomness, which protects no secret (the masks hide the update whatever the rounding):
+   * simulations pass a seeded source so that a run replays exactly.
+   */
+  readonly rounding?: (n: number) => Uint8Array;
+}
+
+export class SecaggClient {
+  private readonly state: ClientState;
+
+  /**
+   * Refuses (UNEXPECTED_MESSAGE) a setup that is not well formed or whose threshold is at most half the degree,
+   * and (UNTRUSTED_PEER) one that names a neighbour whose identity key `trustPeer` rejects.
+   */
+  constructor(round: number, setup: SecaggSetup, options: SecaggClientOptions) {
     checkSetup(round, setup);
+    const trust = options.trustPeer ?? ((): boolean => true);
+    for (const peer of setup.peers) {
+      if (!trust(peer)) throw new FedwardenError('UNTRUSTED_PEER', `secagg: neighbour ${peer.participantId} presents an identity key this participant does not trust`);
+    }
+    const random = options.random ?? cryptoRandom;
     this.state = {
       round,
-      setup: { ...setup, neighbours: [...setup.neighbours] },
+      setup: { ...setup, neighbours: [...setup.neighbours], peers: [...setup.peers] },
       neighbours: new Set(setup.neighbours),
+      identity: options.identity,
+      peerKeys: new Map(setup.peers.map((p) => [p.index, p.identityKey])),
+      survivors: undefined,
       random,
-      rounding,
+      rounding: options.rounding ?? random,
       stage: 'keys',
       selfSeed: undefined,
       master: undefined,
@@ -88,6 +114,11 @@ export class SecaggClient {
 
   masked(msg: MessageOf<'saPeerShares'>, update: Float32Array): MessageOf<'saMasked'> {
     return this.run('masked', () => maskedStage(this.state, msg, update));
+  }
+
+  /** The consistency round: sign the survivor set U3. */
+  survivors(msg: MessageOf<'saSurvivors'>): MessageOf<'saSurvivorsSigned'> {
+    return this.run('survivors', () => survivorsStage(this.state, msg));
   }
 
   unmask(msg: MessageOf<'saUnmask'>): MessageOf<'saUnmaskReply'> {

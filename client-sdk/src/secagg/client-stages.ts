@@ -8,10 +8,14 @@
  *   masking partners. Each makes it impossible to recover this member's secrets from t of its partners.
  * - masked: fewer than t partners whose relayed shares open and match their commitments (BAD_SHARE). A partner
  *   whose shares do not is not masked with: the member complains about it instead (below).
- * - unmask: survivors ∩ dropped ≠ ∅ (asking for both secrets of one member would unmask it); survivors ∪
- *   dropped ≠ my partners (a non-partner, or a partner left out); fewer than t survivors among my partners —
- *   the local form of the "|U3| < t: abort" check of Bonawitz et al. §4: below it the coordinator could not
- *   recover b_i anyway, and the sum would contain too few inputs to hide each of them.
+ * - any stage: a relayed key, ciphertext or share whose sender's identity signature does not verify
+ *   (BAD_SIGNATURE). The coordinator checks every signature before it relays, so only a coordinator that alters,
+ *   swaps or invents what members say can cause this: nothing more is revealed to it.
+ * - survivors (the consistency round): a U3 that does not contain me or holds fewer than t of my partners.
+ * - unmask: survivors/dropped that are not exactly my partners in / not in the U3 I signed; a partner's
+ *   signature over U3 that does not verify, or fewer than t of them (a coordinator telling members different
+ *   survivor sets cannot collect t signatures on each). With survivors ∩ dropped = ∅ by construction, no member
+ *   reveals both secrets of one partner, and all honest members that reveal agree on U3.
  * - setup: a threshold of at most half the degree (client-state.ts): with 2t ≤ k a coordinator telling half of
  *   my neighbours "i survived" and the other half "i dropped" could collect t shares of both my secrets.
  *
@@ -28,8 +32,13 @@
  * encapsulation to the sender's share key, from which the coordinator rebuilds that one directional key
  * (coordinator/src/secagg/blame.ts). The complaint reveals that sender's shares for this member and nothing
  * else. Without signatures (not yet), a malicious coordinator that tampers relayed shares could draw such
- * complaints from honest members and collect both shares they hold of the sender; only an honest-but-curious
- * coordinator is assumed here.
+ * complaints from honest members and collect both shares they hold of the sender. Signatures close this: a
+ * member complains only about shares that carry their sender's valid signature (so the sender really sealed
+ * them), and refuses the round when a signature fails (only the relay can have altered them).
+ *
+ * Signatures (statements.ts): keys are signed as one statement; encaps and shares as one statement per stage
+ * over every recipient's item, relayed with an attestation from which each recipient checks its own item. The
+ * identity keys are those the setup names; FederatedClient pins them per participant id (peer-pins.ts).
  */
 import {
   FedwardenError,
@@ -38,17 +47,23 @@ import {
   ML_KEM_KEYGEN_SEED_BYTES,
   SECAGG_CIPHERTEXT_BYTES,
   SECAGG_COMMITMENT_BYTES,
-  SECAGG_PUBLIC_KEYS_BYTES,
+  SECAGG_PEER_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
   SECRET_BYTES,
+  SECAGG_PUBLIC_KEYS_BYTES,
+  SIGNATURE_BYTES,
   applyMask,
+  attestItems,
+  checkAttested,
   commitSecret,
   commitShare,
   decapsulate,
+  encapsItem,
   encapsRandomness,
   encapsulate,
   generateKemKeyPair,
+  keysStatement,
   memberKemSeed,
   openShares,
   opensCommitment,
@@ -57,6 +72,10 @@ import {
   sealShares,
   shamirSplit,
   shareKey,
+  sharesItem,
+  signStatement,
+  survivorsStatement,
+  verifyStatement,
   type IndexedBytes,
   type MessageOf,
 } from '@fedwarden/shared';
@@ -98,17 +117,14 @@ export function keysStage(s: ClientState, meta: TrainingMeta): MessageOf<'saKeys
     const share = generateKemKeyPair(shareSeed);
     s.kemSecretKey = mask.secretKey;
     s.shareSecretKey = share.secretKey;
-    return {
-      kind: 'saKeys',
-      round: s.round,
-      numSamples,
-      meanLoss,
-      trainMs,
+    const signed = {
       maskPublicKey: mask.publicKey,
       sharePublicKey: share.publicKey,
       selfCommitment: commitSecret('self', s.selfSeed, s.round, group, index),
       masterCommitment: commitSecret('master', s.master, s.round, group, index),
     };
+    const signature = signStatement(s.identity.secretKey, keysStatement(s.round, group, index, signed));
+    return { kind: 'saKeys', round: s.round, numSamples, meanLoss, trainMs, ...signed, signature };
   } finally {
     seed.fill(0);
     shareSeed.fill(0);
@@ -116,16 +132,18 @@ export function keysStage(s: ClientState, meta: TrainingMeta): MessageOf<'saKeys
 }
 
 /**
- * Stage encaps: encapsulate to every relayed neighbour's share key (fresh randomness, kept as evidence), and to
- * the mask key of each one with a higher index (randomness from P_i).
+ * Stage encaps: check each relayed neighbour's signed keys, encapsulate to its share key (fresh randomness, kept
+ * as evidence) and to the mask key of each one with a higher index (randomness from P_i); sign all of it.
  */
 export function encapsStage(s: ClientState, msg: MessageOf<'saPeerKeys'>): MessageOf<'saEncaps'> {
   checkRound(s, msg.round, 'saPeerKeys');
   const { index, threshold, group } = s.setup;
-  const keys = checkRelay(msg.keys, (j) => s.neighbours.has(j), SECAGG_PUBLIC_KEYS_BYTES, 'saPeerKeys');
-  if (keys.length < threshold) {
-    throw new FedwardenError('UNEXPECTED_MESSAGE', `saPeerKeys: ${keys.length} neighbours reached keys, threshold is ${threshold}`);
+  const relayed = checkRelay(msg.keys, (j) => s.neighbours.has(j), SECAGG_PEER_KEYS_BYTES, 'saPeerKeys');
+  if (relayed.length < threshold) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', `saPeerKeys: ${relayed.length} neighbours reached keys, threshold is ${threshold}`);
   }
+  const keys = relayed.map(({ index: j, bytes }) => ({ index: j, bytes: checkedPeerKeys(s, j, bytes) }));
+  const items = new Map<number, Uint8Array>();
   const master = need(s.master, 'P_i');
   const cipherTexts: IndexedBytes[] = [];
   const shareCipherTexts: IndexedBytes[] = [];
@@ -137,17 +155,22 @@ export function encapsStage(s: ClientState, msg: MessageOf<'saPeerKeys'>): Messa
     share.sharedSecret.fill(0);
     s.peers.set(j, peer);
     shareCipherTexts.push({ index: j, bytes: share.cipherText });
-    if (j < index) continue;
+    if (j < index) {
+      items.set(j, encapsItem(undefined, share.cipherText));
+      continue;
+    }
     const m = encapsRandomness(master, s.round, group, index, j);
     try {
       const mask = encapsulate(bytes.subarray(0, ML_KEM768_PUBLIC_KEY_BYTES), m);
       peer.maskSeed = maskSeedOf(s, mask.sharedSecret, j);
       cipherTexts.push({ index: j, bytes: mask.cipherText });
+      items.set(j, encapsItem(mask.cipherText, share.cipherText));
     } finally {
       m.fill(0);
     }
   }
-  return { kind: 'saEncaps', round: s.round, cipherTexts, shareCipherTexts };
+  const attestation = attestItems('encaps', s.identity.secretKey, s.round, group, index, items);
+  return { kind: 'saEncaps', round: s.round, cipherTexts, shareCipherTexts, attestation };
 }
 
 /**
@@ -164,6 +187,11 @@ export function sharesStage(s: ClientState, msg: MessageOf<'saPeerEncaps'>): Mes
   const lower = [...paired].filter((j) => j < index);
   if (maskCts.length !== lower.length) {
     throw new FedwardenError('UNEXPECTED_MESSAGE', 'saPeerEncaps: a lower paired neighbour without its mask-key ciphertext');
+  }
+  const attestations = checkAttestations(msg.attestations, paired, 'saPeerEncaps');
+  const maskCtOf = new Map(maskCts.map((e) => [e.index, e.bytes]));
+  for (const { index: j, bytes } of shareCts) {
+    requireAttested(s, 'encaps', j, encapsItem(maskCtOf.get(j), bytes), attestations.get(j) as Uint8Array, 'saPeerEncaps');
   }
   const maskSk = need(s.kemSecretKey, 'mask secret key');
   const shareSk = need(s.shareSecretKey, 'share secret key');
@@ -209,7 +237,9 @@ export function sharesStage(s: ClientState, msg: MessageOf<'saPeerEncaps'>): Mes
     // P_i has served its purpose (key pair, encapsulations, shares): only b_i is still needed, to mask.
     s.master?.fill(0);
     s.master = undefined;
-    return { kind: 'saShares', round: s.round, shares, commitments };
+    const items = new Map(shares.map((e, k) => [e.index, sharesItem(e.bytes, (commitments[k] as IndexedBytes).bytes)]));
+    const attestation = attestItems('shares', s.identity.secretKey, s.round, group, index, items);
+    return { kind: 'saShares', round: s.round, shares, commitments, attestation };
   } finally {
     for (const share of [...selfShares, ...masterShares]) share.fill(0);
   }
@@ -236,6 +266,12 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
   if (relayed.length < threshold) {
     throw new FedwardenError('UNEXPECTED_MESSAGE', `saPeerShares: ${relayed.length} masking partners, threshold is ${threshold}`);
   }
+  // Every relayed share must carry its sender's signature before any is opened: a complaint about shares the
+  // sender did not sign would hand the coordinator that sender's shares for me (two complaints too many).
+  const attestations = checkAttestations(msg.attestations, new Set(relayed.map((e) => e.index)), 'saPeerShares');
+  for (const { index: j, bytes } of relayed) {
+    requireAttested(s, 'shares', j, sharesItem(bytes, commitments.get(j) as Uint8Array), attestations.get(j) as Uint8Array, 'saPeerShares');
+  }
   // Check every share before using any; a bad one becomes a complaint, never a reason to give up the round.
   const complaints: IndexedBytes[] = [];
   for (const { index: j, bytes } of relayed) {
@@ -261,22 +297,47 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
   return { kind: 'saMasked', round: s.round, masked: q, complaints };
 }
 
-/** Stage unmask: for each partner, the share of b_j (it survived) or of P_j (it dropped), never both. */
+/**
+ * The consistency round: sign U3, the members whose masked inputs the sum will contain, as the coordinator
+ * states it. Refuses a U3 without me or with fewer than t of my partners (nothing could be unmasked for me).
+ */
+export function survivorsStage(s: ClientState, msg: MessageOf<'saSurvivors'>): MessageOf<'saSurvivorsSigned'> {
+  checkRound(s, msg.round, 'saSurvivors');
+  const { index, threshold, group, members } = s.setup;
+  const u3 = checkIndices(msg.survivors, (j) => j >= 1 && j <= members, 'saSurvivors');
+  if (!u3.includes(index)) throw new FedwardenError('UNEXPECTED_MESSAGE', 'saSurvivors: U3 does not contain me, yet I sent my masked input');
+  const partners = u3.filter((j) => s.held.has(j)).length;
+  if (partners < threshold) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', `saSurvivors: ${partners} of my partners in U3, threshold is ${threshold}`);
+  }
+  s.survivors = u3;
+  return { kind: 'saSurvivorsSigned', round: s.round, signature: signStatement(s.identity.secretKey, survivorsStatement(s.round, group, index, u3)) };
+}
+
+/**
+ * Stage unmask: once at least t surviving partners have signed the U3 I signed, for each partner the share of
+ * b_j (it is in U3) or of P_j (it is not), never both.
+ */
 export function unmaskStage(s: ClientState, msg: MessageOf<'saUnmask'>): MessageOf<'saUnmaskReply'> {
   checkRound(s, msg.round, 'saUnmask');
-  const { threshold } = s.setup;
+  const { threshold, group } = s.setup;
+  const u3 = need(s.survivors, 'U3');
   const isPartner = (j: number): boolean => s.held.has(j);
   const survivors = checkIndices(msg.survivors, isPartner, 'saUnmask survivors');
   const dropped = checkIndices(msg.dropped, isPartner, 'saUnmask dropped');
-  const both = survivors.filter((j) => dropped.includes(j));
-  if (both.length > 0) {
-    throw new FedwardenError('UNEXPECTED_MESSAGE', `saUnmask: ${both.join(', ')} named both survivor and dropped`);
+  const expected = sortedKeys(s.held);
+  const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  if (!same(survivors, expected.filter((j) => u3.includes(j))) || !same(dropped, expected.filter((j) => !u3.includes(j)))) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', 'saUnmask: survivors and dropped must be my partners in and not in the U3 I signed');
   }
-  if (survivors.length + dropped.length !== s.held.size) {
-    throw new FedwardenError('UNEXPECTED_MESSAGE', 'saUnmask: survivors and dropped must cover exactly my partners');
+  const signatures = checkRelay(msg.signatures, (j) => survivors.includes(j), SIGNATURE_BYTES, 'saUnmask signatures');
+  for (const { index: j, bytes } of signatures) {
+    if (!verifyStatement(s.peerKeys.get(j) as Uint8Array, survivorsStatement(s.round, group, j, u3), bytes)) {
+      throw new FedwardenError('BAD_SIGNATURE', `saUnmask: partner ${j}'s signature over U3 does not verify: its view of the survivors differs from mine`);
+    }
   }
-  if (survivors.length < threshold) {
-    throw new FedwardenError('UNEXPECTED_MESSAGE', `saUnmask: ${survivors.length} surviving partners, threshold is ${threshold}`);
+  if (signatures.length < threshold) {
+    throw new FedwardenError('UNEXPECTED_MESSAGE', `saUnmask: ${signatures.length} partners signed U3, threshold is ${threshold}`);
   }
   const reveal = (j: number, which: 'selfShare' | 'masterShare'): IndexedBytes => {
     const held = s.held.get(j);
@@ -289,6 +350,42 @@ export function unmaskStage(s: ClientState, msg: MessageOf<'saUnmask'>): Message
     selfShares: survivors.map((j) => reveal(j, 'selfShare')),
     masterShares: dropped.map((j) => reveal(j, 'masterShare')),
   };
+}
+
+/** A neighbour's relayed keys if its signature over them verifies: mask key || share key (BAD_SIGNATURE otherwise). */
+function checkedPeerKeys(s: ClientState, j: number, bytes: Uint8Array): Uint8Array {
+  const { round, setup } = s;
+  const at = (from: number, length: number): Uint8Array => bytes.subarray(from, from + length);
+  const K = ML_KEM768_PUBLIC_KEY_BYTES;
+  const C = SECAGG_COMMITMENT_BYTES;
+  const fields = { maskPublicKey: at(0, K), sharePublicKey: at(K, K), selfCommitment: at(2 * K, C), masterCommitment: at(2 * K + C, C) };
+  const signature = at(2 * K + 2 * C, SIGNATURE_BYTES);
+  if (!verifyStatement(s.peerKeys.get(j) as Uint8Array, keysStatement(round, setup.group, j, fields), signature)) {
+    throw new FedwardenError('BAD_SIGNATURE', `saPeerKeys: neighbour ${j}'s keys are not signed by its identity key`);
+  }
+  return bytes.subarray(0, SECAGG_PUBLIC_KEYS_BYTES);
+}
+
+/** The relayed attestations, one for each of `senders` and no other. */
+function checkAttestations(entries: readonly IndexedBytes[], senders: ReadonlySet<number>, kind: string): Map<number, Uint8Array> {
+  if (!Array.isArray(entries)) throw new FedwardenError('BAD_FRAME', `${kind}: attestations must be an array`);
+  const out = new Map<number, Uint8Array>();
+  for (const e of entries) {
+    if (!e || !senders.has(e.index) || out.has(e.index) || !(e.bytes instanceof Uint8Array)) {
+      throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: attestation for ${String(e?.index)} is not allowed here`);
+    }
+    out.set(e.index, e.bytes);
+  }
+  if (out.size !== senders.size) throw new FedwardenError('UNEXPECTED_MESSAGE', `${kind}: every relayed sender needs its attestation`);
+  return out;
+}
+
+/** BAD_SIGNATURE unless `sender` signed `item` for me. */
+function requireAttested(s: ClientState, stage: 'encaps' | 'shares', sender: number, item: Uint8Array, attestation: Uint8Array, kind: string): void {
+  const { round, setup } = s;
+  if (!checkAttested(stage, s.peerKeys.get(sender) as Uint8Array, round, setup.group, sender, setup.index, item, attestation)) {
+    throw new FedwardenError('BAD_SIGNATURE', `${kind}: what neighbour ${sender} sent me is not signed by its identity key`);
+  }
 }
 
 /** s_ij for neighbour `j` from the shared secret of the mask-key exchange; wipes the secret. */

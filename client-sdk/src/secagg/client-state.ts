@@ -5,12 +5,14 @@
  */
 import {
   FedwardenError,
+  IDENTITY_KEY_BYTES,
+  type IdentityKeyPair,
   type IndexedBytes,
   type SecaggSetup,
 } from '@fedwarden/shared';
 
 /** The stage functions, in protocol order; each may only run after its predecessor. */
-export const CLIENT_STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
+export const CLIENT_STAGES = ['keys', 'encaps', 'shares', 'masked', 'survivors', 'unmask'] as const;
 export type ClientStageName = (typeof CLIENT_STAGES)[number];
 /** The stage whose method may run next, or a terminal state. */
 export type ClientStage = ClientStageName | 'done' | 'failed';
@@ -42,6 +44,12 @@ export interface ClientState {
   readonly round: number;
   readonly setup: SecaggSetup;
   readonly neighbours: ReadonlySet<number>;
+  /** My identity key pair: signs keys, encaps, shares and the survivor set. */
+  readonly identity: IdentityKeyPair;
+  /** Each neighbour's identity public key, as the setup named it. */
+  readonly peerKeys: ReadonlyMap<number, Uint8Array>;
+  /** U3 as I signed it in the consistency round (stage survivors → unmask). */
+  survivors: readonly number[] | undefined;
   readonly random: (n: number) => Uint8Array;
   /** Stochastic rounding's randomness (quantize); `random` unless the caller gave its own. */
   readonly rounding: (n: number) => Uint8Array;
@@ -177,6 +185,15 @@ export function checkSetup(round: number, setup: SecaggSetup): void {
   if (2 * threshold <= neighbours.length) bad(`threshold ${threshold} is not more than half of ${neighbours.length} neighbours`);
   if (!(Number.isFinite(clip) && clip > 0)) bad('clip must be finite and > 0');
   if (!Number.isInteger(bits) || bits < 1 || bits > 32) bad(`bits ${bits} not in 1..32`);
+  const peers = setup.peers;
+  if (!Array.isArray(peers) || peers.length !== neighbours.length) bad('peers must name each neighbour once');
+  peers.forEach((p, i) => {
+    if (!p || p.index !== neighbours[i]) bad('peers must name each neighbour once, in order');
+    if (typeof p.participantId !== 'string' || p.participantId.length === 0) bad(`peer ${p.index} has no participant id`);
+    if (!(p.identityKey instanceof Uint8Array) || p.identityKey.length !== IDENTITY_KEY_BYTES) bad(`peer ${p.index}: identity key must be ${IDENTITY_KEY_BYTES} bytes`);
+  });
+  if (new Set(peers.map((p) => p.participantId)).size !== peers.length) bad('two neighbours share a participant id');
+  if (new Set(peers.map((p) => Buffer.from(p.identityKey).toString('hex'))).size !== peers.length) bad('two neighbours share an identity key');
 }
 
 export function sortedKeys(map: ReadonlyMap<number, unknown>): number[] {

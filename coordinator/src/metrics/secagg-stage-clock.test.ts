@@ -6,12 +6,13 @@ import { SecaggStageClock, type SecaggStage } from './secagg-stage-clock.ts';
 function roundStart(round: number, group?: number): Message {
   const base = { kind: 'roundStart', round, plan: { epochs: 1, batchSize: 1, learningRate: 0.1 }, deadlineMs: 1000, global: new Float32Array(2) } as const;
   if (group === undefined) return base;
-  return { ...base, secagg: { group, index: 1, members: 3, neighbours: [2, 3], threshold: 2, clip: 1, bits: 16 } };
+  return { ...base, secagg: { group, index: 1, members: 3, neighbours: [2, 3], threshold: 2, clip: 1, bits: 16, peers: [] } };
 }
 const peerKeys = (round: number): Message => ({ kind: 'saPeerKeys', round, keys: [] });
-const peerEncaps = (round: number): Message => ({ kind: 'saPeerEncaps', round, cipherTexts: [], shareCipherTexts: [] });
-const peerShares = (round: number): Message => ({ kind: 'saPeerShares', round, weight: 1, shares: [], commitments: [] });
-const unmask = (round: number): Message => ({ kind: 'saUnmask', round, survivors: [], dropped: [] });
+const peerEncaps = (round: number): Message => ({ kind: 'saPeerEncaps', round, cipherTexts: [], shareCipherTexts: [], attestations: [] });
+const peerShares = (round: number): Message => ({ kind: 'saPeerShares', round, weight: 1, shares: [], commitments: [], attestations: [] });
+const survivors = (round: number): Message => ({ kind: 'saSurvivors', round, survivors: [1, 2, 3] });
+const unmask = (round: number): Message => ({ kind: 'saUnmask', round, survivors: [], dropped: [], signatures: [] });
 const roundEnd = (round: number): Message => ({ kind: 'roundEnd', round, outcome: 'completed', reason: '' });
 
 function setup() {
@@ -34,6 +35,8 @@ describe('SecaggStageClock', () => {
     at(5_500);
     clock.sent('a', peerShares(1));
     at(6_500);
+    clock.sent('a', survivors(1));
+    at(6_520);
     clock.sent('a', unmask(1));
     at(6_600);
     for (const p of ['a', 'b', 'c']) clock.sent(p, roundEnd(1));
@@ -42,7 +45,8 @@ describe('SecaggStageClock', () => {
       ['encaps', 0.2],
       ['shares', 0.3],
       ['masked', 1],
-      ['unmask', 0.1],
+      ['survivors', 0.02],
+      ['unmask', 0.08],
     ]);
     expect(clock.openGroups).toBe(0);
   });

@@ -4,7 +4,8 @@
  * message, and ends when the next stage opens or the round ends (GroupRun sends each stage to all members in
  * one burst, so the first message of a kind to a group marks the boundary).
  *
- *   roundStart(secagg) ─keys─▶ saPeerKeys ─encaps─▶ saPeerEncaps ─shares─▶ saPeerShares ─masked─▶ saUnmask ─unmask─▶ roundEnd
+ *   roundStart(secagg) ─keys─▶ saPeerKeys ─encaps─▶ saPeerEncaps ─shares─▶ saPeerShares ─masked─▶ saSurvivors
+ *     ─survivors─▶ saUnmask ─unmask─▶ roundEnd
  *
  * The keys stage includes the members' local training (they send their keys once trained). A group that aborts
  * part-way reports the stages it reached; a round that ends without a roundEnd reaching any member is
@@ -13,7 +14,7 @@
  */
 import type { Message, MessageKind } from '@fedwarden/shared';
 
-export const SECAGG_STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
+export const SECAGG_STAGES = ['keys', 'encaps', 'shares', 'masked', 'survivors', 'unmask'] as const;
 export type SecaggStage = (typeof SECAGG_STAGES)[number];
 
 /** The coordinator → member message that opens each stage, in stage order. */
@@ -22,7 +23,8 @@ const OPENED_BY: Readonly<Partial<Record<MessageKind, number>>> = {
   saPeerKeys: 1,
   saPeerEncaps: 2,
   saPeerShares: 3,
-  saUnmask: 4,
+  saSurvivors: 4,
+  saUnmask: 5,
 };
 
 interface GroupClock {

@@ -23,7 +23,8 @@ export type BlameKind =
   | 'false-complaint'
   | 'unmask-share-off-commitment'
   | 'secret-off-commitment'
-  | 'mask-key-mismatch';
+  | 'mask-key-mismatch'
+  | 'bad-signature';
 
 /** A fault the secure-aggregation protocol attributed to one participant (coordinator/src/secagg/blame.ts). */
 export interface Blame {

@@ -7,7 +7,8 @@
  *   keys:    acceptKeys*        → relayKeys()        (U1; closes keys)
  *   encaps:  acceptEncaps*      → relayEncaps()
  *   shares:  acceptShares*      → relayShares(w)     (U2)
- *   masked:  acceptMasked*      → unmaskRequests()   (U3 = survivors)
+ *   masked:  acceptMasked*      → survivorsRequests() (U3 = survivors)
+ *   survivors: acceptSurvivorsSigned* → unmaskRequests() (the consistency round)
  *   unmask:  acceptUnmaskReply* → finish()           (U4 = repliers) → done | failed
  *
  * The orchestrator calls each relay with whatever arrived before the stage deadline; absent members are
@@ -32,11 +33,17 @@
  * shares left the sum is exact; with fewer than t (e.g. exactly t answered and one lied) the group fails, the
  * culprit named. No wrong share reaches the sum.
  *
- * Limits: secure against an honest-but-curious coordinator and fewer than t colluding partners. A malicious
- * coordinator could substitute relayed keys (no signatures yet), send inconsistent survivor lists to different
- * members (no signed consistency round), or tamper relayed shares to draw complaints. A hostile member can still
- * make its group fail by sealing bad shares for so many partners that fewer than t good holders of its P remain
- * among those that masked with it (it is named), and can add anything to its own input (range checks).
+ * Active security (Bonawitz et al., §4, the malicious-server variant). Every member signs what it says in keys,
+ * encaps and shares with its registered ML-DSA-65 identity key (shared/src/secagg/statements.ts); this class
+ * checks each signature before it accepts a message (a bad one is refused and blamed on its sender) and relays
+ * the signatures, so each recipient checks them again: a coordinator that substitutes a key or alters a
+ * ciphertext or share gets refusals. After masked comes the consistency round: each survivor signs U3, and a
+ * member unmasks only when shown t of its partners' signatures over the U3 it signed itself, so a coordinator
+ * that tells members different survivor sets gets refusals, not both secrets of anyone.
+ *
+ * Limits: a hostile member can still make its group fail by sealing bad shares for so many partners that fewer
+ * than t good holders of its P remain among those that masked with it (it is named), and can add anything to
+ * its own input within the range check (sum-range.ts).
  */
 import {
   FedwardenError,
@@ -44,14 +51,22 @@ import {
   SECAGG_CIPHERTEXT_BYTES,
   SECAGG_COMMITMENT_BYTES,
   SECAGG_COMPLAINT_BYTES,
+  SECAGG_PEER_KEYS_BYTES,
   SECAGG_PUBLIC_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
+  SIGNATURE_BYTES,
+  checkAttestedAll,
   commitShare,
   dequantizeSum,
+  encapsItem,
   isValidKemPublicKey,
+  keysStatement,
   opensCommitment,
+  sharesItem,
+  survivorsStatement,
+  verifyStatement,
   type MessageOf,
   type SecaggSetup,
   type SecretKind,
@@ -96,11 +111,14 @@ export class SecaggGroup {
       stage: 'keys',
       failure: undefined,
       publicKeys: new Map(),
+      signedKeys: new Map(),
       metadata: new Map(),
       commitments: new Map(),
       keyed: new Map(),
       cipherTexts: new Map(),
       shareCipherTexts: new Map(),
+      encapsAttestations: new Map(),
+      sharesAttestations: new Map(),
       paired: new Map(),
       sealed: new Map(),
       shareCommitments: new Map(),
@@ -110,6 +128,8 @@ export class SecaggGroup {
       culprits: new Set(),
       blamed: [],
       masking: new Map(),
+      survivors: [],
+      survivorSignatures: new Map(),
       requests: new Map(),
       replies: new Map(),
     };
@@ -132,8 +152,10 @@ export class SecaggGroup {
 
   setupFor(index: number): SecaggSetup {
     this.member(index);
-    const { group, threshold, clip, bits } = this.s.params;
-    return { group, index, members: this.s.n, neighbours: [...this.nbrs(index)], threshold, clip, bits };
+    const { group, threshold, clip, bits, memberIds, identityKeys } = this.s.params;
+    const neighbours = [...this.nbrs(index)];
+    const peers = neighbours.map((j) => ({ index: j, participantId: memberIds[j - 1] as string, identityKey: identityKeys[j - 1] as Uint8Array }));
+    return { group, index, members: this.s.n, neighbours, threshold, clip, bits, peers };
   }
 
   /** Training metadata a member sent with its key. */
@@ -151,6 +173,7 @@ export class SecaggGroup {
       : s.stage === 'encaps' ? [s.keyed.keys(), s.cipherTexts]
       : s.stage === 'shares' ? [s.paired.keys(), s.sealed]
       : s.stage === 'masked' ? [s.partners.keys(), s.masked]
+      : s.stage === 'survivors' ? [s.requests.keys(), s.survivorSignatures]
       : s.stage === 'unmask' ? [s.requests.keys(), s.replies]
       : [[], new Set<number>()];
     return sortedSet([...expected].filter((i) => !answered.has(i)));
@@ -160,7 +183,7 @@ export class SecaggGroup {
 
   acceptKeys(index: number, msg: MessageOf<'saKeys'>): void {
     this.accepting('keys', index, msg, 'saKeys', this.all(), this.s.publicKeys);
-    const { numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey, selfCommitment, masterCommitment } = msg;
+    const { numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey, selfCommitment, masterCommitment, signature } = msg;
     for (const key of [maskPublicKey, sharePublicKey]) {
       if (!(key instanceof Uint8Array) || key.length !== ML_KEM768_PUBLIC_KEY_BYTES) {
         throw new FedwardenError('BAD_FRAME', `saKeys: public keys must be ${ML_KEM768_PUBLIC_KEY_BYTES} bytes`);
@@ -179,10 +202,14 @@ export class SecaggGroup {
     if (!Number.isFinite(meanLoss) || !Number.isFinite(trainMs) || trainMs < 0) {
       throw new FedwardenError('BAD_UPDATE', 'saKeys: meanLoss and trainMs must be finite');
     }
-    const both = new Uint8Array(SECAGG_PUBLIC_KEYS_BYTES);
-    both.set(maskPublicKey, 0);
-    both.set(sharePublicKey, ML_KEM768_PUBLIC_KEY_BYTES);
-    this.s.publicKeys.set(index, both);
+    if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) {
+      throw new FedwardenError('BAD_FRAME', `saKeys: signature must be ${SIGNATURE_BYTES} bytes`);
+    }
+    this.requireSigned(index, 'saKeys', verifyStatement(this.identityKey(index), keysStatement(this.round, this.s.params.group, index, msg), signature));
+    const signed = new Uint8Array(SECAGG_PEER_KEYS_BYTES);
+    [maskPublicKey, sharePublicKey, selfCommitment, masterCommitment, signature].reduce((at, part) => (signed.set(part, at), at + part.length), 0);
+    this.s.publicKeys.set(index, signed.slice(0, SECAGG_PUBLIC_KEYS_BYTES));
+    this.s.signedKeys.set(index, signed);
     this.s.metadata.set(index, { numSamples, meanLoss, trainMs });
     this.s.commitments.set(index, { self: selfCommitment.slice(), master: masterCommitment.slice() });
   }
@@ -196,7 +223,7 @@ export class SecaggGroup {
     for (const i of sortedSet(core)) {
       const relayed = this.nbrs(i).filter((j) => core.has(j));
       s.keyed.set(i, relayed);
-      out.set(i, { kind: 'saPeerKeys', round: this.round, keys: relayed.map((j) => ({ index: j, bytes: s.publicKeys.get(j) as Uint8Array })) });
+      out.set(i, { kind: 'saPeerKeys', round: this.round, keys: relayed.map((j) => ({ index: j, bytes: s.signedKeys.get(j) as Uint8Array })) });
     }
     return this.advance('keys', out, `${core.size} of ${s.publicKeys.size} members with keys have ${this.t} neighbours with keys`);
   }
@@ -208,8 +235,11 @@ export class SecaggGroup {
     const keyed = this.s.keyed.get(index) as number[];
     const cts = checkAddressed(msg.cipherTexts, keyed.filter((j) => j > index), SECAGG_CIPHERTEXT_BYTES, 'saEncaps');
     const shareCts = checkAddressed(msg.shareCipherTexts, keyed, SECAGG_CIPHERTEXT_BYTES, 'saEncaps shareCipherTexts');
+    const items = new Map([...shareCts].map(([j, ct]) => [j, encapsItem(cts.get(j), ct)]));
+    this.requireSigned(index, 'saEncaps', checkAttestedAll('encaps', this.identityKey(index), this.round, this.s.params.group, index, items, msg.attestation));
     this.s.cipherTexts.set(index, new Map([...cts].map(([j, ct]) => [j, ct.slice()])));
     this.s.shareCipherTexts.set(index, new Map([...shareCts].map(([j, ct]) => [j, ct.slice()])));
+    this.s.encapsAttestations.set(index, msg.attestation.slice());
   }
 
   /**
@@ -227,7 +257,8 @@ export class SecaggGroup {
       s.paired.set(j, paired);
       const cipherTexts = paired.filter((i) => i < j).map((i) => ({ index: i, bytes: s.cipherTexts.get(i)?.get(j) as Uint8Array }));
       const shareCipherTexts = paired.map((i) => ({ index: i, bytes: s.shareCipherTexts.get(i)?.get(j) as Uint8Array }));
-      out.set(j, { kind: 'saPeerEncaps', round: this.round, cipherTexts, shareCipherTexts });
+      const attestations = paired.map((i) => ({ index: i, bytes: s.encapsAttestations.get(i) as Uint8Array }));
+      out.set(j, { kind: 'saPeerEncaps', round: this.round, cipherTexts, shareCipherTexts, attestations });
     }
     return this.advance('encaps', out, `${core.size} of ${s.cipherTexts.size} members that reached encaps have ${this.t} paired neighbours`);
   }
@@ -239,6 +270,9 @@ export class SecaggGroup {
     const paired = this.s.paired.get(index) as number[];
     const sealed = checkAddressed(msg.shares, paired, SECAGG_SEALED_SHARES_BYTES, 'saShares');
     const commitments = checkAddressed(msg.commitments, paired, SECAGG_SHARE_COMMITMENTS_BYTES, 'saShares commitments');
+    const items = new Map([...sealed].map(([j, b]) => [j, sharesItem(b, commitments.get(j) as Uint8Array)]));
+    this.requireSigned(index, 'saShares', checkAttestedAll('shares', this.identityKey(index), this.round, this.s.params.group, index, items, msg.attestation));
+    this.s.sharesAttestations.set(index, msg.attestation.slice());
     this.s.sealed.set(index, new Map([...sealed].map(([j, b]) => [j, b.slice()])));
     this.s.shareCommitments.set(index, new Map([...commitments].map(([j, b]) => [j, b.slice()])));
   }
@@ -263,7 +297,8 @@ export class SecaggGroup {
       s.partners.set(i, partners);
       const shares = partners.map((j) => ({ index: j, bytes: s.sealed.get(j)?.get(i) as Uint8Array }));
       const commitments = partners.map((j) => ({ index: j, bytes: s.shareCommitments.get(j)?.get(i) as Uint8Array }));
-      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares, commitments });
+      const attestations = partners.map((j) => ({ index: j, bytes: s.sharesAttestations.get(j) as Uint8Array }));
+      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares, commitments, attestations });
     }
     return this.advance('shares', out, `${core.size} of ${s.sealed.size} members that sent shares have ${this.t} partners`);
   }
@@ -286,10 +321,11 @@ export class SecaggGroup {
   }
 
   /**
-   * Close stage masked (U3 = senders): ask each survivor about its partners. Fails instead, asking nobody,
-   * when some secret could never get t shares even if every survivor answered.
+   * Close stage masked (U3 = senders): plan whom to ask about whom, and ask every survivor to sign U3 (the
+   * consistency round). Fails instead, asking nobody, when some secret could never get t shares even if every
+   * survivor answered.
    */
-  unmaskRequests(): Map<number, MessageOf<'saUnmask'>> {
+  survivorsRequests(): Map<number, MessageOf<'saSurvivors'>> {
     const s = this.s;
     if (!this.closing('masked')) return new Map();
     // Culprits found by complaints are dropped: their input (if it came) is discarded, their masks removed.
@@ -304,14 +340,49 @@ export class SecaggGroup {
     }
     const requests = planUnmask(s.masking, u3);
     const problem = infeasible(s.masking, requests, this.t, (i) => u3.has(i));
-    const out = new Map<number, MessageOf<'saUnmask'>>();
+    const out = new Map<number, MessageOf<'saSurvivors'>>();
     if (!problem) {
+      s.survivors = sortedSet(u3);
       for (const [i, r] of requests) {
         s.requests.set(i, r);
-        out.set(i, { kind: 'saUnmask', round: this.round, survivors: [...r.survivors], dropped: [...r.dropped] });
+        out.set(i, { kind: 'saSurvivors', round: this.round, survivors: [...s.survivors] });
       }
     }
     return this.advance('masked', problem ? new Map() : out, problem ?? '');
+  }
+
+  // ---- stage survivors (consistency round) ----
+
+  acceptSurvivorsSigned(index: number, msg: MessageOf<'saSurvivorsSigned'>): void {
+    this.accepting('survivors', index, msg, 'saSurvivorsSigned', this.s.requests.keys(), this.s.survivorSignatures);
+    if (!(msg.signature instanceof Uint8Array) || msg.signature.length !== SIGNATURE_BYTES) {
+      throw new FedwardenError('BAD_FRAME', `saSurvivorsSigned: signature must be ${SIGNATURE_BYTES} bytes`);
+    }
+    const statement = survivorsStatement(this.round, this.s.params.group, index, this.s.survivors);
+    this.requireSigned(index, 'saSurvivorsSigned', verifyStatement(this.identityKey(index), statement, msg.signature));
+    this.s.survivorSignatures.set(index, msg.signature.slice());
+  }
+
+  /**
+   * Close the consistency round: ask each survivor that signed, and whose partners in U3 gave at least t
+   * signatures, to unmask, showing it those signatures. Fails, asking nobody, when the members still asked could
+   * not give t shares of every needed secret.
+   */
+  unmaskRequests(): Map<number, MessageOf<'saUnmask'>> {
+    const s = this.s;
+    if (!this.closing('survivors')) return new Map();
+    const signed = s.survivorSignatures;
+    for (const [i, r] of [...s.requests]) {
+      if (!signed.has(i) || r.survivors.filter((j) => signed.has(j)).length < this.t) s.requests.delete(i);
+    }
+    const out = new Map<number, MessageOf<'saUnmask'>>();
+    if (enoughRepliesPossible(s.requests, new Set(), new Set(), s.masked.keys(), this.t)) {
+      for (const [i, r] of s.requests) {
+        const signatures = r.survivors.filter((j) => signed.has(j)).map((j) => ({ index: j, bytes: signed.get(j) as Uint8Array }));
+        out.set(i, { kind: 'saUnmask', round: this.round, survivors: [...r.survivors], dropped: [...r.dropped], signatures });
+      }
+    }
+    return this.advance('survivors', out, `${signed.size} of ${s.survivors.length} survivors signed U3: too few to unmask every needed secret`);
   }
 
   // ---- stage unmask ----
@@ -393,6 +464,8 @@ export class SecaggGroup {
         const u3 = new Set(live(s.partners.keys()));
         return u3.size > 0 && infeasible(s.partners, planUnmask(s.partners, u3), this.t, (i) => u3.has(i)) === undefined;
       }
+      case 'survivors':
+        return enoughRepliesPossible(s.requests, new Set(s.survivorSignatures.keys()), gone, s.masked.keys(), this.t);
       case 'unmask':
         return enoughRepliesPossible(s.requests, new Set(s.replies.keys()), gone, s.masked.keys(), this.t);
       case 'done':
@@ -426,6 +499,19 @@ export class SecaggGroup {
         commitments: s.shareCommitments.get(accused)?.get(complainer),
       }),
     );
+  }
+
+  /** A member's registered identity key. */
+  private identityKey(index: number): Uint8Array {
+    return this.s.params.identityKeys[index - 1] as Uint8Array;
+  }
+
+  /** BAD_SIGNATURE (the message is refused and its sender blamed) unless `valid`. */
+  private requireSigned(index: number, kind: string, valid: boolean): void {
+    if (valid) return;
+    const detail = `${kind} is not signed by its identity key`;
+    this.blame({ culprit: index, kind: 'bad-signature', detail });
+    throw new FedwardenError('BAD_SIGNATURE', `${kind}: not signed by member ${index}'s identity key`);
   }
 
   private blame(b: GroupBlame): void {
@@ -519,6 +605,10 @@ export class SecaggGroup {
     s.shareCommitments.clear();
     s.cipherTexts.clear();
     s.shareCipherTexts.clear();
+    s.signedKeys.clear();
+    s.encapsAttestations.clear();
+    s.sharesAttestations.clear();
+    s.survivorSignatures.clear();
   }
 }
 

@@ -4,7 +4,7 @@
  * finally unmasks. The protocol logic itself lives in SecaggGroup (pure); this file owns time and sockets.
  *
  *   roundStart(secagg) → saKeys → saPeerKeys → saEncaps → saPeerEncaps → saShares → saPeerShares
- *     → saMasked → saUnmask → saUnmaskReply → sum
+ *     → saMasked → saSurvivors → saSurvivorsSigned → saUnmask → saUnmaskReply → sum
  *
  * A member that vanishes at any stage is simply absent from the next; SecaggGroup decides whether the sum
  * can still be recovered and aborts the group cleanly when it cannot.
@@ -30,7 +30,7 @@ import { SecaggGroup } from './group-protocol.ts';
 import { checkSumRange, honestSumRange } from './sum-range.ts';
 
 /** The message each stage waits for, in order. */
-const STAGES = ['saKeys', 'saEncaps', 'saShares', 'saMasked', 'saUnmaskReply'] as const satisfies readonly MessageKind[];
+const STAGES = ['saKeys', 'saEncaps', 'saShares', 'saMasked', 'saSurvivorsSigned', 'saUnmaskReply'] as const satisfies readonly MessageKind[];
 type StageKind = (typeof STAGES)[number];
 
 export interface GroupOutcome {
@@ -67,10 +67,16 @@ export class GroupRun {
     const k = config.secagg.degree > 0 ? Math.min(config.secagg.degree, n - 1) : defaultDegree(n, config.secagg.maxDropout);
     const graph = neighbourGraph(n, k >= n - 1 ? { kind: 'complete' } : { kind: 'kRegular', k }, deriveSeed(config.seed, round, group));
     const threshold = config.secagg.threshold > 0 ? config.secagg.threshold : defaultThreshold(Math.min(k, n - 1));
+    const identityKeys = memberIds.map((id) => {
+      const key = ctx.identityKey(id);
+      if (!key) throw new FedwardenError('INTERNAL', `secure group ${group}: participant ${id} has no registered identity key`);
+      return key;
+    });
     this.protocol = new SecaggGroup({
       round,
       group,
       memberIds,
+      identityKeys,
       graph,
       threshold,
       clip: config.secagg.clip,
@@ -102,6 +108,7 @@ export class GroupRun {
     await this.exchange('saShares', this.timed(() => this.protocol.relayEncaps()), config.secagg.stageTimeoutMs);
     const weights = this.timed(() => this.weights());
     await this.exchange('saMasked', this.timed(() => this.protocol.relayShares(weights)), config.secagg.stageTimeoutMs);
+    await this.exchange('saSurvivorsSigned', this.timed(() => this.protocol.survivorsRequests()), config.secagg.stageTimeoutMs);
     await this.exchange('saUnmaskReply', this.timed(() => this.protocol.unmaskRequests()), config.secagg.stageTimeoutMs);
     this.stage = undefined;
     const result = this.timed(() => this.protocol.finish());
@@ -180,6 +187,8 @@ export class GroupRun {
         return this.protocol.acceptShares(index, msg);
       case 'saMasked':
         return this.protocol.acceptMasked(index, msg);
+      case 'saSurvivorsSigned':
+        return this.protocol.acceptSurvivorsSigned(index, msg);
       case 'saUnmaskReply':
         return this.protocol.acceptUnmaskReply(index, msg);
       default:

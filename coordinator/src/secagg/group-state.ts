@@ -2,11 +2,11 @@
  * The one explicit state object of a secure group's SecAgg+ run on the coordinator (group-protocol.ts), its
  * stage order, parameter checks, and the pruning rule that keeps every member in play with ≥ t partners.
  */
-import { FedwardenError, type IndexedBytes } from '@fedwarden/shared';
+import { FedwardenError, IDENTITY_KEY_BYTES, type IndexedBytes } from '@fedwarden/shared';
 import type { GroupBlame } from './blame.ts';
 
 /** Stages in order: the messages the group accepts now. */
-export const GROUP_STAGES = ['keys', 'encaps', 'shares', 'masked', 'unmask'] as const;
+export const GROUP_STAGES = ['keys', 'encaps', 'shares', 'masked', 'survivors', 'unmask'] as const;
 export type GroupStageName = (typeof GROUP_STAGES)[number];
 export type GroupStage = GroupStageName | 'done' | 'failed';
 
@@ -15,6 +15,8 @@ export interface SecaggGroupParams {
   readonly group: number;
   /** Participant ids; a member's index is its position + 1. */
   readonly memberIds: readonly string[];
+  /** Each member's registered ML-DSA-65 identity public key, in the order of memberIds. */
+  readonly identityKeys: readonly Uint8Array[];
   /** Adjacency lists, 1-based: graph[i] are the neighbours of member i; graph[0] is empty. */
   readonly graph: readonly (readonly number[])[];
   readonly threshold: number;
@@ -44,6 +46,8 @@ export interface GroupState {
   failure: string | undefined;
   /** Stage keys: each member's mask public key followed by its share public key (SECAGG_PUBLIC_KEYS_BYTES). */
   readonly publicKeys: Map<number, Uint8Array>;
+  /** Stage keys: the same keys with the commitments and the member's signature, as relayed (SECAGG_PEER_KEYS_BYTES). */
+  readonly signedKeys: Map<number, Uint8Array>;
   readonly metadata: Map<number, MemberMetadata>;
   /** Stage keys: each member's commitments to its self-mask seed b and its pairwise master P. */
   readonly commitments: Map<number, { readonly self: Uint8Array; readonly master: Uint8Array }>;
@@ -53,6 +57,9 @@ export interface GroupState {
   readonly cipherTexts: Map<number, Map<number, Uint8Array>>;
   /** Stage encaps: share-key ciphertext from `from` to `to` (keys to's shares for from), kept to judge complaints. */
   readonly shareCipherTexts: Map<number, Map<number, Uint8Array>>;
+  /** Stage encaps and shares: each sender's attestation (its signature over every recipient's item). */
+  readonly encapsAttestations: Map<number, Uint8Array>;
+  readonly sharesAttestations: Map<number, Uint8Array>;
   /** R2: members sent saPeerEncaps, with their paired neighbours (exactly as the member computes them). */
   readonly paired: Map<number, readonly number[]>;
   /** Stage shares: sealed[from][to], and from's commitments to the two shares inside (self || master). */
@@ -68,7 +75,11 @@ export interface GroupState {
   readonly blamed: GroupBlame[];
   /** From the close of masked: whom each survivor masked with, and for each dropped member the survivors that did. */
   readonly masking: Map<number, readonly number[]>;
-  /** R4: survivors asked to unmask. */
+  /** From the close of masked: U3, sorted, as every survivor is asked to sign it. */
+  survivors: readonly number[];
+  /** Consistency round: each survivor's signature over U3. */
+  readonly survivorSignatures: Map<number, Uint8Array>;
+  /** R4: survivors asked to unmask (from the close of survivors: only those shown t signatures). */
   readonly requests: Map<number, UnmaskRequest>;
   /** Stage unmask: each replier's shares, by the member they are about. */
   readonly replies: Map<number, { readonly selfShares: Map<number, Uint8Array>; readonly masterShares: Map<number, Uint8Array> }>;
@@ -89,6 +100,9 @@ export function checkParams(p: SecaggGroupParams): number[][] {
   const n = p.memberIds.length;
   if (n < 2 || n > 255) bad(`${n} members, expected 2..255`);
   if (new Set(p.memberIds).size !== n) bad('member ids must be distinct');
+  if (!Array.isArray(p.identityKeys) || p.identityKeys.length !== n || p.identityKeys.some((k) => !(k instanceof Uint8Array) || k.length !== IDENTITY_KEY_BYTES)) {
+    bad(`each of the ${n} members needs a ${IDENTITY_KEY_BYTES}-byte identity key`);
+  }
   if (p.graph.length !== n + 1 || (p.graph[0]?.length ?? 0) !== 0) bad(`graph must have ${n + 1} lists, the first empty`);
   const neighbours: number[][] = [[]];
   for (let i = 1; i <= n; i++) {

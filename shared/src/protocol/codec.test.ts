@@ -29,7 +29,7 @@ function blob(n: number, seed: number): Uint8Array {
 
 /** One sample per kind; the mapped type makes the compiler demand every kind. */
 const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
-  hello: { kind: 'hello', token: 'enrol-tok€n-123', manifest },
+  hello: { kind: 'hello', version: 2, token: 'enrol-tok€n-123', manifest, identityKey: blob(1952, 30) },
   welcome: { kind: 'welcome', participantId: 'participant-7', rounds: 30 },
   roundStart: {
     kind: 'roundStart',
@@ -43,14 +43,16 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   roundEnd: { kind: 'roundEnd', round: 4, outcome: 'aborted', reason: 'quorum not reached' },
   finished: { kind: 'finished', round: 30, global: vector(5, 3) },
   error: { kind: 'error', code: 'MANIFEST_MISMATCH', message: 'adapter manifest mismatch' },
-  saKeys: { kind: 'saKeys', round: 4, numSamples: 90, meanLoss: 0.5, trainMs: 12, maskPublicKey: blob(1184, 1), sharePublicKey: blob(1184, 11), selfCommitment: blob(32, 12), masterCommitment: blob(32, 13) },
-  saPeerKeys: { kind: 'saPeerKeys', round: 4, keys: [{ index: 2, bytes: blob(2368, 2) }, { index: 5, bytes: blob(2368, 3) }] },
-  saEncaps: { kind: 'saEncaps', round: 4, cipherTexts: [{ index: 3, bytes: blob(1088, 4) }], shareCipherTexts: [{ index: 1, bytes: blob(1088, 14) }, { index: 3, bytes: blob(1088, 15) }] },
-  saPeerEncaps: { kind: 'saPeerEncaps', round: 4, cipherTexts: [{ index: 1, bytes: blob(1088, 5) }], shareCipherTexts: [{ index: 1, bytes: blob(1088, 16) }] },
-  saShares: { kind: 'saShares', round: 4, shares: [{ index: 2, bytes: blob(80, 6) }, { index: 4, bytes: blob(80, 7) }], commitments: [{ index: 2, bytes: blob(64, 17) }, { index: 4, bytes: blob(64, 18) }] },
-  saPeerShares: { kind: 'saPeerShares', round: 4, weight: 0.25, shares: [{ index: 1, bytes: blob(80, 8) }], commitments: [{ index: 1, bytes: blob(64, 19) }] },
+  saKeys: { kind: 'saKeys', round: 4, numSamples: 90, meanLoss: 0.5, trainMs: 12, maskPublicKey: blob(1184, 1), sharePublicKey: blob(1184, 11), selfCommitment: blob(32, 12), masterCommitment: blob(32, 13), signature: blob(3309, 31) },
+  saPeerKeys: { kind: 'saPeerKeys', round: 4, keys: [{ index: 2, bytes: blob(5741, 2) }, { index: 5, bytes: blob(5741, 3) }] },
+  saEncaps: { kind: 'saEncaps', round: 4, cipherTexts: [{ index: 3, bytes: blob(1088, 4) }], shareCipherTexts: [{ index: 1, bytes: blob(1088, 14) }, { index: 3, bytes: blob(1088, 15) }], attestation: blob(3309 + 4 + 2 * 36, 32) },
+  saPeerEncaps: { kind: 'saPeerEncaps', round: 4, cipherTexts: [{ index: 1, bytes: blob(1088, 5) }], shareCipherTexts: [{ index: 1, bytes: blob(1088, 16) }], attestations: [{ index: 1, bytes: blob(3309 + 4 + 36, 33) }] },
+  saShares: { kind: 'saShares', round: 4, shares: [{ index: 2, bytes: blob(80, 6) }, { index: 4, bytes: blob(80, 7) }], commitments: [{ index: 2, bytes: blob(64, 17) }, { index: 4, bytes: blob(64, 18) }], attestation: blob(3309 + 4 + 2 * 36, 34) },
+  saPeerShares: { kind: 'saPeerShares', round: 4, weight: 0.25, shares: [{ index: 1, bytes: blob(80, 8) }], commitments: [{ index: 1, bytes: blob(64, 19) }], attestations: [{ index: 1, bytes: blob(3309 + 4 + 3 * 36, 35) }] },
   saMasked: { kind: 'saMasked', round: 4, masked: Uint32Array.of(0, 1, 2 ** 32 - 1, 12345), complaints: [{ index: 2, bytes: blob(32, 20) }] },
-  saUnmask: { kind: 'saUnmask', round: 4, survivors: [1, 2, 4], dropped: [3] },
+  saSurvivors: { kind: 'saSurvivors', round: 4, survivors: [1, 2, 4, 5] },
+  saSurvivorsSigned: { kind: 'saSurvivorsSigned', round: 4, signature: blob(3309, 36) },
+  saUnmask: { kind: 'saUnmask', round: 4, survivors: [1, 2, 4], dropped: [3], signatures: [{ index: 1, bytes: blob(3309, 37) }, { index: 4, bytes: blob(3309, 38) }] },
   saUnmaskReply: {
     kind: 'saUnmaskReply',
     round: 4,
@@ -66,7 +68,16 @@ const samples: Message[] = [
     plan: { epochs: 1, batchSize: 8, learningRate: 0.01 },
     deadlineMs: 1000,
     global: vector(3, 4),
-    secagg: { group: 2, index: 3, members: 5, neighbours: [1, 2, 4, 5], threshold: 3, clip: 0.5, bits: 29 },
+    secagg: {
+      group: 2,
+      index: 3,
+      members: 5,
+      neighbours: [1, 2, 4, 5],
+      threshold: 3,
+      clip: 0.5,
+      bits: 29,
+      peers: [1, 2, 4, 5].map((index) => ({ index, participantId: `p-${index}`, identityKey: blob(1952, 40 + index) })),
+    },
   },
   { kind: 'roundEnd', round: 0, outcome: 'completed', reason: '' },
   { kind: 'update', round: 2 ** 32 - 1, numSamples: 0, meanLoss: Number.NaN, trainMs: 0, delta: new Float32Array(0) },
@@ -145,9 +156,9 @@ describe('decodeMessage rejects', () => {
     expect(codeOf(() => decodeMessage(encodeMessage(SAMPLES.update), tight))).toBe('TOO_BIG');
     expect(codeOf(() => decodeMessage(encodeMessage(SAMPLES.welcome), tight))).toBe('TOO_BIG');
     expect(codeOf(() => decodeMessage(new Uint8Array(4097), tight))).toBe('TOO_BIG');
-    const hello = { kind: 'hello', token: 't', manifest } as const;
+    const hello = { ...SAMPLES.hello, token: 't', manifest } as const;
     expect(codeOf(() => decodeMessage(encodeMessage(hello), tight))).toBe('TOO_BIG'); // 3 entries > 2
-    const oneEntry = { kind: 'hello', token: 't', manifest: { entries: [{ name: 'a', shape: [6, 7], init: { kind: 'zeros' } }] } } as const;
+    const oneEntry = { ...SAMPLES.hello, token: 't', manifest: { entries: [{ name: 'a', shape: [6, 7], init: { kind: 'zeros' } }] } } as const;
     expect(codeOf(() => decodeMessage(encodeMessage(oneEntry), tight))).toBe('TOO_BIG'); // 42 params > 36
   });
 
@@ -184,7 +195,12 @@ describe('decodeMessage rejects', () => {
       w.u8(init);
       if (init === 1) w.f64(0.1);
     };
-    const hello = (build: (w: ByteWriter) => void) => frame((w) => build(w.u8(MESSAGE_TAGS.hello).string('t')));
+    // version, token, manifest (built by the case), identity key
+    const hello = (build: (w: ByteWriter) => void) =>
+      frame((w) => {
+        build(w.u8(MESSAGE_TAGS.hello).u16(2).string('t'));
+        w.bytes(new Uint8Array(1952));
+      });
     expect(() => decodeMessage(hello((w) => entry(w.u16(1), 8, 1)))).not.toThrow();
     expect(codeOf(() => decodeMessage(hello((w) => entry(w.u16(1), 0, 0))))).toBe('BAD_FRAME');
     expect(codeOf(() => decodeMessage(hello((w) => entry(w.u16(1), 9, 0))))).toBe('BAD_FRAME');

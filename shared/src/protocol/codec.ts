@@ -6,9 +6,13 @@
  *   trainMs f64; strings and float32 vectors as in bytes.ts; outcome u8 (0 completed, 1 aborted); an error code
  *   as its string name; a manifest as u16 entry count, then per entry: name, u8 rank (1..8), rank × u32 dims,
  *   u8 init (0 zeros; 1 normal, followed by f64 std). roundStart ends with u8 0, or u8 1 and a SecaggSetup.
+ *   hello starts with the u16 protocol version and ends with the identity key (IDENTITY_KEY_BYTES). A
+ *   SecaggSetup ends with its peers: u32 count, then per peer u32 index, participant id (string), identity key.
  *   Secure-aggregation relays are u32 count then (u32 index, fixed-size bytes) entries with distinct indices
  *   (commitments and complaints too; each list's count is checked against maxGroupSize before anything is
- *   read); masked inputs are uint32 vectors; index lists are u32 count then u32 indices.
+ *   read); attestations (statements.ts) are u32 length then bytes, their length checked against the bounds
+ *   of a valid attestation first; signatures are SIGNATURE_BYTES; masked inputs are uint32 vectors; index lists
+ *   are u32 count then u32 indices.
  *
  * An update of d parameters costs 4·d + 29 bytes, so sealing (26 bytes more) keeps the upload at 4 bytes per
  * parameter plus a constant. decodeMessage treats its input as hostile: it checks every size before
@@ -19,12 +23,15 @@ import { FedwardenError, isErrorCode } from '../errors.ts';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { ML_KEM768_PUBLIC_KEY_BYTES } from '../crypto/kem.ts';
+import { MAX_ATTESTATION_BYTES, MIN_ATTESTATION_BYTES } from '../secagg/statements.ts';
 import {
+  IDENTITY_KEY_BYTES,
   MESSAGE_TAGS,
+  SECAGG_PEER_KEYS_BYTES,
+  SIGNATURE_BYTES,
   SECAGG_CIPHERTEXT_BYTES,
   SECAGG_COMMITMENT_BYTES,
   SECAGG_COMPLAINT_BYTES,
-  SECAGG_PUBLIC_KEYS_BYTES,
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
@@ -32,6 +39,7 @@ import {
   type Message,
   type MessageKind,
   type RoundOutcome,
+  type SecaggPeer,
   type SecaggSetup,
   type TrainingPlan,
 } from './messages.ts';
@@ -51,8 +59,9 @@ export function encodeMessage(msg: Message): Uint8Array {
   w.u8(MESSAGE_TAGS[msg.kind]);
   switch (msg.kind) {
     case 'hello':
-      w.string(msg.token);
+      w.u16(msg.version).string(msg.token);
       writeManifest(w, msg.manifest);
+      w.bytes(fixed(msg.identityKey, IDENTITY_KEY_BYTES, 'hello identityKey'));
       break;
     case 'welcome':
       w.string(msg.participantId).u32(msg.rounds);
@@ -84,25 +93,38 @@ export function encodeMessage(msg: Message): Uint8Array {
       w.bytes(fixed(msg.sharePublicKey, ML_KEM768_PUBLIC_KEY_BYTES, 'saKeys sharePublicKey'));
       w.bytes(fixed(msg.selfCommitment, SECAGG_COMMITMENT_BYTES, 'saKeys selfCommitment'));
       w.bytes(fixed(msg.masterCommitment, SECAGG_COMMITMENT_BYTES, 'saKeys masterCommitment'));
+      w.bytes(fixed(msg.signature, SIGNATURE_BYTES, 'saKeys signature'));
       break;
     case 'saPeerKeys':
-      writeIndexed(w.u32(msg.round), msg.keys, SECAGG_PUBLIC_KEYS_BYTES);
+      writeIndexed(w.u32(msg.round), msg.keys, SECAGG_PEER_KEYS_BYTES);
       break;
     case 'saEncaps':
+      writeIndexed(writeIndexed(w.u32(msg.round), msg.cipherTexts, SECAGG_CIPHERTEXT_BYTES), msg.shareCipherTexts, SECAGG_CIPHERTEXT_BYTES);
+      writeAttestation(w, msg.attestation, 'saEncaps attestation');
+      break;
     case 'saPeerEncaps':
       writeIndexed(writeIndexed(w.u32(msg.round), msg.cipherTexts, SECAGG_CIPHERTEXT_BYTES), msg.shareCipherTexts, SECAGG_CIPHERTEXT_BYTES);
+      writeAttestations(w, msg.attestations);
       break;
     case 'saShares':
       writeIndexed(writeIndexed(w.u32(msg.round), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES);
+      writeAttestation(w, msg.attestation, 'saShares attestation');
       break;
     case 'saPeerShares':
       writeIndexed(writeIndexed(w.u32(msg.round).f64(msg.weight), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES);
+      writeAttestations(w, msg.attestations);
+      break;
+    case 'saSurvivors':
+      writeIndices(w.u32(msg.round), msg.survivors);
+      break;
+    case 'saSurvivorsSigned':
+      w.u32(msg.round).bytes(fixed(msg.signature, SIGNATURE_BYTES, 'saSurvivorsSigned signature'));
       break;
     case 'saMasked':
       writeIndexed(w.u32(msg.round).uint32Vector(msg.masked), msg.complaints, SECAGG_COMPLAINT_BYTES);
       break;
     case 'saUnmask':
-      writeIndices(writeIndices(w.u32(msg.round), msg.survivors), msg.dropped);
+      writeIndexed(writeIndices(writeIndices(w.u32(msg.round), msg.survivors), msg.dropped), msg.signatures, SIGNATURE_BYTES);
       break;
     case 'saUnmaskReply':
       writeIndexed(writeIndexed(w.u32(msg.round), msg.selfShares, SECAGG_SHARE_BYTES), msg.masterShares, SECAGG_SHARE_BYTES);
@@ -133,8 +155,10 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
   if (kind === undefined) throw new FedwardenError('BAD_FRAME', `unknown message tag ${tag}`);
   switch (kind) {
     case 'hello': {
+      const version = r.u16('protocol version');
       const token = r.string('token');
-      return { kind, token, manifest: readManifest(r, limits) };
+      const manifest = readManifest(r, limits);
+      return { kind, version, token, manifest, identityKey: r.bytes(IDENTITY_KEY_BYTES, 'identityKey').slice() };
     }
     case 'welcome': {
       const participantId = r.string('participantId');
@@ -183,29 +207,46 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
       const sharePublicKey = r.bytes(ML_KEM768_PUBLIC_KEY_BYTES, 'sharePublicKey').slice();
       const selfCommitment = r.bytes(SECAGG_COMMITMENT_BYTES, 'selfCommitment').slice();
       const masterCommitment = r.bytes(SECAGG_COMMITMENT_BYTES, 'masterCommitment').slice();
-      return { kind, round, numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey, selfCommitment, masterCommitment };
+      const signature = r.bytes(SIGNATURE_BYTES, 'signature').slice();
+      return { kind, round, numSamples, meanLoss, trainMs, maskPublicKey, sharePublicKey, selfCommitment, masterCommitment, signature };
     }
     case 'saPeerKeys': {
       const round = r.u32('round');
-      return { kind, round, keys: readIndexed(r, limits, SECAGG_PUBLIC_KEYS_BYTES, 'keys') };
+      return { kind, round, keys: readIndexed(r, limits, SECAGG_PEER_KEYS_BYTES, 'keys') };
     }
-    case 'saEncaps':
+    case 'saEncaps': {
+      const round = r.u32('round');
+      const cipherTexts = readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'cipherTexts');
+      const shareCipherTexts = readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'shareCipherTexts');
+      return { kind, round, cipherTexts, shareCipherTexts, attestation: readAttestation(r, 'attestation') };
+    }
     case 'saPeerEncaps': {
       const round = r.u32('round');
       const cipherTexts = readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'cipherTexts');
-      return { kind, round, cipherTexts, shareCipherTexts: readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'shareCipherTexts') };
+      const shareCipherTexts = readIndexed(r, limits, SECAGG_CIPHERTEXT_BYTES, 'shareCipherTexts');
+      return { kind, round, cipherTexts, shareCipherTexts, attestations: readAttestations(r, limits) };
     }
     case 'saShares': {
       const round = r.u32('round');
       const shares = readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares');
-      return { kind, round, shares, commitments: readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments') };
+      const commitments = readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments');
+      return { kind, round, shares, commitments, attestation: readAttestation(r, 'attestation') };
     }
     case 'saPeerShares': {
       const round = r.u32('round');
       const weight = r.f64('weight');
       if (!(weight > 0 && weight <= 1)) throw new FedwardenError('BAD_FRAME', 'saPeerShares: weight must be in (0, 1]');
       const shares = readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares');
-      return { kind, round, weight, shares, commitments: readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments') };
+      const commitments = readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments');
+      return { kind, round, weight, shares, commitments, attestations: readAttestations(r, limits) };
+    }
+    case 'saSurvivors': {
+      const round = r.u32('round');
+      return { kind, round, survivors: readIndices(r, limits, 'survivors') };
+    }
+    case 'saSurvivorsSigned': {
+      const round = r.u32('round');
+      return { kind, round, signature: r.bytes(SIGNATURE_BYTES, 'signature').slice() };
     }
     case 'saMasked': {
       const round = r.u32('round');
@@ -215,7 +256,8 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
     case 'saUnmask': {
       const round = r.u32('round');
       const survivors = readIndices(r, limits, 'survivors');
-      return { kind, round, survivors, dropped: readIndices(r, limits, 'dropped') };
+      const dropped = readIndices(r, limits, 'dropped');
+      return { kind, round, survivors, dropped, signatures: readIndexed(r, limits, SIGNATURE_BYTES, 'signatures') };
     }
     case 'saUnmaskReply': {
       const round = r.u32('round');
@@ -318,6 +360,41 @@ function readIndexed(r: ByteReader, limits: ProtocolLimits, size: number, what: 
   return out;
 }
 
+function writeAttestation(w: ByteWriter, bytes: Uint8Array, what: string): ByteWriter {
+  if (!(bytes instanceof Uint8Array) || bytes.length < MIN_ATTESTATION_BYTES || bytes.length > MAX_ATTESTATION_BYTES) {
+    throw new FedwardenError('BAD_FRAME', `${what}: expected ${MIN_ATTESTATION_BYTES}..${MAX_ATTESTATION_BYTES} bytes`);
+  }
+  return w.u32(bytes.length).bytes(bytes);
+}
+
+function readAttestation(r: ByteReader, what: string): Uint8Array {
+  const length = r.u32(`${what} length`);
+  if (length < MIN_ATTESTATION_BYTES || length > MAX_ATTESTATION_BYTES) {
+    throw new FedwardenError('BAD_FRAME', `${what}: ${length} bytes, expected ${MIN_ATTESTATION_BYTES}..${MAX_ATTESTATION_BYTES}`);
+  }
+  return r.bytes(length, what).slice();
+}
+
+/** u32 count, then per entry u32 index and one attestation. Indices are distinct. */
+function writeAttestations(w: ByteWriter, entries: readonly IndexedBytes[]): ByteWriter {
+  w.u32(entries.length);
+  for (const e of entries) writeAttestation(w.u32(e.index), e.bytes, `attestation ${e.index}`);
+  return w;
+}
+
+function readAttestations(r: ByteReader, limits: ProtocolLimits): IndexedBytes[] {
+  const count = readCount(r, limits, 'attestations');
+  const seen = new Set<number>();
+  const out: IndexedBytes[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = checkIndex(r.u32('attestations index'), limits, 'attestations');
+    if (seen.has(index)) throw new FedwardenError('BAD_FRAME', `attestations: index ${index} repeated`);
+    seen.add(index);
+    out.push({ index, bytes: readAttestation(r, 'attestation') });
+  }
+  return out;
+}
+
 function writeIndices(w: ByteWriter, indices: readonly number[]): ByteWriter {
   w.u32(indices.length);
   for (const i of indices) w.u32(i);
@@ -340,6 +417,8 @@ function writeSecaggSetup(w: ByteWriter, setup: SecaggSetup | undefined): void {
   w.u8(1).u32(setup.group).u32(setup.index).u32(setup.members);
   writeIndices(w, setup.neighbours);
   w.u32(setup.threshold).f64(setup.clip).u8(setup.bits);
+  w.u32(setup.peers.length);
+  for (const p of setup.peers) w.u32(p.index).string(p.participantId).bytes(fixed(p.identityKey, IDENTITY_KEY_BYTES, `peer ${p.index} identityKey`));
 }
 
 function readSecaggSetup(r: ByteReader, limits: ProtocolLimits): SecaggSetup | undefined {
@@ -364,13 +443,24 @@ function readSecaggSetup(r: ByteReader, limits: ProtocolLimits): SecaggSetup | u
   if (!(Number.isFinite(clip) && clip > 0)) throw new FedwardenError('BAD_FRAME', 'secagg: clip must be finite and > 0');
   const bits = r.u8('bits');
   if (bits < 1 || bits > MAX_QUANTIZATION_BITS) throw new FedwardenError('BAD_FRAME', `secagg: bits ${bits} not in 1..32`);
-  return { group, index, members, neighbours, threshold, clip, bits };
+  const count = readCount(r, limits, 'peers');
+  const peers: SecaggPeer[] = [];
+  for (let i = 0; i < count; i++) {
+    const peerIndex = checkIndex(r.u32('peer index'), limits, 'peers');
+    const participantId = r.string('peer participantId');
+    peers.push({ index: peerIndex, participantId, identityKey: r.bytes(IDENTITY_KEY_BYTES, 'peer identityKey').slice() });
+  }
+  // Exactly one peer per neighbour, in the neighbours' order.
+  if (peers.length !== neighbours.length || peers.some((p, i) => p.index !== neighbours[i])) {
+    throw new FedwardenError('BAD_FRAME', 'secagg: peers must name each neighbour once, in order');
+  }
+  return { group, index, members, neighbours, threshold, clip, bits, peers };
 }
 
 /** Vectors dominate message size: size the buffer for them so that encoding an update never regrows it. */
 function initialCapacity(msg: Message): number {
   if (msg.kind === 'update') return 64 + msg.delta.byteLength;
-  if (msg.kind === 'roundStart' || msg.kind === 'finished') return 64 + msg.global.byteLength + 1024;
+  if (msg.kind === 'roundStart' || msg.kind === 'finished') return 64 + msg.global.byteLength + 1024 + (msg.kind === 'roundStart' ? (msg.secagg?.peers.length ?? 0) * (IDENTITY_KEY_BYTES + 64) : 0);
   if (msg.kind === 'saMasked') return 64 + msg.masked.byteLength + msg.complaints.length * (4 + SECAGG_COMPLAINT_BYTES);
   return 256;
 }

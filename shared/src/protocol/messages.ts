@@ -1,13 +1,16 @@
 /**
- * fedwarden wire protocol, version 1: the messages carried inside the encrypted channel.
+ * fedwarden wire protocol, version 2: the messages carried inside the encrypted channel.
  *
  * Messages are a discriminated union on `kind`. Each kind has a fixed numeric tag on the wire (never reuse one).
- * Tensors are Float32Array and travel as raw little-endian bytes. See codec.ts for the byte layout.
+ * Tensors are Float32Array and travel as raw little-endian bytes. See codec.ts for the byte layout. The version
+ * travels in `hello`; a coordinator refuses another one (UNSUPPORTED). Version 2 added the participant's identity
+ * key to hello, signatures to every secure-aggregation stage and the consistency round (saSurvivors).
  */
 import type { AdapterManifest } from '../adapter.ts';
+import { ML_DSA65_PUBLIC_KEY_BYTES, ML_DSA65_SIGNATURE_BYTES } from '../crypto/identity.ts';
 import type { ErrorCode } from '../errors.ts';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /**
  * A member's two ML-KEM-768 public keys as relayed: the mask key (derived from its pairwise master P, so that
@@ -17,6 +20,15 @@ export const PROTOCOL_VERSION = 1;
  * for it, so that the receiver of shares can prove their key (blame, coordinator/src/secagg/blame.ts).
  */
 export const SECAGG_PUBLIC_KEYS_BYTES = 2 * 1184;
+/** An ML-DSA-65 identity public key (hello, SecaggPeer). */
+export const IDENTITY_KEY_BYTES = ML_DSA65_PUBLIC_KEY_BYTES;
+/** An ML-DSA-65 signature (saKeys, saSurvivorsSigned, saUnmask). */
+export const SIGNATURE_BYTES = ML_DSA65_SIGNATURE_BYTES;
+/**
+ * A neighbour's stage-keys message as relayed: its two public keys, its commitments to b and P, and its signature
+ * over all four (shared/src/secagg/statements.ts keysStatement), so that the recipient can check them.
+ */
+export const SECAGG_PEER_KEYS_BYTES = SECAGG_PUBLIC_KEYS_BYTES + 2 * 32 + ML_DSA65_SIGNATURE_BYTES;
 /** One ML-KEM-768 ciphertext as relayed: to a higher neighbour's mask key, or to a neighbour's share key. */
 export const SECAGG_CIPHERTEXT_BYTES = 1088;
 /** A Shamir share of one 32-byte secret (GF(2^8), byte-wise). */
@@ -54,6 +66,16 @@ export interface SecaggSetup {
   /** Quantization: values are clipped to [-clip, clip] and mapped to `bits`-bit integers. */
   readonly clip: number;
   readonly bits: number;
+  /** Each neighbour's participant id and registered identity key, which its signed stage messages must verify under. */
+  readonly peers: readonly SecaggPeer[];
+}
+
+/** A neighbour in a secure group, as the coordinator names it. */
+export interface SecaggPeer {
+  readonly index: number;
+  readonly participantId: string;
+  /** ML-DSA-65 public key registered at enrolment (IDENTITY_KEY_BYTES). */
+  readonly identityKey: Uint8Array;
 }
 
 /** An index-addressed blob in a secure-aggregation relay (key, ciphertext or sealed shares). */
@@ -63,8 +85,11 @@ export interface IndexedBytes {
 }
 
 export type Message =
-  /** Participant → coordinator, first message after the handshake. */
-  | { readonly kind: 'hello'; readonly token: string; readonly manifest: AdapterManifest }
+  /**
+   * Participant → coordinator, first message after the handshake: protocol version, token, adapter manifest,
+   * and the participant's ML-DSA-65 identity key (registered at its first hello, then required to match).
+   */
+  | { readonly kind: 'hello'; readonly version: number; readonly token: string; readonly manifest: AdapterManifest; readonly identityKey: Uint8Array }
   /** Coordinator → participant: accepted. */
   | { readonly kind: 'welcome'; readonly participantId: string; readonly rounds: number }
   /** Coordinator → participant: you are selected; train from `global` and report before the deadline. */
@@ -112,46 +137,77 @@ export type Message =
       readonly selfCommitment: Uint8Array;
       /** Commitment to the pairwise master P (SECAGG_COMMITMENT_BYTES). */
       readonly masterCommitment: Uint8Array;
+      /** Identity signature over the keys and commitments (statements.ts keysStatement). */
+      readonly signature: Uint8Array;
     }
-  /** Coordinator relays the keys (SECAGG_PUBLIC_KEYS_BYTES each) of the neighbours that reached stage keys. */
+  /** Coordinator relays the signed keys (SECAGG_PEER_KEYS_BYTES each) of the neighbours that reached stage keys. */
   | { readonly kind: 'saPeerKeys'; readonly round: number; readonly keys: readonly IndexedBytes[] }
   /**
    * Stage encaps: a ciphertext to the mask key of each higher-index neighbour (`cipherTexts`), and one to the
-   * share key of every neighbour (`shareCipherTexts`): it keys the shares that neighbour seals for me.
+   * share key of every neighbour (`shareCipherTexts`): it keys the shares that neighbour seals for me. The
+   * attestation signs every recipient's item at once (statements.ts attestItems).
    */
   | {
       readonly kind: 'saEncaps';
       readonly round: number;
       readonly cipherTexts: readonly IndexedBytes[];
       readonly shareCipherTexts: readonly IndexedBytes[];
+      readonly attestation: Uint8Array;
     }
-  /** Relayed: mask-key ciphertexts from paired lower neighbours, share-key ciphertexts from every paired one. */
+  /**
+   * Relayed: mask-key ciphertexts from paired lower neighbours, share-key ciphertexts from every paired one, and
+   * each sender's attestation.
+   */
   | {
       readonly kind: 'saPeerEncaps';
       readonly round: number;
       readonly cipherTexts: readonly IndexedBytes[];
       readonly shareCipherTexts: readonly IndexedBytes[];
+      readonly attestations: readonly IndexedBytes[];
     }
   /**
    * Stage shares: my sealed Shamir shares (self-mask seed, pairwise master) for each paired neighbour, and my
    * commitments to the two shares inside each (SECAGG_SHARE_COMMITMENTS_BYTES), under the same indices.
    */
-  | { readonly kind: 'saShares'; readonly round: number; readonly shares: readonly IndexedBytes[]; readonly commitments: readonly IndexedBytes[] }
-  /** Relayed shares with their senders' commitments, and the weight in (0, 1] to scale my update by before masking. */
+  | {
+      readonly kind: 'saShares';
+      readonly round: number;
+      readonly shares: readonly IndexedBytes[];
+      readonly commitments: readonly IndexedBytes[];
+      readonly attestation: Uint8Array;
+    }
+  /**
+   * Relayed shares with their senders' commitments and attestations, and the weight in (0, 1] to scale my update
+   * by before masking.
+   */
   | {
       readonly kind: 'saPeerShares';
       readonly round: number;
       readonly weight: number;
       readonly shares: readonly IndexedBytes[];
       readonly commitments: readonly IndexedBytes[];
+      readonly attestations: readonly IndexedBytes[];
     }
   /**
    * Stage masked: quantized, weighted, masked update (mod 2^32), masked with the partners whose shares opened
    * and matched their commitments; for each other partner, a complaint (SECAGG_COMPLAINT_BYTES of evidence).
    */
   | { readonly kind: 'saMasked'; readonly round: number; readonly masked: Uint32Array; readonly complaints: readonly IndexedBytes[] }
-  /** Stage unmask: whose masked input arrived (survivors) and who dropped, among my paired neighbours. */
-  | { readonly kind: 'saUnmask'; readonly round: number; readonly survivors: readonly number[]; readonly dropped: readonly number[] }
+  /** Consistency round: U3, every member of the group whose masked input the sum will contain. */
+  | { readonly kind: 'saSurvivors'; readonly round: number; readonly survivors: readonly number[] }
+  /** My signature over U3 (statements.ts survivorsStatement). */
+  | { readonly kind: 'saSurvivorsSigned'; readonly round: number; readonly signature: Uint8Array }
+  /**
+   * Stage unmask: whose masked input arrived (survivors) and who dropped, among my masking partners, with my
+   * surviving partners' signatures over the same U3 (at least t of them must verify, or I reveal nothing).
+   */
+  | {
+      readonly kind: 'saUnmask';
+      readonly round: number;
+      readonly survivors: readonly number[];
+      readonly dropped: readonly number[];
+      readonly signatures: readonly IndexedBytes[];
+    }
   /** Shares of survivors' self-mask seeds and of dropped members' pairwise masters — never both for one member. */
   | {
       readonly kind: 'saUnmaskReply';
@@ -187,4 +243,6 @@ export const MESSAGE_TAGS = {
   saMasked: 15,
   saUnmask: 16,
   saUnmaskReply: 17,
+  saSurvivors: 18,
+  saSurvivorsSigned: 19,
 } as const satisfies Record<MessageKind, number>;

@@ -22,3 +22,18 @@ export {
 } from './pairwise.ts';
 export { COMMITMENT_BYTES, COMMITMENT_LABELS, commitSecret, commitShare, opensCommitment, type SecretKind } from './commitment.ts';
 export { isValidKemPublicKey } from './kem-key-check.ts';
+export {
+  ITEM_DIGEST_BYTES,
+  MAX_ATTESTATION_BYTES,
+  MIN_ATTESTATION_BYTES,
+  STATEMENT_LABELS,
+  attestItems,
+  attestationBytes,
+  checkAttested,
+  checkAttestedAll,
+  encapsItem,
+  keysStatement,
+  sharesItem,
+  survivorsStatement,
+  type ListStage,
+} from './statements.ts';
