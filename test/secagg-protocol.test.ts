@@ -728,13 +728,37 @@ describe('secure aggregation protocol: hostile members are blamed, never a wrong
     for (const key of candidates) expect(codeOf(() => openShares(key, ROUND, GROUP, 5, 2, fromFive))).toBe('DECRYPT_FAILED');
   });
 
-  it('a member refuses (BAD_SHARE) when fewer than t partners sent good shares; complaints are checked like any field', () => {
+  it('a member left with fewer than t good partners abstains with its complaints: the culprits are named, not the member', () => {
     // Members 2 and 3 seal (and sign) garbage for member 1: it is left with 3 good partners, below t = 4.
     const hostile = (stage: Stage, i: number, msg: Message): Message =>
       stage === 'shares' && (i === 2 || i === 3) ? rewriteShares(msg, 'shares', (j, b) => (j === 1 ? garbage(b.length, i) : b)) : msg;
     const h = new Harness({ ...base, seed: 39, hostile });
     const relay = h.shares();
-    expect(codeOf(() => h.client(1).masked(relay.get(1)!, new Float32Array(24)))).toBe('BAD_SHARE');
+    const abstain = h.client(1).masked(relay.get(1)!, new Float32Array(24));
+    expect(abstain.masked).toHaveLength(0);
+    expect(abstain.complaints.map((c) => c.index)).toEqual([2, 3]);
+    h.group.acceptMasked(1, wire(abstain));
+    expect(h.group.blamed.map(({ culprit, accuser, kind }) => ({ culprit, accuser, kind }))).toEqual([
+      { culprit: 2, accuser: 1, kind: 'unopenable-shares' },
+      { culprit: 3, accuser: 1, kind: 'unopenable-shares' },
+    ]);
+    // It holds nothing any more: asked to go on, it refuses.
+    expect(codeOf(() => h.client(1).survivors({ kind: 'saSurvivors', round: ROUND, survivors: [1, 4, 5, 6] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(h.client(1).stage).toBe('failed');
+    // Abstaining with nothing to complain about, or twice, is refused; and so is an empty input without complaints.
+    expect(codeOf(() => h.group.acceptMasked(1, wire(abstain)))).toBe('UNEXPECTED_MESSAGE');
+    const up4 = h.client(4).masked(relay.get(4)!, new Float32Array(24));
+    expect(codeOf(() => h.group.acceptMasked(4, { ...up4, masked: new Uint32Array(0) }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => h.group.acceptMasked(4, { ...up4, masked: new Uint32Array(0), complaints: [{ index: 2, bytes: new Uint8Array(32) }] }))).toBe('UNEXPECTED_MESSAGE');
+  });
+
+  it('a member refuses when fewer than t partners\' shares are relayed; complaints are checked like any field', () => {
+    const h = new Harness({ ...base, seed: 39 });
+    const relay = h.shares();
+    // The coordinator relays too few partners' shares (every one signed and good): nothing to complain about.
+    const m = relay.get(1)!;
+    const few = { ...m, shares: m.shares.slice(0, 3), commitments: m.commitments.slice(0, 3), attestations: m.attestations.slice(0, 3) };
+    expect(codeOf(() => h.client(1).masked(wire(few), new Float32Array(24)))).toBe('UNEXPECTED_MESSAGE');
     expect(h.client(1).stage).toBe('failed');
     // Coordinator: a complaint about a non-partner, or so many that fewer than t partners remain, is refused.
     const up = h.client(2).masked(relay.get(2)!, new Float32Array(24));

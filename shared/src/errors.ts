@@ -51,9 +51,9 @@ export const ERROR_CODES = {
   /** Stored data failed an integrity check: checkpoint hash, audit chain (local only, never sent). */
   STORAGE_CORRUPT: { close: 1011, text: 'storage failed an integrity check' },
   /**
-   * Secure aggregation: a Shamir share that does not open or does not match its dealer's commitment, or a
-   * reconstructed secret that does not match its commitment. A member refuses with it when too few of its
-   * partners' shares are good to go on; the coordinator names the culprit with it in the round record.
+   * Secure aggregation: a Shamir share that does not open or does not match its dealer's commitment. Protocol 1
+   * members refused with it when too few partners' shares were good; since protocol 2 they abstain with
+   * complaints instead (the culprits are blamed), and the code is kept so that it keeps its meaning.
    */
   BAD_SHARE: { close: 4013, text: 'secure-aggregation share failed its check' },
   /**

@@ -6,8 +6,10 @@
  * What an honest member refuses (throws, answers nothing), beyond malformed input:
  * - encaps: fewer than t neighbours' keys relayed; shares: fewer than t paired neighbours; masked: fewer than t
  *   masking partners. Each makes it impossible to recover this member's secrets from t of its partners.
- * - masked: fewer than t partners whose relayed shares open and match their commitments (BAD_SHARE). A partner
- *   whose shares do not is not masked with: the member complains about it instead (below).
+ * - masked: fewer than t partners whose relayed shares open and match their commitments. A partner whose shares
+ *   do not is not masked with: the member complains about it (below). With fewer than t good ones left it
+ *   abstains: an empty masked input with its complaints, so that the culprits are named, then it forgets
+ *   everything.
  * - any stage: a relayed key, ciphertext or share whose sender's identity signature does not verify
  *   (BAD_SIGNATURE). The coordinator checks every signature before it relays, so only a coordinator that alters,
  *   swaps or invents what members say can cause this: nothing more is revealed to it.
@@ -90,6 +92,7 @@ import {
   type ClientState,
   type HeldShares,
   type PeerKeys,
+  wipeState,
 } from './client-state.ts';
 
 export interface TrainingMeta {
@@ -281,7 +284,10 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
     else complaints.push({ index: j, bytes: peer.evidence.slice() });
   }
   if (s.held.size < threshold) {
-    throw new FedwardenError('BAD_SHARE', `saPeerShares: ${s.held.size} partners sent good shares, threshold is ${threshold}`);
+    // Too few good partners to mask with (at least t were relayed, so some are to blame): I cannot contribute
+    // this round. Abstain with the complaints (an empty masked input) so that the culprits are named.
+    wipeState(s);
+    return { kind: 'saMasked', round: s.round, masked: new Uint32Array(0), complaints };
   }
 
   const { q, clipped } = quantize(update, msg.weight, clip, bits, s.rounding);

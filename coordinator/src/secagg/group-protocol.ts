@@ -172,7 +172,7 @@ export class SecaggGroup {
       s.stage === 'keys' ? [this.all(), s.publicKeys]
       : s.stage === 'encaps' ? [s.keyed.keys(), s.cipherTexts]
       : s.stage === 'shares' ? [s.paired.keys(), s.sealed]
-      : s.stage === 'masked' ? [s.partners.keys(), s.masked]
+      : s.stage === 'masked' ? [s.partners.keys(), s.complaints]
       : s.stage === 'survivors' ? [s.requests.keys(), s.survivorSignatures]
       : s.stage === 'unmask' ? [s.requests.keys(), s.replies]
       : [[], new Set<number>()];
@@ -305,17 +305,27 @@ export class SecaggGroup {
 
   // ---- stage masked ----
 
+  /**
+   * A masked input with its complaints; or, from a member left with fewer than t good partners, complaints
+   * alone with an empty input (it abstains: judged like any complaints, then treated as dropped before masked).
+   */
   acceptMasked(index: number, msg: MessageOf<'saMasked'>): void {
     this.accepting('masked', index, msg, 'saMasked', this.s.partners.keys(), this.s.masked);
-    if (!(msg.masked instanceof Uint32Array) || msg.masked.length !== this.s.params.dim) {
+    if (this.s.complaints.has(index)) throw new FedwardenError('UNEXPECTED_MESSAGE', `saMasked: member ${index} already abstained`);
+    const abstains = msg.masked instanceof Uint32Array && msg.masked.length === 0;
+    if (!abstains && (!(msg.masked instanceof Uint32Array) || msg.masked.length !== this.s.params.dim)) {
       throw new FedwardenError('BAD_UPDATE', `saMasked: expected ${this.s.params.dim} words`);
     }
     const partners = this.s.partners.get(index) as number[];
     const complaints = checkAddressed(msg.complaints, partners, SECAGG_COMPLAINT_BYTES, 'saMasked complaints', true);
-    if (partners.length - complaints.size < this.t) {
-      throw new FedwardenError('UNEXPECTED_MESSAGE', `saMasked: masked with ${partners.length - complaints.size} partners, threshold is ${this.t}`);
+    const kept = partners.length - complaints.size;
+    if (abstains ? complaints.size === 0 || kept >= this.t : kept < this.t) {
+      throw new FedwardenError(
+        'UNEXPECTED_MESSAGE',
+        abstains ? `saMasked: abstaining with ${complaints.size} complaints and ${kept} good partners (threshold ${this.t})` : `saMasked: masked with ${kept} partners, threshold is ${this.t}`,
+      );
     }
-    this.s.masked.set(index, msg.masked);
+    if (!abstains) this.s.masked.set(index, msg.masked);
     this.s.complaints.set(index, new Set(complaints.keys()));
     for (const [accused, evidence] of complaints) this.judge(index, accused, evidence);
   }
