@@ -25,6 +25,7 @@ import { keysWithEphemeral, longTermOnlyGuesses, openRecorded, type RecordedSess
 import { FakeModel, fakeData } from './support/fake-model.ts';
 import { startFederation, type TestFederation } from './support/federation.ts';
 import { startLinkProxy, type LinkProxy } from './support/link-proxy.ts';
+import { helloMessage } from './support/raw-peer.ts';
 import { binaryMessages, startWireRecorder, type WireRecorder } from './support/wire-recorder.ts';
 
 const generatedKeys = vi.hoisted(() => [] as { publicKey: Uint8Array; secretKey: Uint8Array; secretKeyCopy: Uint8Array }[]);
@@ -231,7 +232,7 @@ describe('post-quantum channel, end to end', () => {
   it('closes the connection on a tampered frame', async () => {
     fed = await startFederation(1);
     const peer = await rawPeer(fed.url, fed.fingerprint);
-    const frame = peer.session.seal(encodeMessage({ kind: 'hello', token: fed.tokens[0]!, manifest }));
+    const frame = peer.session.seal(encodeMessage(helloMessage(fed.tokens[0]!, manifest)));
     frame[frame.length - 20]! ^= 0x01;
     peer.ws.send(frame);
     const { code, reason } = await peer.closed;
@@ -243,7 +244,7 @@ describe('post-quantum channel, end to end', () => {
   it('closes the connection on a replayed frame', async () => {
     fed = await startFederation(1);
     const peer = await rawPeer(fed.url, fed.fingerprint);
-    const hello = peer.session.seal(encodeMessage({ kind: 'hello', token: fed.tokens[0]!, manifest }));
+    const hello = peer.session.seal(encodeMessage(helloMessage(fed.tokens[0]!, manifest)));
     peer.ws.send(hello);
     await expect.poll(() => fed!.coordinator.connectedParticipants).toBe(1);
     peer.ws.send(hello);
@@ -255,7 +256,7 @@ describe('post-quantum channel, end to end', () => {
   it('closes the connection on reordered frames', async () => {
     fed = await startFederation(1);
     const peer = await rawPeer(fed.url, fed.fingerprint);
-    const first = peer.session.seal(encodeMessage({ kind: 'hello', token: fed.tokens[0]!, manifest }));
+    const first = peer.session.seal(encodeMessage(helloMessage(fed.tokens[0]!, manifest)));
     const second = peer.session.seal(encodeMessage({ kind: 'error', code: 'INTERNAL', message: 'x' }));
     void first;
     peer.ws.send(second);

@@ -20,6 +20,8 @@ import {
   FRAME_CLIENT_KEX,
   FRAME_SEALED,
   FedwardenError,
+  IDENTITY_KEY_BYTES,
+  PROTOCOL_VERSION,
   SEALED_OVERHEAD_BYTES,
   SecureSession,
   ServerHandshake,
@@ -263,7 +265,13 @@ describe('fuzz: ServerHandshake.accept', () => {
 
   it(`derives a useless session from ${ACCEPT_KEX_CASES} tampered key exchanges, and refuses a second accept`, async () => {
     const rng = createRng(deriveSeed(FUZZ_SEED, 5));
-    const hello = encodeMessage({ kind: 'hello', token: 'fuzz', manifest: { entries: [{ name: 'w', shape: [1], init: { kind: 'zeros' } }] } });
+    const hello = encodeMessage({
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      token: 'fuzz',
+      manifest: { entries: [{ name: 'w', shape: [1], init: { kind: 'zeros' } }] },
+      identityKey: new Uint8Array(IDENTITY_KEY_BYTES),
+    });
     const outcomes = new Tally();
     for (let index = 0; index < ACCEPT_KEX_CASES; index++) {
       await breathe(index);

@@ -102,20 +102,21 @@ describe('participant cap', () => {
 
     const c = await peer(fed.url);
     await c.handshake(fed.fingerprint);
-    c.sendSealed({ kind: 'hello', token: fed.tokens[2]!, manifest });
+    c.sendSealed(c.hello(fed.tokens[2]!, manifest));
     const refused = await c.closed;
     expect(refused.code).toBe(4009);
     expect(refused.reason).toMatch(/^FULL: at most 2 participants/);
     expect(fed.coordinator.connectedParticipants).toBe(2);
 
-    // The same participant connecting again replaces its own connection, even at the cap.
+    // The same participant connecting again (with the identity key it registered) replaces its own connection, even at the cap.
     const a2 = await peer(fed.url);
-    await a2.join(fed.fingerprint, fed.tokens[0]!, manifest);
+    await a2.join(fed.fingerprint, fed.tokens[0]!, manifest, a.identity);
     expect((await a.closed).code).toBe(4010);
     expect(fed.coordinator.connectedParticipants).toBe(2);
 
     b.ws.close();
     await expect.poll(() => fed!.coordinator.connectedParticipants).toBe(1);
+    // With a key of its own: the hello refused as FULL registered nothing.
     const c2 = await peer(fed.url);
     expect((await c2.join(fed.fingerprint, fed.tokens[2]!, manifest)).participantId).toBe('p2');
   });

@@ -4,13 +4,14 @@
  * run again; SIGTERM stops it cleanly (exit 0, round stored as interrupted, participants closed with 1001).
  * Real loopback sockets and crypto; participants run in this process with the fake model.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FederatedClient, type ClientSummary } from '@fedwarden/client';
 import { SqliteStore, databasePath, generateToken, hashToken } from '@fedwarden/coordinator';
-import type { FedwardenError } from '@fedwarden/shared';
+import { ML_DSA_SEED_BYTES, type FedwardenError } from '@fedwarden/shared';
 import { startCoordinatorCli as cli, killCoordinatorClis } from './support/coordinator-cli.ts';
 import { FakeModel, fakeData } from './support/fake-model.ts';
 import { within } from './support/within.ts';
@@ -27,6 +28,9 @@ afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
+
+/** Each participant's identity seed: a participant that comes back to the restarted coordinator presents the key it registered. */
+const IDENTITIES = SAMPLES.map(() => randomBytes(ML_DSA_SEED_BYTES));
 
 function setUp(): { args: string[]; tokens: string[]; dataDir: string } {
   dir = mkdtempSync(join(tmpdir(), 'fedwarden-restart-'));
@@ -53,6 +57,7 @@ function participants(url: string, fingerprint: string, tokens: string[], trainM
         url,
         fingerprint,
         token,
+        identity: IDENTITIES[i],
         model: new FakeModel(STEPS[i]!, trainMs[i]),
         data: fakeData(SAMPLES[i]!),
         reconnect: false,
@@ -97,7 +102,7 @@ describe('coordinator restart from its data dir', () => {
     doomed.forEach((c) => c.close());
     expect(await within(5_000, 'old participants to notice', Promise.all(doomedRuns))).not.toContain('finished');
 
-    // Second process, same data dir, fresh participants.
+    // Second process, same data dir, fresh participants (new clients with the identities registered before).
     const second = cli(args);
     const again = await within(20_000, 'second coordinator listening', second.ready);
     expect(again.fingerprint).toBe(fingerprint); // the key persisted in the data dir

@@ -8,23 +8,35 @@
  * circuit breaker that stops hammering a coordinator that keeps failing (resilience/reconnect-policy.ts).
  * After a reconnect the participant rejoins its round where the stage allows (a trusted-mode upload lost with
  * the link is sent again without retraining, see kept-update.ts) and otherwise the next round. Terminal errors
- * (bad token, pinned key mismatch, manifest mismatch, superseded, bad config, a coordinator breaking the
- * protocol) and close() end run() at once.
+ * (bad token, pinned key mismatch, manifest mismatch, an identity key other than the one the coordinator
+ * registered for this participant, superseded, bad config, a coordinator breaking the protocol) and close() end
+ * run() at once.
+ *
+ * Identity: the participant signs its secure-aggregation messages with an ML-DSA-65 key pair derived from the
+ * `identity` seed (keep it with loadIdentityFile), or drawn fresh once per FederatedClient (kept across its
+ * reconnects). The coordinator registers the key at the participant's first hello and refuses another one later
+ * (IDENTITY_MISMATCH), so a participant that restarts with a new FederatedClient must pass the same seed.
+ * Neighbours' keys are pinned on first sight (peer-pins.ts) and checked by the optional `trustPeer`.
  */
 import { EventEmitter } from 'node:events';
 import {
   FedwardenError,
   LOG_LEVELS,
+  PROTOCOL_VERSION,
   createLogger,
+  identityFingerprint,
   roundMs,
   silentLogger,
   toFedwardenError,
+  type IdentityKeyPair,
   type LogLevel,
   type Logger,
   type ProtocolLimits,
 } from '@fedwarden/shared';
 import type { ClientSummary, FederatedClientEvents } from './client-events.ts';
 import { SecureConnection } from './connection.ts';
+import { explainIdentityMismatch, identityFromOption, peerTrust, type TrustPeer } from './identity-options.ts';
+import { PeerPins } from './peer-pins.ts';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './resilience/heartbeat.ts';
 import { ReconnectPolicy, type ReconnectDecision, type ReconnectOptions } from './resilience/reconnect-policy.ts';
 import { RoundRunner } from './round-runner.ts';
@@ -40,6 +52,21 @@ export interface FederatedClientOptions {
   readonly data: LabeledData;
   /** Seed for local batch order; rounds derive their own from it. */
   readonly seed?: number;
+  /**
+   * The participant's identity: the 32-byte ML-DSA-65 seed its key pair derives from (loadIdentityFile keeps one
+   * in a 0600 file). The coordinator registers the public key at the first hello and refuses another key for
+   * this participant afterwards (IDENTITY_MISMATCH), so keep the seed across restarts. Default: a fresh identity
+   * for this FederatedClient instance (kept across its reconnects, lost with it).
+   */
+  readonly identity?: Uint8Array;
+  /**
+   * The application's own check of the neighbours a secure-aggregation round names (participant id and the
+   * SHA-256 fingerprint of the identity key the coordinator relays), e.g. against its directory of enrolled
+   * keys; must return a boolean synchronously. Besides it, each id's key is pinned on first sight and another
+   * key for it refused. A neighbour not trusted makes this participant refuse the round (UNTRUSTED_PEER, the
+   * 'refused' event) before it sends anything. Default: the pins alone.
+   */
+  readonly trustPeer?: TrustPeer;
   /** Secure aggregation's rounding randomness, for simulations that must replay exactly (RoundRunnerOptions). */
   readonly roundingRandom?: (n: number) => Uint8Array;
   readonly limits?: ProtocolLimits;
@@ -86,6 +113,10 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
   private wake: (() => void) | undefined;
   private running = false;
   private readonly log: Logger;
+  /** This participant's identity key pair, for the life of this client (hello, secure-aggregation signatures). */
+  private readonly identity: IdentityKeyPair;
+  /** Neighbours' identity keys as first seen, for the life of this client. */
+  private readonly pins = new PeerPins();
 
   constructor(private readonly options: FederatedClientOptions) {
     super();
@@ -95,7 +126,12 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
     if (!(heartbeat >= 0 && Number.isFinite(heartbeat))) {
       throw new FedwardenError('BAD_CONFIG', 'FederatedClient: heartbeatTimeoutMs must be a non-negative number of ms');
     }
-    this.runner = new RoundRunner(options, this);
+    this.identity = identityFromOption(options.identity);
+    const { model, data, seed, roundingRandom } = options;
+    this.runner = new RoundRunner(
+      { model, data, seed, roundingRandom, identity: this.identity, trustPeer: peerTrust(this.pins, options.trustPeer, this.log) },
+      this,
+    );
     this.policy =
       options.reconnect === false
         ? undefined
@@ -123,6 +159,11 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
     this.closedByUser = true;
     this.connection?.close();
     this.wake?.();
+  }
+
+  /** SHA-256 fingerprint (hex) of this participant's identity public key: what the coordinator registers and logs. */
+  get identityFingerprint(): string {
+    return identityFingerprint(this.identity.publicKey);
   }
 
   /** Time spent in the secure-aggregation protocol so far, ms. */
@@ -189,14 +230,16 @@ export class FederatedClient extends EventEmitter<FederatedClientEvents> {
     this.connection = conn;
     if (this.closedByUser) conn.close();
     try {
-      await conn.send({ kind: 'hello', token, manifest: model.manifest });
+      await conn.send({ kind: 'hello', version: PROTOCOL_VERSION, token, manifest: model.manifest, identityKey: this.identity.publicKey });
       const welcome = await conn.next();
       if (welcome.kind !== 'welcome') {
         throw new FedwardenError('UNEXPECTED_MESSAGE', `expected welcome, got ${welcome.kind}`);
       }
       return { conn, participantId: welcome.participantId };
     } catch (err) {
-      if (conn.isOpen) conn.close(toFedwardenError(err));
+      const error = toFedwardenError(err);
+      if (conn.isOpen) conn.close(error);
+      if (error.code === 'IDENTITY_MISMATCH') throw explainIdentityMismatch(error, this.identity);
       throw err;
     }
   }

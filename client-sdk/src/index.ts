@@ -15,5 +15,8 @@ export {
   type ReconnectOptions,
 } from './resilience/reconnect-policy.ts';
 export { HeartbeatWatchdog, DEFAULT_HEARTBEAT_TIMEOUT_MS } from './resilience/heartbeat.ts';
-export { readToken, TOKEN_ENV, TOKEN_PREFIX } from '@fedwarden/shared';
+export { loadIdentityFile, type LoadIdentityFileOptions } from './identity-file.ts';
+export { PeerPins } from './peer-pins.ts';
+export type { PeerIdentity, TrustPeer } from './identity-options.ts';
+export { readToken, TOKEN_ENV, TOKEN_PREFIX, ML_DSA_SEED_BYTES, identityFingerprint } from '@fedwarden/shared';
 export type { Logger, LogLevel } from '@fedwarden/shared';

@@ -9,7 +9,16 @@
  */
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { FedwardenError, deriveSeed, subtract, toFedwardenError, type Message, type MessageOf } from '@fedwarden/shared';
+import {
+  FedwardenError,
+  deriveSeed,
+  subtract,
+  toFedwardenError,
+  type IdentityKeyPair,
+  type Message,
+  type MessageOf,
+  type SecaggPeer,
+} from '@fedwarden/shared';
 import type { ClientSummary, FederatedClientEvents, RoundStage } from './client-events.ts';
 import type { SecureConnection } from './connection.ts';
 import { KeptUpdate, globalDigest } from './kept-update.ts';
@@ -27,6 +36,13 @@ export interface RoundRunnerOptions {
    * always come from the CSPRNG.
    */
   readonly roundingRandom?: (n: number) => Uint8Array;
+  /** This participant's identity key pair: signs its secure-aggregation stage messages. */
+  readonly identity: IdentityKeyPair;
+  /**
+   * Whether to accept a neighbour the coordinator names in a secure-aggregation setup (FederatedClient: pins and
+   * the application's trustPeer). A neighbour not trusted makes this participant refuse the round (UNTRUSTED_PEER).
+   */
+  readonly trustPeer: (peer: SecaggPeer) => boolean;
 }
 
 const STAGE_OF = { saPeerKeys: 'encaps', saPeerEncaps: 'shares', saPeerShares: 'masked', saSurvivors: 'survivors', saUnmask: 'unmask' } as const;
@@ -159,7 +175,9 @@ export class RoundRunner {
       // The update never leaves this node in the clear: it is kept for the masked stage.
       const setup = msg.secagg;
       await this.secaggAnswer(conn, msg.round, () => {
-        const session = new SecaggClient(msg.round, setup, undefined, this.options.roundingRandom);
+        const { identity, trustPeer, roundingRandom } = this.options;
+        // Refuses a setup naming a neighbour not trusted (UNTRUSTED_PEER): reported below like any refusal.
+        const session = new SecaggClient(msg.round, setup, { identity, trustPeer, rounding: roundingRandom });
         this.secagg = { session, round: msg.round, update: delta };
         return session.keys(meta);
       });

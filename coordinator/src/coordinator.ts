@@ -21,9 +21,10 @@ import {
 import type { Strategy } from './aggregation/strategy.ts';
 import { Defences } from './defences.ts';
 import { checkEnrolment, type CoordinatorConfig } from './config.ts';
-import { Enrolment } from './enrolment.ts';
+import { Enrolment, checkProtocolVersion } from './enrolment.ts';
 import { FinishConfirmations } from './finish-confirmations.ts';
 import { ManifestAgreement } from './manifest-agreement.ts';
+import { ParticipantIdentities } from './participant-identities.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { operatorEndpoints } from './metrics/http-endpoints.ts';
 import { readiness, type Readiness } from './metrics/readiness.ts';
@@ -62,6 +63,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly metrics: CoordinatorMetrics;
   private readonly server: CoordinatorServer;
   private readonly enrolment: Enrolment;
+  private readonly identities: ParticipantIdentities;
   private readonly participants = new Map<string, ParticipantConnection>();
   private readonly manifests: ManifestAgreement;
   private global: Float32Array | undefined;
@@ -95,6 +97,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.defences = new Defences(config, this.store.reputation, options.strategy);
     if (options.strategy) this.log.info('aggregating with the operator\'s strategy', { strategy: options.strategy.name, replaces: config.aggregation.strategy });
     this.enrolment = new Enrolment(config.participants);
+    this.identities = new ParticipantIdentities(this.store, this.log);
     this.manifests = new ManifestAgreement(config.model.manifestSha256);
     this.restore(resumed);
     this.metrics = new CoordinatorMetrics({ participants: () => this.participants.size, connections: () => this.server.connectionCount });
@@ -106,6 +109,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       store: this.store,
       metrics: this.metrics,
       participants: this.participants,
+      identityKey: (id) => this.identities.key(id),
       evaluate: options.evaluate,
       reference: options.reference,
       stopping: () => this.stopped,
@@ -294,14 +298,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private authenticate(hello: MessageOf<'hello'>, conn: ParticipantConnection): string {
     if (this.stopped) throw new FedwardenError('GOING_AWAY', 'coordinator is shutting down');
+    checkProtocolVersion(hello.version);
     const id = this.enrolment.authenticate(hello.token);
     if (id === undefined) throw new FedwardenError('AUTH_FAILED', 'unknown enrolment token');
+    // Refusals first (another identity key than the registered one, a full coordinator), so that a refused
+    // hello neither registers a key, nor fixes the federation's manifest, nor supersedes a connection.
+    const fingerprint = this.identities.check(id, hello.identityKey);
+    this.server.admit(id, conn);
     const adopted = this.manifests.accept(hello.manifest);
     if (adopted) {
       this.global = initAdapter(adopted.manifest, createRng(deriveSeed(this.config.seed, 0x41444150)));
       this.store.adoptManifest(adopted.manifest, adopted.digest, this.global);
       this.log.info('adapter manifest adopted', { by: id, manifestSha256: adopted.digest, params: manifestSize(adopted.manifest) });
     }
+    this.identities.admit(id, hello.identityKey, fingerprint);
     const previous = this.participants.get(id);
     if (previous && previous !== conn) {
       this.participants.delete(id);

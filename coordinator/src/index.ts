@@ -52,6 +52,8 @@ export { partitionGroups, type GroupPolicy } from './secagg/groups.ts';
 export { checkSumRange, honestSumRange, type SumRange, type SumRangeVerdict } from './secagg/sum-range.ts';
 export { SqliteStore, type CoordinatorStore, type ResumeState, type SqliteStoreOptions, type StoredRoundRecord } from './storage/store.ts';
 export { DB_FILE_NAME, databasePath } from './storage/database.ts';
+export type { ParticipantRow, RegisteredIdentity } from './storage/participants.ts';
+export type { AuditEntry, AuditKind } from './storage/audit-log.ts';
 export type { VerifyReport } from './storage/verify.ts';
 export type { RoundRow, RoundStatus } from './storage/rounds.ts';
 export type { Checkpoint } from './storage/checkpoints.ts';

@@ -42,6 +42,7 @@ export async function runSimCli(argv: readonly string[]): Promise<number> {
     .option('--fingerprint <hex>', "the coordinator key's fingerprint (`fedwarden fingerprint`)")
     .option('--token-file <file>', `file holding the participant's enrolment token (mode 0600); default: $${TOKEN_ENV}`)
     .addOption(new Option('--token <token>', 'refused: a token on the command line shows in ps and shell history').hideHelp())
+    .option('--identity-file <file>', "file holding the participant's identity seed (created with mode 0600 on first use; keep it: the coordinator refuses another key for this participant); default: an ephemeral identity")
     .option('--shard <i>', 'which shard of the task this participant holds', '0')
     .option('--shards <n>', 'how many shards the task is split into', '10')
     .option('--seed <n>', 'seed of the task split and local training', '1')
@@ -56,7 +57,7 @@ export async function runSimCli(argv: readonly string[]): Promise<number> {
       const { clientCommand } = await import('./client.ts');
       const log = cliLogger(parseLogLevel(o.logLevel ?? 'info'), 'client', o.logFormat as LogFormat);
       await clientCommand(
-        { url: o.url, fingerprint: o.fingerprint, tokenFile: o.tokenFile, shard: o.shard!, shards: o.shards!, seed: o.seed!, alpha: o.alpha! },
+        { url: o.url, fingerprint: o.fingerprint, tokenFile: o.tokenFile, identityFile: o.identityFile, shard: o.shard!, shards: o.shards!, seed: o.seed!, alpha: o.alpha! },
         log,
       );
     });

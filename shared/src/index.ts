@@ -16,3 +16,4 @@ export * from './crypto/identity.ts';
 export * from './secagg/index.ts';
 export * from './stats.ts';
 export * from './token.ts';
+export * from './secret-file.ts';

@@ -3,8 +3,8 @@
  * file or the FEDWARDEN_TOKEN environment variable — never from a command line, where `ps` and shell history
  * would show it. Tokens minted before the prefix existed (bare base64url) are still accepted.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { FedwardenError } from './errors.ts';
+import { readOwnerOnlyFile } from './secret-file.ts';
 
 export const TOKEN_PREFIX = 'fwt_';
 export const TOKEN_ENV = 'FEDWARDEN_TOKEN';
@@ -29,11 +29,7 @@ export function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv 
   if (tokenFile !== undefined) {
     let text: string;
     try {
-      const mode = statSync(tokenFile).mode;
-      if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-        throw new FedwardenError('BAD_CONFIG', `token file ${tokenFile} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
-      }
-      text = readFileSync(tokenFile, 'utf8');
+      text = readOwnerOnlyFile(tokenFile, 'token file');
     } catch (err) {
       if (err instanceof FedwardenError) throw err;
       throw new FedwardenError('BAD_CONFIG', `cannot read token file ${tokenFile}: ${(err as Error).message}`, { cause: err });

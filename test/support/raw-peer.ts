@@ -18,6 +18,11 @@ import {
   type SecureSession,
 } from '@fedwarden/shared';
 
+/** A protocol-version hello for `token`, presenting `identity`'s public key (a fresh identity by default). */
+export function helloMessage(token: string, manifest: AdapterManifest, identity: IdentityKeyPair = generateIdentity()): MessageOf<'hello'> {
+  return { kind: 'hello', version: PROTOCOL_VERSION, token, manifest, identityKey: identity.publicKey };
+}
+
 export interface CloseInfo {
   readonly code: number;
   readonly reason: string;
@@ -100,7 +105,7 @@ export class RawPeer {
   /** The hello a participant with this peer's identity sends (the identity is drawn on first use). */
   hello(token: string, manifest: AdapterManifest): MessageOf<'hello'> {
     this.identity ??= generateIdentity();
-    return { kind: 'hello', version: PROTOCOL_VERSION, token, manifest, identityKey: this.identity.publicKey };
+    return helloMessage(token, manifest, this.identity);
   }
 
   /** Handshake, hello with `token` (and `identity`, else a fresh one), and wait for the welcome. */

@@ -19,7 +19,7 @@ describe('ReconnectPolicy', () => {
   it('retries only transient failures', () => {
     const retriable = ERROR_CODE_LIST.filter((code) => isRetriable(err(code)));
     expect(retriable.sort()).toEqual(['FULL', 'GOING_AWAY', 'RATE_LIMITED', 'TIMEOUT']);
-    for (const code of ['AUTH_FAILED', 'FINGERPRINT_MISMATCH', 'MANIFEST_MISMATCH', 'SUPERSEDED', 'BAD_CONFIG', 'UNEXPECTED_MESSAGE', 'INTERNAL'] as const) {
+    for (const code of ['AUTH_FAILED', 'FINGERPRINT_MISMATCH', 'MANIFEST_MISMATCH', 'IDENTITY_MISMATCH', 'SUPERSEDED', 'BAD_CONFIG', 'UNEXPECTED_MESSAGE', 'INTERNAL'] as const) {
       const { policy, transitions } = setup({ failureThreshold: 1 });
       expect(policy.attemptFailed(err(code))).toEqual({ retry: false, why: 'terminal' });
       expect(policy.sessionLost(err(code))).toEqual({ retry: false, why: 'terminal' });

@@ -5,8 +5,9 @@
  * - Which failures are worth retrying: a lost link, a coordinator going away (1001, e.g. a restart), a
  *   timeout (handshake, dead-link heartbeat), a full coordinator, or one that found this participant too
  *   chatty (RATE_LIMITED: the backoff is what it asks for) are transient. Everything else is terminal:
- *   a wrong token, a pinned key that does not match, a different adapter manifest, a newer connection of the
- *   same participant, bad local configuration, a coordinator that breaks the protocol, or a local failure
+ *   a wrong token, a pinned key that does not match, a different adapter manifest, an identity key other than
+ *   the one the coordinator registered for this participant (IDENTITY_MISMATCH: the operator must reset it), a
+ *   newer connection of the same participant, bad local configuration, a coordinator that breaks the protocol, or a local failure
  *   (INTERNAL, e.g. a model that throws). Retrying those would fail the same way forever.
  * - How long to wait: exponential backoff with full jitter (backoff.ts), capped at `maxDelayMs`, so that many
  *   participants cut off by one coordinator restart do not all come back in the same instant.

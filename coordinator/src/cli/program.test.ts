@@ -3,11 +3,14 @@
  * exit 2 for typos, the error format, and tokens that are recognisable, never start with "-" and are printed
  * only by `fedwarden token`.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ML_DSA65_PUBLIC_KEY_BYTES, identityFingerprint } from '@fedwarden/shared';
 import { hashToken } from '../enrolment.ts';
+import { databasePath } from '../storage/database.ts';
+import { SqliteStore } from '../storage/store.ts';
 import { runCli } from './program.ts';
 
 async function cli(...argv: string[]) {
@@ -109,6 +112,64 @@ describe('fedwarden token', () => {
     const r = await cli('token', 'no spaces');
     expect(r.code).toBe(2);
     expect(r.err).toContain('participant id "no spaces": 1-128 letters, digits, . _ - only');
+  });
+});
+
+describe('fedwarden token --reset-identity', () => {
+  const key = new Uint8Array(ML_DSA65_PUBLIC_KEY_BYTES).fill(9);
+
+  /** A data dir whose database enrolled alice and registered her identity key. */
+  function dataDirWithIdentity(): string {
+    const dataDir = tempDir();
+    const store = SqliteStore.open(databasePath(dataDir));
+    store.resume([{ id: 'alice', tokenSha256: 'a'.repeat(64) }]);
+    store.registerIdentity('alice', key, identityFingerprint(key));
+    store.close();
+    return dataDir;
+  }
+
+  it('forgets the registered key (audit-logged), mints no token, and says so when there is nothing to reset', async () => {
+    const dataDir = dataDirWithIdentity();
+    const r = await cli('token', 'alice', '--reset-identity', '--data-dir', dataDir);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toBe(`identity key ${identityFingerprint(key)} of alice forgotten (audit-logged); its next hello registers the key it presents\n`);
+    expect(r.out).not.toMatch(/fwt_/);
+    const again = await cli('token', 'alice', '--reset-identity', '--data-dir', dataDir);
+    expect(again).toMatchObject({ code: 0, out: 'alice has no identity key registered; nothing to reset (its next hello registers one)\n' });
+
+    const store = SqliteStore.open(databasePath(dataDir), { readonly: true });
+    try {
+      expect(store.identity('alice')).toBeUndefined();
+      expect(store.auditEntries('identity-reset').map((e) => e.body)).toEqual([{ participant: 'alice', fingerprint: identityFingerprint(key) }]);
+      expect(store.verify().ok).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('finds the data dir through --config', async () => {
+    const dataDir = dataDirWithIdentity();
+    const config = join(tempDir(), 'c.json');
+    writeFileSync(config, JSON.stringify({ dataDir, participants: [{ id: 'alice', tokenSha256: 'a'.repeat(64) }] }));
+    expect((await cli('token', 'alice', '--reset-identity', '--config', config)).code).toBe(0);
+  });
+
+  it('exits 2 for a participant or a data dir it does not know, without creating a database', async () => {
+    const dataDir = dataDirWithIdentity();
+    const unknown = await cli('token', 'bob', '--reset-identity', '--data-dir', dataDir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('error [BAD_CONFIG]: participant bob is not in the database at');
+    const empty = tempDir();
+    const missing = await cli('token', 'alice', '--reset-identity', '--data-dir', empty);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain(`no coordinator database at ${databasePath(empty)}`);
+    expect(existsSync(databasePath(empty))).toBe(false);
+  });
+
+  it('exits 2 for options that do not go together', async () => {
+    expect(await cli('token', 'alice', '--reset-identity')).toMatchObject({ code: 2, err: 'error [USAGE]: token --reset-identity needs --data-dir <dir> or --config <file>\n' });
+    expect((await cli('token', 'alice', '--reset-identity', '--data-dir', 'd', '--out', 'f')).err).toContain('--reset-identity mints no token: drop --out');
+    expect((await cli('token', 'alice', '--data-dir', 'd')).err).toContain('--data-dir and --config go with --reset-identity only');
   });
 });
 

@@ -17,7 +17,7 @@ import { delegateToSim } from './delegate.ts';
 import { EXIT_OK, usageError } from './exit-codes.ts';
 import { fedwardenProgram, processIo, runProgram, type CliIo } from './run-program.ts';
 import { configFromFile, runCoordinatorCommand } from './run-coordinator.ts';
-import { tokenCommand } from './token-command.ts';
+import { resetIdentityCommand, tokenCommand } from './token-command.ts';
 
 export interface CliDependencies {
   readonly loadExtensions?: (config: CoordinatorConfig, configDir: string, log: Logger) => Promise<Partial<CoordinatorOptions>>;
@@ -68,8 +68,20 @@ export function buildProgram(io: CliIo, deps: CliDependencies, result: (code: nu
     .description('mint an enrolment token for a participant and print its config entry (only the hash is kept)')
     .argument('<participant-id>', 'stable id: letters, digits, . _ -')
     .option('-o, --out <file>', 'write the token to this new file (mode 0600) instead of printing it')
-    .action((id: string, o: { out?: string }) => {
-      tokenCommand(id, o, print);
+    .option('--reset-identity', "instead of minting a token: forget the participant's registered identity key, so that its next hello registers a new one (needs --data-dir or --config)")
+    .option('-d, --data-dir <dir>', 'with --reset-identity: the coordinator data directory')
+    .option('-c, --config <file>', "with --reset-identity: coordinator config (for its dataDir, when --data-dir is not given)")
+    .addHelpText('after', '\n--reset-identity works while the coordinator runs; the participant keeps its token.')
+    .action((id: string, o: { out?: string; resetIdentity?: boolean; dataDir?: string; config?: string }) => {
+      if (o.resetIdentity) {
+        if (o.out !== undefined) throw usageError('--reset-identity mints no token: drop --out');
+        const dataDir = o.config !== undefined ? configFromFile(o.config, o.dataDir).dataDir : o.dataDir;
+        if (!dataDir) throw usageError('token --reset-identity needs --data-dir <dir> or --config <file>');
+        resetIdentityCommand(id, dataDir, print);
+      } else {
+        if (o.dataDir !== undefined || o.config !== undefined) throw usageError('--data-dir and --config go with --reset-identity only (minting a token touches no data dir)');
+        tokenCommand(id, o, print);
+      }
       result(EXIT_OK);
     });
 

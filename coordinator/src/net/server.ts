@@ -30,10 +30,6 @@ export class CoordinatorServer {
     httpHandler: HttpHandler,
     private readonly observer: NetObserver = NOOP_NET_OBSERVER,
   ) {
-    const connectionHooks: ConnectionHooks = {
-      ...hooks,
-      authenticate: (hello, conn) => this.admit(hooks.authenticate(hello, conn), conn),
-    };
     this.http = createServer((req, res) => {
       if (!httpHandler(req, res)) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -64,7 +60,7 @@ export class CoordinatorServer {
           messageRatePerSecond: config.limits.messageRatePerSecond,
           messageBurst: config.limits.messageBurst,
         },
-        connectionHooks,
+        hooks,
         this.log.child({ remote: req.socket.remoteAddress }),
         observer,
       );
@@ -98,15 +94,15 @@ export class CoordinatorServer {
   }
 
   /**
-   * The participant cap, checked once a hello has named its participant: one that is already connected
-   * replaces its own connection (the coordinator has superseded it), so a reconnect is never refused.
+   * The participant cap (FULL), checked by the coordinator's authenticate hook once a hello has named its
+   * participant, before the hello changes anything (an identity key registered, an older connection superseded):
+   * one that is already connected replaces its own connection, so a reconnect is never refused.
    */
-  private admit(participantId: string, conn: ParticipantConnection): string {
+  admit(participantId: string, conn: ParticipantConnection): void {
     let others = 0;
     for (const c of this.connections) if (c !== conn && c.ready && c.participantId !== participantId) others++;
     const max = this.config.limits.maxParticipants;
     if (others >= max) throw new FedwardenError('FULL', `at most ${max} participants`);
-    return participantId;
   }
 
   /** Stop accepting, close every socket with 1001, and wait for the listener to shut. */

@@ -17,6 +17,11 @@ export interface RoundContext {
   send(participantId: string, msg: Message): Promise<boolean>;
   /** Reputation multiplier in [0, 1] for the weight a participant's update gets (secure aggregation). */
   reputationWeight(participantId: string): number;
+  /**
+   * The participant's ML-DSA-65 identity public key (registered at its first hello, the one its connection
+   * presented): its secure-aggregation stage messages must verify under it. Undefined if it has none.
+   */
+  identityKey(participantId: string): Uint8Array | undefined;
 }
 
 export interface CollectedRound {

@@ -46,6 +46,8 @@ export interface RoundRunnerDeps extends RoundHooks {
   readonly metrics: CoordinatorMetrics;
   /** The coordinator's live registry: selection reads it when the round starts, every send when it sends. */
   readonly participants: ReadonlyMap<string, ParticipantConnection>;
+  /** A participant's identity key (coordinator: participant-identities.ts), for RoundContext.identityKey. */
+  identityKey(participantId: string): Uint8Array | undefined;
   /** True once the coordinator is stopping: the round in progress is then recorded as interrupted. */
   stopping(): boolean;
   /** Takes the round's new global adapter, as soon as aggregation has made it. */
@@ -85,6 +87,7 @@ export class RoundRunner {
       log,
       send: (id, msg) => this.send(id, msg),
       reputationWeight: (id) => defences.weight(id, round),
+      identityKey: (id) => this.deps.identityKey(id),
     };
     const { collected, reference } = await this.collect(ctx, state, selected);
 

@@ -26,6 +26,7 @@ function context(deadlineMs: number) {
       return true;
     },
     reputationWeight: () => 1,
+    identityKey: () => undefined,
   };
   return { ctx, sent, connected };
 }

@@ -20,6 +20,8 @@ export type AuditKind =
   | 'participant-enrolled'
   | 'participant-token-changed'
   | 'participant-unenrolled'
+  | 'identity-registered'
+  | 'identity-reset'
   | 'manifest-adopted'
   | 'round-started'
   | 'round-finished'

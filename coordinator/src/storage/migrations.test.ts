@@ -32,7 +32,17 @@ describe('schema migrations', () => {
     expect(migrate(db)).toEqual({ from: 0, to: SCHEMA_VERSION });
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(tables(db)).toEqual(['audit_log', 'checkpoints', 'meta', 'participants', 'reputation', 'rounds']);
-    expect(columns(db, 'participants')).toEqual(['id', 'token_sha256', 'enrolled', 'enrolled_at', 'first_seen', 'last_seen']);
+    expect(columns(db, 'participants')).toEqual([
+      'id',
+      'token_sha256',
+      'enrolled',
+      'enrolled_at',
+      'first_seen',
+      'last_seen',
+      'identity_key',
+      'identity_sha256',
+      'identity_registered_at',
+    ]);
     // Running it again changes nothing.
     expect(migrate(db)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
     db.close();
@@ -48,7 +58,17 @@ describe('schema migrations', () => {
 
     expect(migrate(db)).toEqual({ from: 1, to: SCHEMA_VERSION });
     expect(db.prepare('SELECT * FROM participants').all()).toEqual([
-      { id: 'alice', token_sha256: 'a'.repeat(64), enrolled: 1, enrolled_at: 5, first_seen: null, last_seen: null },
+      {
+        id: 'alice',
+        token_sha256: 'a'.repeat(64),
+        enrolled: 1,
+        enrolled_at: 5,
+        first_seen: null,
+        last_seen: null,
+        identity_key: null,
+        identity_sha256: null,
+        identity_registered_at: null,
+      },
     ]);
     expect(db.prepare('SELECT round, status FROM rounds').all()).toEqual([{ round: 1, status: 'started' }]);
     db.prepare("INSERT INTO reputation VALUES ('alice', 1, 0, 1, 0, 0, 3, 1)").run();
@@ -64,6 +84,21 @@ describe('schema migrations', () => {
     expect(db.prepare('SELECT alpha, exclusions, participations, rejections FROM reputation').all()).toEqual([
       { alpha: 2.5, exclusions: 1, participations: 0, rejections: 0 },
     ]);
+    db.close();
+  });
+
+  it('gives v3 participants no identity key when upgrading to v4, and accepts only well-sized keys afterwards', () => {
+    const db = new Database(MEMORY);
+    migrate(db, MIGRATIONS.slice(0, 3));
+    db.prepare("INSERT INTO participants (id, token_sha256, enrolled_at, first_seen) VALUES ('alice', ?, 5, 7)").run('a'.repeat(64));
+    expect(migrate(db)).toEqual({ from: 3, to: SCHEMA_VERSION });
+    expect(db.prepare('SELECT first_seen, identity_key, identity_sha256, identity_registered_at FROM participants').all()).toEqual([
+      { first_seen: 7, identity_key: null, identity_sha256: null, identity_registered_at: null },
+    ]);
+    const setKey = db.prepare("UPDATE participants SET identity_key = ?, identity_sha256 = ? WHERE id = 'alice'");
+    expect(() => setKey.run(Buffer.alloc(1951), 'b'.repeat(64))).toThrow(/CHECK constraint failed/);
+    expect(() => setKey.run(Buffer.alloc(1952), 'b'.repeat(63))).toThrow(/CHECK constraint failed/);
+    setKey.run(Buffer.alloc(1952), 'b'.repeat(64));
     db.close();
   });
 

@@ -8,6 +8,7 @@
  *       triggers that forbid UPDATE and DELETE on it
  *   v2  participants' first/last seen times, and the reputation book (beta reputation, one row per participant)
  *   v3  lifetime participation and rejection counts in the reputation book (repeat-offender flagging)
+ *   v4  each participant's registered ML-DSA-65 identity key, its SHA-256 fingerprint and when it was registered
  */
 import { FedwardenError } from '@fedwarden/shared';
 import type { Db } from './database.ts';
@@ -97,6 +98,16 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       ALTER TABLE reputation ADD COLUMN participations INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE reputation ADD COLUMN rejections INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 4,
+    description: 'participants identity keys (registered at the first authenticated hello)',
+    // All three are set together or all NULL (no key registered yet, or reset by the operator).
+    sql: `
+      ALTER TABLE participants ADD COLUMN identity_key BLOB CHECK (identity_key IS NULL OR length(identity_key) = 1952);
+      ALTER TABLE participants ADD COLUMN identity_sha256 TEXT CHECK (identity_sha256 IS NULL OR length(identity_sha256) = 64);
+      ALTER TABLE participants ADD COLUMN identity_registered_at INTEGER;
     `,
   },
 ];

@@ -51,4 +51,23 @@ describe('participants table', () => {
     expect(table.list()).toHaveLength(1);
     db.close();
   });
+
+  it('registers an identity key only where none is, and clears it', () => {
+    const db = openDatabase(MEMORY);
+    const table = new ParticipantsTable(db);
+    table.sync([{ id: 'a', tokenSha256: hash('1') }], 1);
+    const key = new Uint8Array(1952).fill(3);
+    expect(table.identity('a')).toBeUndefined();
+    expect(table.registerIdentity('a', key, hash('f'), 5)).toBe(true);
+    expect(table.registerIdentity('a', new Uint8Array(1952), hash('e'), 6)).toBe(false);
+    expect(table.registerIdentity('nobody', key, hash('f'), 6)).toBe(false);
+    const registered = table.identity('a')!;
+    expect([...registered.publicKey]).toEqual([...key]);
+    expect(registered).toMatchObject({ fingerprint: hash('f'), registeredAt: 5 });
+    expect(table.get('a')?.identitySha256).toBe(hash('f'));
+    expect(table.clearIdentity('a')).toBe(hash('f'));
+    expect(table.clearIdentity('a')).toBeUndefined();
+    expect(table.get('a')?.identitySha256).toBeNull();
+    db.close();
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * The participants table: who is enrolled (id and SHA-256 of the token, never the token), since when, and
- * when each was first and last seen online. The config file is the source of enrolment; sync() brings the
+ * The participants table: who is enrolled (id and SHA-256 of the token, never the token), since when, when
+ * each was first and last seen online, and the ML-DSA-65 identity public key it registered at its first
+ * authenticated hello (with the key's SHA-256 fingerprint; NULL until then, and again after an operator reset). The config file is the source of enrolment; sync() brings the
  * table in line with it and reports what changed, for the audit log. A participant dropped from the config
  * keeps its row (enrolled = 0) so that its rounds and reputation stay attributable.
  */
@@ -16,6 +17,16 @@ export interface ParticipantRow extends EnrolledParticipant {
   readonly enrolledAt: number;
   readonly firstSeen: number | null;
   readonly lastSeen: number | null;
+  /** SHA-256 of the registered identity public key (lower-case hex); null while none is registered. */
+  readonly identitySha256: string | null;
+}
+
+/** A participant's registered identity key. */
+export interface RegisteredIdentity {
+  readonly publicKey: Uint8Array;
+  /** SHA-256 of publicKey, lower-case hex. */
+  readonly fingerprint: string;
+  readonly registeredAt: number;
 }
 
 export interface SyncChanges {
@@ -31,7 +42,10 @@ interface Row {
   enrolled_at: number;
   first_seen: number | null;
   last_seen: number | null;
+  identity_sha256: string | null;
 }
+
+const ROW_COLUMNS = 'id, token_sha256, enrolled, enrolled_at, first_seen, last_seen, identity_sha256';
 
 export class ParticipantsTable {
   constructor(private readonly db: Db) {}
@@ -68,12 +82,40 @@ export class ParticipantsTable {
   }
 
   get(id: string): ParticipantRow | undefined {
-    const row = this.db.prepare('SELECT * FROM participants WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${ROW_COLUMNS} FROM participants WHERE id = ?`).get(id) as Row | undefined;
     return row && fromRow(row);
   }
 
   list(): ParticipantRow[] {
-    return (this.db.prepare('SELECT * FROM participants ORDER BY id').all() as Row[]).map(fromRow);
+    return (this.db.prepare(`SELECT ${ROW_COLUMNS} FROM participants ORDER BY id`).all() as Row[]).map(fromRow);
+  }
+
+  /** The identity key registered for `id`, if any. */
+  identity(id: string): RegisteredIdentity | undefined {
+    const row = this.db.prepare('SELECT identity_key, identity_sha256, identity_registered_at FROM participants WHERE id = ?').get(id) as
+      | { identity_key: Buffer | null; identity_sha256: string | null; identity_registered_at: number | null }
+      | undefined;
+    if (!row || row.identity_key === null || row.identity_sha256 === null || row.identity_registered_at === null) return undefined;
+    return { publicKey: new Uint8Array(row.identity_key), fingerprint: row.identity_sha256, registeredAt: row.identity_registered_at };
+  }
+
+  /**
+   * Register `publicKey` for `id` if it has none; returns false (and changes nothing) when a key is already
+   * registered or the participant is unknown. Call inside a transaction.
+   */
+  registerIdentity(id: string, publicKey: Uint8Array, fingerprint: string, now: number): boolean {
+    const result = this.db
+      .prepare('UPDATE participants SET identity_key = ?, identity_sha256 = ?, identity_registered_at = ? WHERE id = ? AND identity_key IS NULL')
+      .run(Buffer.from(publicKey), fingerprint, now, id);
+    return result.changes === 1;
+  }
+
+  /** Forget `id`'s identity key; returns the fingerprint it had (undefined: none registered). Call inside a transaction. */
+  clearIdentity(id: string): string | undefined {
+    const before = this.identity(id);
+    if (!before) return undefined;
+    this.db.prepare('UPDATE participants SET identity_key = NULL, identity_sha256 = NULL, identity_registered_at = NULL WHERE id = ?').run(id);
+    return before.fingerprint;
   }
 }
 
@@ -85,5 +127,6 @@ function fromRow(r: Row): ParticipantRow {
     enrolledAt: r.enrolled_at,
     firstSeen: r.first_seen,
     lastSeen: r.last_seen,
+    identitySha256: r.identity_sha256,
   };
 }

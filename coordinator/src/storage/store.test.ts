@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manifestHash } from '@fedwarden/shared';
+import { ML_DSA65_PUBLIC_KEY_BYTES, identityFingerprint, manifestHash } from '@fedwarden/shared';
 import { SqliteStore } from './store.ts';
 import { CONFIG, MANIFEST, PARTICIPANTS, globalAfter, record, storeWithRounds, tempDbPath } from './test-support.ts';
 
@@ -151,5 +151,54 @@ describe('SqliteStore', () => {
     expect(JSON.stringify(config)).not.toContain(PARTICIPANTS[0]!.tokenSha256);
     expect(config['rounds']).toEqual(CONFIG.rounds);
     store.close();
+  });
+
+  it('registers a participant\'s first identity key once, audit-logging only its fingerprint, and forgets it on reset', () => {
+    const key = (b: number) => new Uint8Array(ML_DSA65_PUBLIC_KEY_BYTES).fill(b);
+    const store = SqliteStore.open();
+    store.resume(PARTICIPANTS);
+    expect(store.identity('p0')).toBeUndefined();
+    const first = store.registerIdentity('p0', key(1), identityFingerprint(key(1)));
+    expect(first.created).toBe(true);
+    expect(first.identity.fingerprint).toBe(identityFingerprint(key(1)));
+    // Another key later: nothing changes, and the caller learns which key is registered.
+    const second = store.registerIdentity('p0', key(2), identityFingerprint(key(2)));
+    expect(second.created).toBe(false);
+    expect([...second.identity.publicKey]).toEqual([...key(1)]);
+    expect(store.participants().map((p) => [p.id, p.identitySha256])).toEqual([
+      ['p0', identityFingerprint(key(1))],
+      ['p1', null],
+      ['p2', null],
+    ]);
+
+    expect(store.resetIdentity('p0')).toBe(identityFingerprint(key(1)));
+    expect(store.identity('p0')).toBeUndefined();
+    expect(store.resetIdentity('p0')).toBeUndefined(); // nothing registered: nothing written
+    expect(store.registerIdentity('p0', key(2), identityFingerprint(key(2))).created).toBe(true);
+    expect(() => store.resetIdentity('nobody')).toThrow(expect.objectContaining({ code: 'BAD_CONFIG', message: expect.stringMatching(/participant nobody is not in the database/) }));
+
+    const entries = store.auditEntries().filter((e) => e.kind.startsWith('identity-'));
+    expect(entries.map((e) => [e.kind, e.body])).toEqual([
+      ['identity-registered', { participant: 'p0', fingerprint: identityFingerprint(key(1)) }],
+      ['identity-reset', { participant: 'p0', fingerprint: identityFingerprint(key(1)) }],
+      ['identity-registered', { participant: 'p0', fingerprint: identityFingerprint(key(2)) }],
+    ]);
+    expect(store.verify().ok).toBe(true);
+    store.close();
+  });
+
+  it('takes a reset made through another connection (the operator\'s command) while it is open, and keeps the audit chain whole', () => {
+    const p = path();
+    const key = new Uint8Array(ML_DSA65_PUBLIC_KEY_BYTES).fill(7);
+    const running = SqliteStore.open(p);
+    running.resume(PARTICIPANTS);
+    running.registerIdentity('p1', key, identityFingerprint(key));
+    const operator = SqliteStore.open(p);
+    expect(operator.resetIdentity('p1')).toBe(identityFingerprint(key));
+    operator.close();
+    expect(running.identity('p1')).toBeUndefined();
+    running.beginRound(1, CONFIG, ['p0']); // the running store writes on after the other process's commit
+    expect(running.verify().ok).toBe(true);
+    running.close();
   });
 });

@@ -9,6 +9,12 @@
  *   finishRound     round record + reputation + checkpoint + audit entries, ONE transaction: a crash leaves
  *                   the whole finished round or none of it, and the round then runs again.
  *   interruptRound  the attempt marked interrupted (shutdown mid-round) + audit entry.
+ *   registerIdentity a participant's identity key, if it has none yet, + audit entry (its fingerprint, never more).
+ *   resetIdentity   the registered key forgotten (`fedwarden token <id> --reset-identity`) + audit entry.
+ *
+ * Every transaction takes the write lock when it begins (BEGIN IMMEDIATE): `fedwarden token --reset-identity`
+ * writes to the database of a running coordinator, and a transaction that read first and then found another
+ * process's commit in its way would fail (SQLITE_BUSY) instead of waiting its turn.
  *
  * Without a data dir (simulations, tests) the same class runs on ':memory:' SQLite: one implementation, so
  * the code the simulations exercise is the code a real coordinator persists with, at the cost of a few
@@ -17,10 +23,10 @@
 import { FedwardenError, manifestHash, manifestSize, type AdapterManifest, type RoundOutcome } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
 import type { ReputationStore } from '../reputation/reputation-store.ts';
-import { AuditLog } from './audit-log.ts';
+import { AuditLog, type AuditEntry, type AuditKind } from './audit-log.ts';
 import { CheckpointsTable, type Checkpoint } from './checkpoints.ts';
 import { MEMORY, openDatabase, type Db } from './database.ts';
-import { ParticipantsTable, type EnrolledParticipant, type ParticipantRow } from './participants.ts';
+import { ParticipantsTable, type EnrolledParticipant, type ParticipantRow, type RegisteredIdentity } from './participants.ts';
 import { SqliteReputationStore } from './reputation.ts';
 import { RoundsTable, type RoundRow } from './rounds.ts';
 import { textSha256, verifyDatabase, type VerifyReport } from './verify.ts';
@@ -51,6 +57,20 @@ export interface CoordinatorStore {
   readonly reputation: ReputationStore;
   resume(participants: readonly EnrolledParticipant[]): ResumeState;
   participantSeen(id: string): void;
+  /** The identity key registered for a participant, if any. */
+  identity(participantId: string): RegisteredIdentity | undefined;
+  /**
+   * Register `publicKey` (SHA-256 `fingerprint`) as the participant's identity key unless one is registered
+   * already, atomically with an 'identity-registered' audit entry. Returns the key registered after the call
+   * (this one, or the one that was there before: the caller compares) and whether this call registered it.
+   */
+  registerIdentity(participantId: string, publicKey: Uint8Array, fingerprint: string): { identity: RegisteredIdentity; created: boolean };
+  /**
+   * Forget the participant's identity key, so that its next hello registers anew ('identity-reset' audit entry
+   * with the old fingerprint). Returns that fingerprint, or undefined when no key was registered (nothing is
+   * written then). Throws BAD_CONFIG for a participant the database does not know.
+   */
+  resetIdentity(participantId: string): string | undefined;
   adoptManifest(manifest: AdapterManifest, digest: string, initial: Float32Array): void;
   /** Open an attempt at `round`; returns the attempt number. */
   beginRound(round: number, config: CoordinatorConfig, selected: readonly string[]): number;
@@ -133,7 +153,7 @@ export class SqliteStore implements CoordinatorStore {
         records: finished.map((r) => parseRecord(r)),
         interrupted,
       };
-    })();
+    }).immediate();
     this.params = state.manifest?.global.length ?? 0;
     this.resumed = true;
     return state;
@@ -141,6 +161,39 @@ export class SqliteStore implements CoordinatorStore {
 
   participantSeen(id: string): void {
     this.participantsTable.seen(id, this.now());
+  }
+
+  identity(participantId: string): RegisteredIdentity | undefined {
+    return this.participantsTable.identity(participantId);
+  }
+
+  registerIdentity(participantId: string, publicKey: Uint8Array, fingerprint: string): { identity: RegisteredIdentity; created: boolean } {
+    const at = this.now();
+    return this.db
+      .transaction(() => {
+        const existing = this.participantsTable.identity(participantId);
+        if (existing) return { identity: existing, created: false };
+        if (!this.participantsTable.registerIdentity(participantId, publicKey, fingerprint, at)) {
+          throw new FedwardenError('INTERNAL', `registerIdentity: participant ${participantId} is not in the participants table`);
+        }
+        this.audit.append('identity-registered', { participant: participantId, fingerprint }, at);
+        return { identity: { publicKey: publicKey.slice(), fingerprint, registeredAt: at }, created: true };
+      })
+      .immediate();
+  }
+
+  resetIdentity(participantId: string): string | undefined {
+    const at = this.now();
+    return this.db
+      .transaction((): string | undefined => {
+        if (!this.participantsTable.get(participantId)) {
+          throw new FedwardenError('BAD_CONFIG', `participant ${participantId} is not in the database at ${this.location}`);
+        }
+        const fingerprint = this.participantsTable.clearIdentity(participantId);
+        if (fingerprint !== undefined) this.audit.append('identity-reset', { participant: participantId, fingerprint }, at);
+        return fingerprint;
+      })
+      .immediate();
   }
 
   adoptManifest(manifest: AdapterManifest, digest: string, initial: Float32Array): void {
@@ -154,7 +207,7 @@ export class SqliteStore implements CoordinatorStore {
       this.audit.append('manifest-adopted', { sha256: digest, params }, at);
       const c = this.checkpoints.save(0, initial, params, at);
       this.audit.append('checkpoint', { round: 0, sha256: c.sha256, params }, at);
-    })();
+    }).immediate();
     this.params = params;
   }
 
@@ -166,7 +219,7 @@ export class SqliteStore implements CoordinatorStore {
       const attempt = this.roundsTable.begin(round, snapshot, at);
       this.audit.append('round-started', { round, attempt, selected: selected.length }, at);
       return attempt;
-    })();
+    }).immediate();
   }
 
   finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void {
@@ -184,7 +237,7 @@ export class SqliteStore implements CoordinatorStore {
         { round: record.round, attempt, outcome: record.outcome, reported: record.reported.length, recordSha256: textSha256(text) },
         at,
       );
-    })();
+    }).immediate();
     this.reputation.committed();
   }
 
@@ -193,7 +246,7 @@ export class SqliteStore implements CoordinatorStore {
     this.db.transaction(() => {
       this.roundsTable.interrupt(record.round, attempt, record.reason, JSON.stringify(record), at);
       this.audit.append('round-interrupted', { round: record.round, attempt, reason: record.reason }, at);
-    })();
+    }).immediate();
   }
 
   verify(): VerifyReport {
@@ -212,6 +265,11 @@ export class SqliteStore implements CoordinatorStore {
 
   participants(): ParticipantRow[] {
     return this.participantsTable.list();
+  }
+
+  /** The audit log's entries, of one kind or all, in order (inspection, tests). */
+  auditEntries(kind?: AuditKind): AuditEntry[] {
+    return [...this.audit.entries(kind)];
   }
 
   /** Record the stop in the audit log (when this store resumed a coordinator) and close the database. */
