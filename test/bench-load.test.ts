@@ -73,8 +73,9 @@ describe('bench:load', () => {
     });
     const [round] = result.rounds;
     expect(round).toMatchObject({ outcome: 'completed', selected: clients, reported: clients, trained: clients });
-    // Per member: roundStart, then keys, encaps, shares, masked, unmask each as a request and a reply, then roundEnd.
-    expect(round!.frames).toBe(11 * clients);
+    // Per member: roundStart, then keys, encaps, shares, masked, survivors (the consistency round), unmask each as
+    // a request and a reply, then roundEnd.
+    expect(round!.frames).toBe(13 * clients);
     expectConsistentMemory(result, clients);
   });
 

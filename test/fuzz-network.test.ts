@@ -22,13 +22,17 @@ import {
   FRAME_CLIENT_KEX,
   FRAME_SEALED,
   SEALED_OVERHEAD_BYTES,
+  PROTOCOL_VERSION,
   codeFromCloseReason,
   createRng,
   decodeMessage,
   deriveSeed,
   encodeMessage,
+  generateIdentity,
   type ErrorCode,
   type FedwardenError,
+  type IdentityKeyPair,
+  type Message,
   type MessageKind,
   type Rng,
 } from '@fedwarden/shared';
@@ -36,7 +40,7 @@ import { FakeModel, fakeData } from './support/fake-model.ts';
 import { startFederation, type TestFederation } from './support/federation.ts';
 import { FUZZ_SEED, Tally, failCase, heapAfterGc } from './support/fuzz-harness.ts';
 import { MESSAGE_KINDS, concat, int, mutate, pick, randomBytes, sampleMessage } from './support/fuzz-inputs.ts';
-import { RawPeer } from './support/raw-peer.ts';
+import { RawPeer, helloMessage } from './support/raw-peer.ts';
 
 const LANES = 8;
 const SCENARIOS_PER_LANE = 300;
@@ -51,12 +55,18 @@ const STALLS = new Set(['stalled handshake', 'key exchange, then silence']);
  * slow must not read as a failure.
  */
 const RUN_TIMEOUT_MS = 240_000;
+/**
+ * How long a scenario may wait for the close it predicts (stalls included: they close at HANDSHAKE_TIMEOUT_MS).
+ * A coordinator that ignores what the scenario expected it to refuse fails that case, named, instead of hanging
+ * the run until RUN_TIMEOUT_MS.
+ */
+const CLOSE_DEADLINE_MS = 30_000;
 /** Heap growth allowed over the run after GC: about 5 KB per connection, so retaining whole connections fails. */
 const MAX_HEAP_GROWTH_BYTES = 12 * 1024 * 1024;
 const manifest = new FakeModel(new Float32Array(4)).manifest;
 
 /** Participant → coordinator kinds the coordinator ignores outside a round (no close to observe). */
-const IGNORED_OUTSIDE_ROUND = new Set<MessageKind>(['update', 'saKeys', 'saEncaps', 'saShares', 'saMasked', 'saUnmaskReply', 'error']);
+const IGNORED_OUTSIDE_ROUND = new Set<MessageKind>(['update', 'saKeys', 'saEncaps', 'saShares', 'saMasked', 'saSurvivorsSigned', 'saUnmaskReply', 'error']);
 const SERVER_ONLY_KINDS = MESSAGE_KINDS.filter((k) => k !== 'hello' && !IGNORED_OUTSIDE_ROUND.has(k));
 
 interface Expectation {
@@ -68,6 +78,8 @@ interface Expectation {
 interface Lane {
   readonly rng: Rng;
   readonly token: string;
+  /** The identity the lane's participant registered at its first hello: every later hello presents it again. */
+  readonly identity: IdentityKeyPair;
   readonly valid: Uint8Array[];
 }
 
@@ -103,14 +115,15 @@ function expectedAcceptCode(frame: Uint8Array): ErrorCode | undefined {
 
 /** What the coordinator does with a decrypted message before or after hello; undefined: ignored, no close. */
 function expectedForPlaintext(plaintext: Uint8Array, authenticated: boolean): ErrorCode | undefined {
-  let kind: MessageKind;
+  let msg: Message;
   try {
-    kind = decodeMessage(plaintext, limits).kind;
+    msg = decodeMessage(plaintext, limits);
   } catch (err) {
     return (err as FedwardenError).code;
   }
-  if (!authenticated) return kind === 'hello' ? 'AUTH_FAILED' : 'UNEXPECTED_MESSAGE';
-  return IGNORED_OUTSIDE_ROUND.has(kind) ? undefined : 'UNEXPECTED_MESSAGE';
+  // The version is checked before the token: a hello of another version never gets as far as AUTH_FAILED.
+  if (!authenticated) return msg.kind !== 'hello' ? 'UNEXPECTED_MESSAGE' : msg.version !== PROTOCOL_VERSION ? 'UNSUPPORTED' : 'AUTH_FAILED';
+  return IGNORED_OUTSIDE_ROUND.has(msg.kind) ? undefined : 'UNEXPECTED_MESSAGE';
 }
 
 function hostilePlaintext(lane: Lane): Uint8Array {
@@ -142,12 +155,12 @@ const SCENARIOS: ReadonlyArray<readonly [name: string, weight: number, run: Scen
     peer.ws.send(bytes);
     const early = expectedAcceptCode(bytes);
     if (early) return { code: early };
-    peer.sendSealed({ kind: 'hello', token: 'not-enrolled', manifest });
+    peer.sendSealed(helloMessage('not-enrolled', manifest));
     return { code: Buffer.compare(bytes, kexFrame) === 0 ? 'AUTH_FAILED' : 'DECRYPT_FAILED' };
   }],
   ['tampered sealed frame', 14, async (peer, { rng }) => {
     await peer.handshake(fed.fingerprint);
-    const frame = peer.session!.seal(encodeMessage({ kind: 'hello', token: 'not-enrolled', manifest }));
+    const frame = peer.session!.seal(encodeMessage(helloMessage('not-enrolled', manifest)));
     const { bytes } = mutate(rng, frame, randomBytes(rng, 64));
     peer.ws.send(bytes);
     return { code: Buffer.compare(bytes, frame) === 0 ? 'AUTH_FAILED' : expectedOpenCode(bytes) };
@@ -165,10 +178,10 @@ const SCENARIOS: ReadonlyArray<readonly [name: string, weight: number, run: Scen
   }],
   ['hostile frame after hello', 16, async (peer, lane) => {
     const { rng } = lane;
-    await peer.join(fed.fingerprint, lane.token, manifest);
+    await peer.join(fed.fingerprint, lane.token, manifest, lane.identity);
     switch (int(rng, 7)) {
       case 0:
-        peer.sendSealed({ kind: 'hello', token: lane.token, manifest });
+        peer.sendSealed(peer.hello(lane.token, manifest));
         return { code: 'UNEXPECTED_MESSAGE' };
       case 1:
         peer.sendSealed(sampleMessage(rng, pick(rng, SERVER_ONLY_KINDS)));
@@ -284,6 +297,21 @@ function rawViolation(port: number, frame: Uint8Array): Promise<number> {
   });
 }
 
+/** `closed`, or what `late` throws once `ms` have passed without it. */
+function closedWithin<T>(closed: Promise<T>, ms: number, late: () => never): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      try {
+        late();
+      } catch (err) {
+        reject(err as Error);
+      }
+    }, ms);
+  });
+  return Promise.race([closed, deadline]).finally(() => clearTimeout(timer));
+}
+
 async function rejectionsByCode(): Promise<Map<string, number>> {
   const metric = (await fed.coordinator.metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'fedwarden_rejections_total');
   return new Map((metric?.values ?? []).map((v) => [String(v.labels.code), v.value]));
@@ -303,7 +331,7 @@ describe('fuzz: hostile peers over loopback sockets', () => {
     const runLane = async (laneIndex: number) => {
       const rng = createRng(deriveSeed(FUZZ_SEED, 100 + laneIndex));
       const valid = MESSAGE_KINDS.map((kind) => encodeMessage(sampleMessage(rng, kind)));
-      const lane: Lane = { rng, token: fed.tokens[laneIndex]!, valid };
+      const lane: Lane = { rng, token: fed.tokens[laneIndex]!, identity: generateIdentity(), valid };
       for (let index = 0; index < SCENARIOS_PER_LANE; index++) {
         const c = { suite: `network lane ${laneIndex}`, index };
         if (rng.next() < 0.05) {
@@ -317,7 +345,11 @@ describe('fuzz: hostile peers over loopback sockets', () => {
         const [name, , run] = drawScenario(rng);
         const peer = await RawPeer.connect(fed.url);
         const expected = await run(peer, lane);
-        const verdict = peer.closed.then(({ code, reason }) => {
+        const closed = closedWithin(peer.closed, CLOSE_DEADLINE_MS, () => {
+          peer.ws.terminate();
+          failCase({ ...c, steps: [name] }, `no close within ${CLOSE_DEADLINE_MS} ms, expected ${expected.code}`);
+        });
+        const verdict = closed.then(({ code, reason }) => {
           const steps = [name];
           if (code !== ERROR_CODES[expected.code].close) failCase({ ...c, steps }, `closed with ${code} (${reason}), expected ${expected.code}`);
           if (!expected.wsLevel && codeFromCloseReason(reason) !== expected.code) failCase({ ...c, steps }, `close reason "${reason}", expected ${expected.code}`);

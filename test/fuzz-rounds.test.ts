@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FederatedClient } from '@fedwarden/client';
-import { ERROR_CODES, codeFromCloseReason, createRng, deriveSeed, encodeMessage, type ErrorCode, type MessageOf, type Rng } from '@fedwarden/shared';
+import { ERROR_CODES, codeFromCloseReason, createRng, deriveSeed, encodeMessage, generateIdentity, type ErrorCode, type MessageOf, type Rng } from '@fedwarden/shared';
 import { FakeModel, fakeData } from './support/fake-model.ts';
 import { startFederation, type TestFederation } from './support/federation.ts';
 import { FUZZ_SEED, Tally, failCase } from './support/fuzz-harness.ts';
@@ -56,10 +56,12 @@ describe('fuzz: a hostile member in trusted rounds', () => {
     const step = Float32Array.from({ length: DIM }, (_, i) => (i + 1) / 100);
     const manifest = new FakeModel(step).manifest;
 
+    // It reconnects as the same participant, so it presents the identity key registered at its first hello.
+    const identity = generateIdentity();
     const hostile = async () => {
       for (let index = 0; ; index++) {
         const peer = await RawPeer.connect(federation.url);
-        await peer.join(federation.fingerprint, federation.tokens[2]!, manifest);
+        await peer.join(federation.fingerprint, federation.tokens[2]!, manifest, identity);
         for (;;) {
           const msg = await peer.next();
           if (!msg) break; // closed: checked below

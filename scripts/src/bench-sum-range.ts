@@ -1,9 +1,9 @@
 /**
  * bench:sum-range — how far one member of a secure group can move its group's mean update, over real SecAgg+
- * (in memory: real ML-KEM, Shamir, AES-CTR masks; no sockets), with and without the coordinator's range
- * check on group sums (coordinator/src/secagg/sum-range.ts).
+ * (in memory: real ML-KEM, ML-DSA-65 signatures, Shamir, AES-CTR masks; no sockets), with and without the
+ * coordinator's range check on group sums (coordinator/src/secagg/sum-range.ts).
  *
- *   pnpm exec tsx scripts/src/bench-sum-range.ts [--n 5] [--d 2000] [--clip 1] [--sigma 0.1] [--trials 20]
+ *   pnpm exec tsx scripts/src/bench-sum-range.ts [--n 5] [--d 1000] [--clip 1] [--sigma 0.1] [--trials 10]
  *
  * Honest members send N(0, sigma) updates; member 1 attacks. All weights are 1 (equal sample counts). The
  * attacker quantizes −∞ (so its own quantized input is exactly 0) and adds its chosen words to its masked
@@ -14,7 +14,17 @@
 import { parseArgs } from 'node:util';
 import { SecaggClient } from '@fedwarden/client';
 import { SecaggGroup, checkSumRange, honestSumRange } from '@fedwarden/coordinator';
-import { createRng, defaultThreshold, deriveSeed, dequantizeSum, neighbourGraph, quantizationBits, seededBytes, type Rng } from '@fedwarden/shared';
+import {
+  createRng,
+  defaultThreshold,
+  deriveSeed,
+  dequantizeSum,
+  generateIdentity,
+  neighbourGraph,
+  quantizationBits,
+  seededBytes,
+  type Rng,
+} from '@fedwarden/shared';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +43,8 @@ const trials = Number(args.trials);
 const bits = quantizationBits(n);
 const top = 2 ** bits - 1;
 const ATTACKER = 1;
+/** ML-DSA-65 identity key pairs by member index, made once: enrolment is not part of a round. */
+const IDENTITIES = Array.from({ length: n }, () => generateIdentity());
 
 /** What the attacker adds to its masked input, given the others' quantized sum where it knows it. */
 type Attack = (others: Float64Array) => Float64Array;
@@ -51,13 +63,16 @@ function secureSum(updates: Float32Array[], tamper: (masked: Uint32Array) => voi
     round: 1,
     group: 1,
     memberIds: indices.map((i) => `p${i}`),
+    identityKeys: IDENTITIES.map((id) => id.publicKey),
     graph: neighbourGraph(n, { kind: 'complete' }, seed),
     threshold: defaultThreshold(n - 1),
     clip,
     bits,
     dim: d,
   });
-  const clients = new Map(indices.map((i) => [i, new SecaggClient(1, group.setupFor(i), undefined, seededBytes(deriveSeed(roundingSeed, i)))]));
+  const clients = new Map(
+    indices.map((i) => [i, new SecaggClient(1, group.setupFor(i), { identity: IDENTITIES[i - 1]!, rounding: seededBytes(deriveSeed(roundingSeed, i)) })]),
+  );
   for (const [i, c] of clients) group.acceptKeys(i, c.keys({ numSamples: 10, meanLoss: 1, trainMs: 1 }));
   let relays: Map<number, unknown> = group.relayKeys();
   for (const [i, c] of clients) group.acceptEncaps(i, c.encaps(relays.get(i) as Parameters<SecaggClient['encaps']>[0]));
@@ -69,6 +84,8 @@ function secureSum(updates: Float32Array[], tamper: (masked: Uint32Array) => voi
     if (i === ATTACKER) tamper(msg.masked);
     group.acceptMasked(i, msg);
   }
+  relays = group.survivorsRequests();
+  for (const [i, c] of clients) group.acceptSurvivorsSigned(i, c.survivors(relays.get(i) as Parameters<SecaggClient['survivors']>[0]));
   relays = group.unmaskRequests();
   for (const [i, c] of clients) group.acceptUnmaskReply(i, c.unmask(relays.get(i) as Parameters<SecaggClient['unmask']>[0]));
   const result = group.finish();
