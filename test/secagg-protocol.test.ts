@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  FedwardenError,
   ML_KEM768_CIPHERTEXT_BYTES,
   ML_KEM768_PUBLIC_KEY_BYTES,
   SECRET_BYTES,
@@ -16,16 +15,11 @@ import {
   openShares,
   pairwiseSecrets,
   shareKey,
-  decodeMessage,
   defaultThreshold,
   deriveSeed,
-  encodeMessage,
-  generateIdentity,
-  neighbourGraph,
   quantizationBits,
   quantize,
   seededBytes,
-  type IdentityKeyPair,
   type IndexedBytes,
   type Message,
   type MessageOf,
@@ -33,44 +27,13 @@ import {
 import { SecaggClient } from '@fedwarden/client';
 import { SecaggGroup } from '@fedwarden/coordinator';
 import { resign } from './support/resign.ts';
+import { ByteStream, codeOf, complete, identity, ring, wire } from './support/secagg-harness.ts';
 
 const STAGES = ['keys', 'encaps', 'shares', 'masked', 'survivors', 'unmask'] as const;
 type Stage = (typeof STAGES)[number];
 const ROUND = 7;
 const GROUP = 3;
 const CLIP = 1;
-
-/** A reproducible byte stream (sfc32) that can be forked at its current position. */
-class ByteStream {
-  private readonly source;
-  private consumed = 0;
-  constructor(private readonly seed: number) {
-    this.source = seededBytes(seed);
-  }
-  readonly bytes = (n: number): Uint8Array => {
-    this.consumed += n;
-    return this.source(n);
-  };
-  fork(): ByteStream {
-    const copy = new ByteStream(this.seed);
-    copy.bytes(this.consumed);
-    return copy;
-  }
-}
-
-/** Every message crosses the real codec, as on the wire. */
-function wire<M extends Message>(msg: M): M {
-  return decodeMessage(encodeMessage(msg)) as M;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof FedwardenError ? err.code : `not a FedwardenError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 interface Scenario {
   readonly n: number;
@@ -89,25 +52,10 @@ interface Scenario {
   readonly hostile?: (stage: Stage, i: number, msg: Message) => Message;
 }
 
-function complete(n: number): number[][] {
-  return neighbourGraph(n, { kind: 'complete' }, 0);
-}
-
-function ring(n: number, k: number, seed: number): number[][] {
-  return neighbourGraph(n, { kind: 'kRegular', k }, seed);
-}
-
 function updateOf(sc: Scenario, i: number): Float32Array {
   if (sc.zeros) return new Float32Array(sc.dim);
   const rng = createRng(deriveSeed(sc.seed, 1000 + i));
   return Float32Array.from({ length: sc.dim }, () => 3 * rng.next() - 1.5); // some beyond ±clip
-}
-
-/** Identity key pairs by member index, made once (key generation is the slow part of ML-DSA). */
-const IDENTITIES: IdentityKeyPair[] = [];
-function identity(i: number): IdentityKeyPair {
-  while (IDENTITIES.length < i) IDENTITIES.push(generateIdentity(new Uint8Array(32).fill(IDENTITIES.length + 1)));
-  return IDENTITIES[i - 1] as IdentityKeyPair;
 }
 
 class Harness {
