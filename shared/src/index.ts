@@ -6,6 +6,7 @@ export * from './protocol/messages.ts';
 export * from './log.ts';
 export * from './log-figures.ts';
 export * from './vector.ts';
+export * from './bytes.ts';
 export * from './protocol/bytes.ts';
 export * from './protocol/codec.ts';
 export * from './crypto/kem.ts';

@@ -7,6 +7,7 @@
  * Everything is reproducible from the rng, so a failing case is named by (seed, case index).
  */
 import {
+  concatBytes,
   IDENTITY_KEY_BYTES,
   MESSAGE_TAGS,
   ML_KEM768_PUBLIC_KEY_BYTES,
@@ -161,13 +162,7 @@ const INTERESTING_U32 = [0, 1, 2, 3, 4, 7, 8, 255, 256, 1024, 65535, 65536, 0x7f
 const INTERESTING_F64 = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, -1, 1e308, 5e-324, 2 ** 53];
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export type Mutator = (rng: Rng, input: Uint8Array, other: Uint8Array) => Uint8Array;

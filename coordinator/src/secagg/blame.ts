@@ -17,6 +17,7 @@ import {
   FedwardenError,
   commitShare,
   encapsulate,
+  equalBytes,
   openShares,
   opensCommitment,
   shareKey,
@@ -58,7 +59,7 @@ export function judgeComplaint(c: Complaint): GroupBlame {
   const enc = encapsulate(c.accusedSharePublicKey, c.evidence);
   let key: Uint8Array;
   try {
-    if (!sameBytes(enc.cipherText, c.shareCipherText)) {
+    if (!equalBytes(enc.cipherText, c.shareCipherText)) {
       return against(complainer, 'false-complaint', `evidence against ${accused} does not reproduce ${complainer}'s share-key ciphertext`);
     }
     key = shareKey(enc.sharedSecret, round, group, accused, complainer);
@@ -86,11 +87,4 @@ export function judgeComplaint(c: Complaint): GroupBlame {
   } finally {
     key.fill(0);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
 }

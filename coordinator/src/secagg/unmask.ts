@@ -20,6 +20,7 @@ import {
   decapsulate,
   encapsRandomness,
   encapsulate,
+  equalBytes,
   generateKemKeyPair,
   memberKemSeed,
   opensCommitment,
@@ -158,11 +159,4 @@ function addInto(sum: Uint32Array, y: Uint32Array): void {
   const a = new Int32Array(sum.buffer, sum.byteOffset, sum.length);
   const b = new Int32Array(y.buffer, y.byteOffset, y.length);
   for (let i = 0; i < a.length; i++) a[i] = ((a[i] as number) + (b[i] as number)) | 0;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array | undefined): boolean {
-  if (!b || a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
 }

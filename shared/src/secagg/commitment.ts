@@ -14,6 +14,7 @@
  * width, so one commitment cannot be read as another kind, round, group or member.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { equalBytes } from '../bytes.ts';
 import { FedwardenError } from '../errors.ts';
 import { assertBytes } from '../crypto/assert-bytes.ts';
 import { SHAMIR_MAX_SHARES } from './shamir.ts';
@@ -54,10 +55,8 @@ export function commitShare(kind: SecretKind, share: Uint8Array, round: number, 
 
 /** Whether `value` opens `commitment` (a fresh commitment compared in constant time). */
 export function opensCommitment(commitment: Uint8Array | undefined, fresh: Uint8Array): boolean {
-  if (!(commitment instanceof Uint8Array) || commitment.length !== COMMITMENT_BYTES || fresh.length !== COMMITMENT_BYTES) return false;
-  let diff = 0;
-  for (let i = 0; i < COMMITMENT_BYTES; i++) diff |= (commitment[i] as number) ^ (fresh[i] as number);
-  return diff === 0;
+  if (!(commitment instanceof Uint8Array) || fresh.length !== COMMITMENT_BYTES) return false;
+  return equalBytes(fresh, commitment);
 }
 
 function digest(fn: string, label: string, value: Uint8Array, round: number, group: number, ...members: number[]): Uint8Array {

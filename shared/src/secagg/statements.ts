@@ -20,6 +20,7 @@
  * shares || the commitments to the two shares inside.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, equalBytes } from '../bytes.ts';
 import { FedwardenError } from '../errors.ts';
 import { ML_DSA65_SIGNATURE_BYTES, signStatement, verifyStatement } from '../crypto/identity.ts';
 import { SHAMIR_MAX_SHARES } from './shamir.ts';
@@ -53,23 +54,23 @@ export function keysStatement(
   signer: number,
   fields: { readonly maskPublicKey: Uint8Array; readonly sharePublicKey: Uint8Array; readonly selfCommitment: Uint8Array; readonly masterCommitment: Uint8Array },
 ): Uint8Array {
-  return concat([header(STATEMENT_LABELS.keys, round, group, signer), fields.maskPublicKey, fields.sharePublicKey, fields.selfCommitment, fields.masterCommitment]);
+  return concatBytes([header(STATEMENT_LABELS.keys, round, group, signer), fields.maskPublicKey, fields.sharePublicKey, fields.selfCommitment, fields.masterCommitment]);
 }
 
 /** The statement over U3 that a member signs in the consistency round. */
 export function survivorsStatement(round: number, group: number, signer: number, survivors: readonly number[]): Uint8Array {
   const sorted = checkedIndices([...survivors].sort((a, b) => a - b), 'survivorsStatement');
-  return concat([header(STATEMENT_LABELS.survivors, round, group, signer), u32s([sorted.length, ...sorted])]);
+  return concatBytes([header(STATEMENT_LABELS.survivors, round, group, signer), u32s([sorted.length, ...sorted])]);
 }
 
 /** The item of an encaps stage for one recipient. */
 export function encapsItem(maskCipherText: Uint8Array | undefined, shareCipherText: Uint8Array): Uint8Array {
-  return maskCipherText ? concat([Uint8Array.of(1), maskCipherText, shareCipherText]) : concat([Uint8Array.of(0), shareCipherText]);
+  return maskCipherText ? concatBytes([Uint8Array.of(1), maskCipherText, shareCipherText]) : concatBytes([Uint8Array.of(0), shareCipherText]);
 }
 
 /** The item of a shares stage for one recipient. */
 export function sharesItem(sealed: Uint8Array, commitments: Uint8Array): Uint8Array {
-  return concat([sealed, commitments]);
+  return concatBytes([sealed, commitments]);
 }
 
 /** Sign a list stage: one signature over every recipient's item. Returns the attestation relayed to each recipient. */
@@ -105,7 +106,7 @@ export function checkAttested(
   const parsed = parseAttestation(attestation);
   if (!parsed) return false;
   const mine = parsed.digests.find((d) => d.index === recipient);
-  if (!mine || !sameBytes(mine.digest, sha256(item))) return false;
+  if (!mine || !equalBytes(mine.digest, sha256(item))) return false;
   return verifyStatement(publicKey, listStatement(stage, round, group, signer, parsed.digests), parsed.signature);
 }
 
@@ -126,7 +127,7 @@ export function checkAttestedAll(
   if (!parsed || parsed.digests.length !== items.size) return false;
   for (const { index, digest } of parsed.digests) {
     const item = items.get(index);
-    if (!item || !sameBytes(digest, sha256(item))) return false;
+    if (!item || !equalBytes(digest, sha256(item))) return false;
   }
   return verifyStatement(publicKey, listStatement(stage, round, group, signer, parsed.digests), parsed.signature);
 }
@@ -150,7 +151,7 @@ function parseAttestation(bytes: Uint8Array): { signature: Uint8Array; digests: 
 function listStatement(stage: ListStage, round: number, group: number, signer: number, digests: readonly { index: number; digest: Uint8Array }[]): Uint8Array {
   const parts: Uint8Array[] = [header(STATEMENT_LABELS[stage], round, group, signer), u32s([digests.length])];
   for (const { index, digest } of digests) parts.push(u32s([index]), digest);
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function header(label: string, round: number, group: number, signer: number): Uint8Array {
@@ -158,7 +159,7 @@ function header(label: string, round: number, group: number, signer: number): Ui
     if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new FedwardenError('INTERNAL', `statement: ${name} must be a u32`);
   }
   checkedIndices([signer], 'statement signer');
-  return concat([new TextEncoder().encode(label), u32s([round, group, signer])]);
+  return concatBytes([new TextEncoder().encode(label), u32s([round, group, signer])]);
 }
 
 function checkedIndices(indices: readonly number[], what: string): readonly number[] {
@@ -177,19 +178,3 @@ function u32s(values: readonly number[]): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
