@@ -41,7 +41,7 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 write_config() { # rounds port
   local entry; entry="$(cat entry.json)"
   cat >config.json <<JSON
-{ "host": "127.0.0.1", "port": $2, "dataDir": "./data", "participants": [$entry],
+{ "host": "127.0.0.1", "port": $2, "operator": { "port": 0 }, "dataDir": "./data", "participants": [$entry],
   "rounds": { "count": $1, "minParticipants": 1, "deadlineMs": 60000, "finishGraceMs": 2000 },
   "training": { "epochs": 1, "batchSize": 16, "learningRate": 0.01 } }
 JSON

@@ -44,6 +44,7 @@ async function federation(finishGraceMs: number) {
   const port = await freePort();
   const config = {
     port,
+    operator: { port: 0 },
     logLevel: 'warn',
     participants: tokens.map((t, i) => ({ id: `p${i}`, tokenSha256: hashToken(t) })),
     rounds: { count: ROUNDS, minParticipants: 2, quorum: 0.5, deadlineMs: 10_000, finishGraceMs },

@@ -23,6 +23,7 @@ describe('graceful stop mid-round', () => {
     const tokens = [generateToken(), generateToken(), generateToken()];
     const config = parseConfig({
       port: 0,
+      operator: { enabled: false },
       participants: tokens.map((t, i) => ({ id: `p${i}`, tokenSha256: hashToken(t) })),
       rounds: { count: 3, minParticipants: 3, deadlineMs: 10_000 },
       aggregation: { strategy: 'fedavg' },

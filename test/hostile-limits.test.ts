@@ -1,10 +1,11 @@
 /**
  * The coordinator's limits over real loopback sockets: the per-connection message rate (RATE_LIMITED, 4011),
- * the authenticated-participant cap (FULL, 4009; a reconnect is always admitted), the socket cap (FULL), and
+ * the authenticated-participant cap (FULL, 4009; a reconnect is always admitted), the socket cap (FULL, at
+ * accept), the reserved share and the per-address quota (RATE_LIMITED), and
  * that each is a config field with a default that tight honest traffic stays within.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedClient } from '@fedwarden/client';
+import { FederatedClient, SecureConnection } from '@fedwarden/client';
 import { parseConfig } from '@fedwarden/coordinator';
 import { FedwardenError, codeFromCloseReason } from '@fedwarden/shared';
 import { FakeModel, fakeData } from './support/fake-model.ts';
@@ -27,16 +28,31 @@ async function peer(url: string): Promise<RawPeer> {
   return p;
 }
 
+/** A peer, retried while the coordinator still refuses it at accept (it has not yet seen an earlier socket close). */
+async function admittedPeer(url: string): Promise<RawPeer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await peer(url);
+    } catch (err) {
+      if (attempt >= 100 || !/Unexpected server response/.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 describe('limits are config fields with defaults', () => {
   it('fills every new limit with a positive default, takes overrides, and refuses a federation that could never start', () => {
     const defaults = parseConfig({}).limits;
-    for (const key of ['maxParticipants', 'messageRatePerSecond', 'messageBurst', 'maxUpdateNorm', 'maxConnections', 'handshakeTimeoutMs', 'maxFrameBytes'] as const) {
+    for (const key of [
+      'maxParticipants', 'messageRatePerSecond', 'messageBurst', 'maxUpdateNorm', 'maxConnections', 'handshakeTimeoutMs', 'maxFrameBytes',
+      'reservedShare', 'maxUnauthenticatedPerAddress', 'displaceAfterMs', 'stallPenaltyMs', 'upgradeTimeoutMs',
+    ] as const) {
       expect(defaults[key], key).toBeGreaterThan(0);
     }
     const custom = parseConfig({ limits: { maxParticipants: 7, messageRatePerSecond: 2.5, messageBurst: 3, maxUpdateNorm: 10 } }).limits;
     expect(custom).toMatchObject({ maxParticipants: 7, messageRatePerSecond: 2.5, messageBurst: 3, maxUpdateNorm: 10 });
     expect(custom.maxConnections).toBe(defaults.maxConnections);
-    for (const limits of [{ messageBurst: 0 }, { messageRatePerSecond: 0 }, { maxParticipants: 1.5 }, { maxUpdateNorm: -1 }]) {
+    for (const limits of [{ messageBurst: 0 }, { messageRatePerSecond: 0 }, { maxParticipants: 1.5 }, { maxUpdateNorm: -1 }, { reservedShare: 1 }, { maxUnauthenticatedPerAddress: -1 }, { upgradeTimeoutMs: 0 }]) {
       expect(() => parseConfig({ limits }), JSON.stringify(limits)).toThrow(FedwardenError);
     }
     expect(() => parseConfig({ rounds: { minParticipants: 3 }, limits: { maxParticipants: 2 } })).toThrow(/minParticipants exceeds limits.maxParticipants/);
@@ -123,14 +139,43 @@ describe('participant cap', () => {
 });
 
 describe('connection cap', () => {
-  it('closes sockets beyond maxConnections with FULL before any handshake', async () => {
-    fed = await startFederation(1, { limits: { maxConnections: 2, maxParticipants: 1 } });
+  it('refuses sockets beyond maxConnections with FULL at accept, in plain HTTP with the code (no handshake spent)', async () => {
+    // No reserved share and no displacing, so that the two stalled sockets hold the cap.
+    fed = await startFederation(1, { limits: { maxConnections: 2, maxParticipants: 1, reservedShare: 0, displaceAfterMs: 600_000 } });
     const open = [await peer(fed.url), await peer(fed.url)];
     for (const p of open) await p.nextFrame();
-    const third = await peer(fed.url);
-    const { code, reason } = await third.closed;
-    expect(code).toBe(4009);
-    expect(reason).toMatch(/^FULL: at most 2 connections/);
+    const refused = await SecureConnection.open({ url: fed.url, fingerprint: fed.fingerprint }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ code: 'FULL', message: expect.stringMatching(/refused the connection \(HTTP 503\)/) });
     expect(fed.coordinator.readiness()).toMatchObject({ ready: false, reason: 'at connection capacity (2 of 2)' });
+  });
+
+  it('keeps the reserved share for authenticated participants: unauthenticated sockets are refused below maxConnections', async () => {
+    // 4 sockets, 2 of them reserved: at most 2 unauthenticated at once.
+    fed = await startFederation(1, { rounds: { count: 1, minParticipants: 1 }, limits: { maxConnections: 4, reservedShare: 0.5, maxUnauthenticatedPerAddress: 0, displaceAfterMs: 600_000 } });
+    const refusal = () => SecureConnection.open({ url: fed!.url, fingerprint: fed!.fingerprint }).then(() => undefined, (e: unknown) => e);
+    const s1 = await peer(fed.url);
+    const s2 = await peer(fed.url);
+    for (const s of [s1, s2]) await s.nextFrame();
+    expect(await refusal()).toMatchObject({ code: 'FULL' });
+    s1.ws.terminate();
+    const a = await admittedPeer(fed.url); // once the coordinator has seen s1 go
+    await a.join(fed.fingerprint, fed.tokens[0]!, manifest);
+    const s3 = await peer(fed.url);
+    await s3.nextFrame();
+    // 3 sockets of 4, but the fourth place is kept for a participant: a third unauthenticated socket is refused.
+    expect(await refusal()).toMatchObject({ code: 'FULL' });
+  });
+
+  it('refuses a second unauthenticated socket from one address with RATE_LIMITED (maxUnauthenticatedPerAddress)', async () => {
+    fed = await startFederation(1, { limits: { maxUnauthenticatedPerAddress: 1, displaceAfterMs: 600_000 } });
+    const stalled = await peer(fed.url);
+    await stalled.nextFrame();
+    const second = await SecureConnection.open({ url: fed.url, fingerprint: fed.fingerprint }).then(() => undefined, (e: unknown) => e);
+    expect(second).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/HTTP 429/) });
+    stalled.ws.terminate();
+    await expect.poll(() => SecureConnection.open({ url: fed!.url, fingerprint: fed!.fingerprint }).then((c) => (c.close(), 'open'), (e: FedwardenError) => e.code)).toBe('open');
   });
 });

@@ -63,14 +63,16 @@ function journal(client: FederatedClient): string[] {
 }
 
 describe('circuit breaker against a closed port', () => {
-  it('opens after N failures, holds attempts for the cool-down, and a half-open probe closes it when the coordinator is back', async () => {
+  it('opens once attempts have failed for openAfterMs, holds them for a random period, and a half-open probe closes it when the coordinator is back', async () => {
     const port = await closedPort();
     const identity = ephemeralIdentity();
     const tokens = [generateToken()];
+    // random() = 0.5: each open period is the middle of [openMs/2, openMs).
     const openMs = 60_000;
-    // The coordinator comes back during the second cool-down.
+    const period = 45_000;
+    // The coordinator comes back during the second open period.
     const time = fakeTime(async (_ms, index) => {
-      if (index !== 3) return;
+      if (index !== 6) return;
       fed = await startFederation(1, { port, rounds: { count: 1, minParticipants: 1 } }, { tokens, identity });
       coordinatorRun = fed.coordinator.run();
     });
@@ -80,24 +82,28 @@ describe('circuit breaker against a closed port', () => {
       token: tokens[0]!,
       model: new FakeModel(new Float32Array([1, -1])),
       data: fakeData(4),
-      reconnect: { ...time.options, baseMs: 100, maxDelayMs: 1000, failureThreshold: 3, openMs, maxAttempts: Infinity },
+      reconnect: { ...time.options, baseMs: 100, maxDelayMs: 1000, openAfterMs: 250, failureThreshold: 3, openMs },
     });
     const log = journal(client);
     const summary = await client.run();
 
     expect(log).toEqual([
-      'reconnecting 2 after 100', // attempt 1 refused; jitter draws the middle of [0, 200)
-      'reconnecting 3 after 200',
-      `circuitOpen ${openMs}`, // attempt 3 refused: the third consecutive failure opens the breaker
-      `reconnecting 4 after ${openMs}`, // nothing is tried until the cool-down is over
+      // Refused at once: the outage is young, so the ceiling stays at baseMs (the jitter draws its middle).
+      'reconnecting 2 after 50',
+      'reconnecting 3 after 50',
+      'reconnecting 4 after 50',
+      'reconnecting 5 after 50',
+      'reconnecting 6 after 50',
+      `circuitOpen ${period}`, // attempt 6 refused 250 ms after the first: failing for openAfterMs opens the breaker
+      `reconnecting 7 after ${period}`, // nothing is tried until the open period is over
       'circuitHalfOpen', // one probe: still refused
-      `circuitOpen ${openMs}`,
-      `reconnecting 5 after ${openMs}`,
+      `circuitOpen ${period}`,
+      `reconnecting 8 after ${period}`,
       'circuitHalfOpen', // the coordinator is back: the probe gets through
       'circuitClosed',
       'connected',
     ]);
-    expect(time.sleeps).toEqual([100, 200, openMs, openMs]);
+    expect(time.sleeps).toEqual([50, 50, 50, 50, 50, period, period]);
     expect(summary.lastRound).toBe(1);
   });
 });

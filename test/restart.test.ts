@@ -38,6 +38,7 @@ function setUp(): { args: string[]; tokens: string[]; dataDir: string } {
   const tokens = SAMPLES.map(() => generateToken());
   const config = {
     port: 0,
+    operator: { port: 0 },
     logLevel: 'warn',
     participants: tokens.map((t, i) => ({ id: `p${i}`, tokenSha256: hashToken(t) })),
     rounds: { count: ROUNDS, minParticipants: SAMPLES.length, deadlineMs: 5_000 },

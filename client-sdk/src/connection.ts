@@ -49,6 +49,17 @@ export function errorFromClose(code: number, reason: string): FedwardenError {
   return new FedwardenError('GOING_AWAY', `connection closed (${code})${reason ? `: ${reason}` : ''}`);
 }
 
+/** The header in which a coordinator names why it refused a socket before its upgrade (FULL, RATE_LIMITED, TIMEOUT). */
+const REFUSAL_HEADER = 'x-fedwarden-error';
+/** Only the transient codes are believed from this unauthenticated answer; anything else reads as GOING_AWAY. */
+const REFUSAL_CODES = new Set<string>(['FULL', 'RATE_LIMITED', 'TIMEOUT']);
+
+/** A plain HTTP answer to the upgrade request, as an error with the code the coordinator gave (retriable ones only). */
+export function refusalError(url: string, status: number | undefined, header: string | string[] | undefined): FedwardenError {
+  const code = typeof header === 'string' && REFUSAL_CODES.has(header) ? (header as 'FULL' | 'RATE_LIMITED' | 'TIMEOUT') : 'GOING_AWAY';
+  return new FedwardenError(code, `${url} refused the connection (HTTP ${status ?? '?'})`);
+}
+
 export class SecureConnection {
   private readonly queue: Message[] = [];
   private waiter: { resolve: (m: Message) => void; reject: (e: FedwardenError) => void } | undefined;
@@ -113,6 +124,9 @@ export class SecureConnection {
         }
       };
       ws.on('message', onHello);
+      // A coordinator that refuses the socket before the upgrade answers in plain HTTP, with its code in a header.
+      // finish() terminates the socket, which aborts the request.
+      ws.once('unexpected-response', (_req, res) => finish(refusalError(options.url, res.statusCode, res.headers[REFUSAL_HEADER])));
       ws.once('error', (err) => finish(new FedwardenError('GOING_AWAY', `cannot connect to ${options.url}: ${err.message}`, { cause: err })));
       ws.once('close', (code, reason) => finish(errorFromClose(code, reason.toString('utf8'))));
     });

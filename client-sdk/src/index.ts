@@ -4,7 +4,7 @@ export type { TrainableModel, LabeledData, TrainProgress, TrainResult, Evaluatio
 export { initTensorFlow, tf, type BackendPreference } from './tf/index.ts';
 export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lora/index.ts';
 export { SecaggClient } from './secagg/client-protocol.ts';
-export { backoffDelay, BACKOFF_DEFAULTS, type BackoffOptions } from './resilience/backoff.ts';
+export { backoffCeiling, backoffDelay, BACKOFF_DEFAULTS, type BackoffOptions } from './resilience/backoff.ts';
 export { CircuitBreaker, CIRCUIT_BREAKER_DEFAULTS, type BreakerState, type CircuitBreakerOptions } from './resilience/circuit-breaker.ts';
 export {
   ReconnectPolicy,

@@ -31,6 +31,36 @@ const extensionSchema = z.union([
   }),
 ]);
 
+const alertSeverity = z.enum(['info', 'warning', 'critical']);
+
+/** alerting.webhook: where alert notifications are POSTed (alerting/webhook-channel.ts). */
+const webhookSchema = z
+  .strictObject({
+    /** http(s) URL of the receiver. Its path and query are never logged (they often hold a token). */
+    url: z.string().refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'url: an http:// or https:// URL'),
+    /** The least severity sent to this receiver; a resolution follows its firing. */
+    minSeverity: alertSeverity.default('warning'),
+    /** Each request is aborted after this long without response headers, ms. */
+    timeoutMs: positiveInt.default(5_000),
+    /** Attempts per notification, the first included (network errors, timeouts, 408, 425, 429, 5xx are retried). */
+    maxAttempts: positiveInt.default(8),
+    /** Exponential backoff with full jitter between attempts: random(0, min(backoffMaxMs, backoffBaseMs · 2^retry)), ms. */
+    backoffBaseMs: positiveInt.default(500),
+    backoffMaxMs: positiveInt.default(60_000),
+    /** Notifications waiting behind the one in flight; beyond it the oldest is dropped (counted and logged). */
+    queueSize: positiveInt.default(1_000),
+    /** At shutdown, how long to keep delivering what is queued before dropping it, ms. */
+    drainMs: z.number().int().min(0).default(5_000),
+    /**
+     * HMAC-SHA256 key for X-Fedwarden-Signature: a file readable by its owner only (chmod 600), or an environment
+     * variable's name. Never the secret itself: config files get copied and shown.
+     */
+    secretFile: z.string().min(1).optional(),
+    secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'secretEnv: an environment variable name').optional(),
+  })
+  .refine((w) => w.secretFile === undefined || w.secretEnv === undefined, 'give secretFile or secretEnv, not both')
+  .refine((w) => w.backoffMaxMs >= w.backoffBaseMs, 'backoffMaxMs must be at least backoffBaseMs');
+
 export const configSchema = z.strictObject({
   /** Interface to listen on. Default loopback; set "0.0.0.0" (behind TLS) for a real deployment. */
   host: z.string().default('127.0.0.1'),
@@ -38,9 +68,50 @@ export const configSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8787),
   /** Directory for the coordinator's long-term key (created 0700, key file 0600). */
   dataDir: z.string().default('./data'),
+  /**
+   * Scheduled online backups of the data dir, taken by the running coordinator (storage/backup-schedule.ts;
+   * README "Backups and recovery"). Unset: none (`fedwarden backup` takes one by hand).
+   */
+  backups: z
+    .strictObject({
+      /** Directory that receives one new fedwarden-backup-<time> directory per backup (created 0700); best on another disk. */
+      dir: z.string().min(1),
+      /** Back up after every n-th finished round; 0: not by rounds. */
+      everyRounds: z.number().int().min(0).default(0),
+      /** Back up every this many ms; 0: not by time. */
+      intervalMs: z.number().int().min(0).default(0),
+      /** Complete backups kept in `dir`; older ones are removed after each new one. */
+      keep: positiveInt.default(7),
+    })
+    .refine((b) => b.everyRounds > 0 || b.intervalMs > 0, 'set everyRounds or intervalMs (or both) above 0')
+    .optional(),
   /** Seed for participant selection and the initial adapter, so that runs are reproducible. */
   seed: z.number().int().default(1),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * The operator listener (operator/operator-server.ts), apart from the participants' port: /healthz for anyone;
+   * /readyz, /metrics and the dashboard only with `Authorization: Bearer <operator token>`. Keep it on loopback,
+   * or put a TLS reverse proxy in front of it (README, "Operating a coordinator").
+   */
+  operator: z
+    .strictObject({
+      /** false: no operator listener at all (no health, readiness, metrics or dashboard over HTTP). */
+      enabled: z.boolean().default(true),
+      /** Interface to listen on. Default loopback: only this machine (a local Prometheus, a proxy, an SSH tunnel). */
+      host: z.string().default('127.0.0.1'),
+      /** Port, apart from the participants' `port`; 0 picks a free port (logged at start). */
+      port: z.number().int().min(0).max(65535).default(8788),
+      /**
+       * SHA-256 of the operator token, lowercase hex (`fedwarden token --operator` mints one and prints this entry).
+       * Unset: every path but /healthz answers 401, and the coordinator warns at start.
+       */
+      tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters, as `fedwarden token --operator` prints').optional(),
+      /** Most simultaneous operator connections; each open dashboard holds one for its live updates. */
+      maxConnections: positiveInt.default(64),
+      /** Time a client has to send a whole request, headers included, ms (then 408). Responses, live streams included, are not limited. */
+      requestTimeoutMs: positiveInt.default(10_000),
+    })
+    .default({ enabled: true, host: '127.0.0.1', port: 8788, maxConnections: 64, requestTimeoutMs: 10_000 }),
   /**
    * Enrolled participants (`fedwarden token <id>` prints an entry). A coordinator refuses to start with none, or
    * with fewer than rounds.minParticipants (checkEnrolment); other commands read a config without them.
@@ -156,6 +227,24 @@ export const configSchema = z.strictObject({
     })
     .default({ windowRounds: 10, isolationThreshold: 0.6, accuracyDrop: 0.05 }),
   /**
+   * Rules over the anomaly detectors' findings and the channels they notify (alerting/; README "Alerting"). One
+   * open alert per key (a participant, a secure group's members, or a round-level feature); repeats update it.
+   * The log channel is always on; the webhook is optional.
+   */
+  alerting: z
+    .strictObject({
+      /** Findings below this severity are neither tracked nor notified ("info": weak evidence on its own). */
+      minSeverity: alertSeverity.default('warning'),
+      /** An open alert resolves after this many consecutive rounds in which its detector judged and found nothing for its key. */
+      resolveAfterCleanRounds: positiveInt.default(3),
+      /** Resolve a participant's (or secure group's) alert once reputation excludes all of it, or it is no longer enrolled. */
+      resolveOnExclusion: z.boolean().default(true),
+      /** After this many repeats at one severity, an open alert goes up a level (warning → critical); 0: never. */
+      escalateAfterRepeats: z.number().int().min(0).default(3),
+      webhook: webhookSchema.optional(),
+    })
+    .default({ minSeverity: 'warning', resolveAfterCleanRounds: 3, resolveOnExclusion: true, escalateAfterRepeats: 3 }),
+  /**
    * The operator's own code, each an ES module whose default export is a factory (ctx) => the extension, or a
    * promise of it (extensions/load-extensions.ts). Loaded by the `coordinator` command; an embedding process
    * passes the same things as CoordinatorOptions.
@@ -189,9 +278,37 @@ export const configSchema = z.strictObject({
       maxManifestEntries: positiveInt.default(DEFAULT_LIMITS.maxManifestEntries),
       /** Most members of a secure group (at most 255: Shamir over GF(2^8)). */
       maxGroupSize: z.number().int().min(3).max(255).default(DEFAULT_LIMITS.maxGroupSize),
-      /** Most simultaneous connections (handshaking or authenticated). */
+      /**
+       * Most simultaneous sockets on the participants' port, counted from TCP accept: before their WebSocket
+       * upgrade, handshaking, or authenticated. One beyond it is refused with FULL (net/admission.ts).
+       */
       maxConnections: positiveInt.default(1000),
-      /** Time allowed from TCP accept to an authenticated hello, ms. */
+      /**
+       * Share of maxConnections that unauthenticated sockets (not yet past their hello) cannot take: kept for
+       * authenticated participants, so that stalled handshakes never crowd them out. In [0, 1).
+       */
+      reservedShare: z.number().min(0).lt(1).default(0.5),
+      /**
+       * Most unauthenticated sockets from one address (IPv4 address; IPv6 /64 prefix); one more is refused with
+       * RATE_LIMITED (4011). Authenticated participants behind one NAT are not limited by it. Behind a reverse
+       * proxy every socket comes from the proxy's address: raise it (0 turns it off) and limit per client there.
+       */
+      maxUnauthenticatedPerAddress: z.number().int().min(0).default(64),
+      /**
+       * When a new socket finds its address's quota or the unauthenticated room full, it displaces the oldest
+       * socket there that has been unauthenticated this long (closed with FULL); only if none is that old is
+       * the newcomer refused. An honest handshake takes milliseconds, ms.
+       */
+      displaceAfterMs: z.number().int().min(0).default(1_000),
+      /**
+       * An address whose socket stalled (unauthenticated for displaceAfterMs, then gone without authenticating)
+       * may not displace others for this long, so that an attacker that reopens at once cannot keep displacing
+       * its own stalled sockets ahead of honest newcomers. It may still take free room, ms.
+       */
+      stallPenaltyMs: z.number().int().min(0).default(30_000),
+      /** Time allowed from TCP accept to a completed WebSocket upgrade; a slower socket gets HTTP 408 (TIMEOUT), ms. */
+      upgradeTimeoutMs: positiveInt.default(5_000),
+      /** Time allowed from the WebSocket upgrade to an authenticated hello, ms. */
       handshakeTimeoutMs: positiveInt.default(10_000),
       /** WebSocket ping interval; a peer that misses one pong is terminated, ms. */
       heartbeatIntervalMs: positiveInt.default(15_000),
@@ -199,8 +316,8 @@ export const configSchema = z.strictObject({
       maxBufferedBytes: positiveInt.default(64 * 1024 * 1024),
       /**
        * Most authenticated participants connected at once; a hello beyond it closes with FULL (4009). A participant
-       * reconnecting replaces its own connection and is always admitted. Handshaking sockets count against
-       * maxConnections only, so keep maxConnections above this to leave room for them. (rounds.maxParticipants is
+       * reconnecting replaces its own connection and is always admitted. Sockets not yet authenticated count
+       * against maxConnections only, so keep maxConnections above this to leave room for them. (rounds.maxParticipants is
        * how many of the connected a round selects.)
        */
       maxParticipants: positiveInt.default(1000),
@@ -226,6 +343,11 @@ export const configSchema = z.strictObject({
       maxManifestEntries: DEFAULT_LIMITS.maxManifestEntries,
       maxGroupSize: DEFAULT_LIMITS.maxGroupSize,
       maxConnections: 1000,
+      reservedShare: 0.5,
+      maxUnauthenticatedPerAddress: 64,
+      displaceAfterMs: 1_000,
+      stallPenaltyMs: 30_000,
+      upgradeTimeoutMs: 5_000,
       handshakeTimeoutMs: 10_000,
       heartbeatIntervalMs: 15_000,
       maxBufferedBytes: 64 * 1024 * 1024,
@@ -254,7 +376,10 @@ export function parseConfig(input: unknown): CoordinatorConfig {
     ids.add(p.id);
     hashes.add(p.tokenSha256);
   }
-  const { secagg, limits, rounds } = result.data;
+  const { secagg, limits, rounds, operator } = result.data;
+  if (operator.enabled && operator.port !== 0 && operator.port === result.data.port) {
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: operator.port ${operator.port} is the participants' port; give the operator listener a port of its own`);
+  }
   if (rounds.minParticipants > limits.maxParticipants) {
     throw new FedwardenError('BAD_CONFIG', 'invalid coordinator config: rounds.minParticipants exceeds limits.maxParticipants');
   }

@@ -19,6 +19,8 @@ import {
   type MessageOf,
 } from '@fedwarden/shared';
 import type { Strategy } from './aggregation/strategy.ts';
+import { Alerting, type Membership } from './alerting/alerting-service.ts';
+import type { AlertTransition, TrackedAlert } from './alerting/tracked-alert.ts';
 import { Defences } from './defences.ts';
 import { checkEnrolment, type CoordinatorConfig } from './config.ts';
 import { Enrolment, checkProtocolVersion } from './enrolment.ts';
@@ -26,12 +28,17 @@ import { FinishConfirmations } from './finish-confirmations.ts';
 import { ManifestAgreement } from './manifest-agreement.ts';
 import { ParticipantIdentities } from './participant-identities.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
-import { operatorEndpoints } from './metrics/http-endpoints.ts';
+import { operatorEndpoints, participantEndpoints } from './metrics/http-endpoints.ts';
 import { readiness, type Readiness } from './metrics/readiness.ts';
 import type { CoordinatorIdentity } from './identity.ts';
 import type { ParticipantConnection } from './net/participant-connection.ts';
 import { CoordinatorServer } from './net/server.ts';
+import { OperatorServer, type OperatorRoute } from './operator/operator-server.ts';
+import { DashboardFeed } from './operator/dashboard/dashboard-feed.ts';
+import { dashboardRoutes, type DashboardRoutes } from './operator/dashboard/dashboard-routes.ts';
 import type { RoundRecord } from './rounds/round-record.ts';
+import type { LoopStage, StageChange } from './rounds/round-stage.ts';
+import { reputationStandings, type ReputationStanding } from './reputation/standing.ts';
 import { RoundRunner, type RoundHooks } from './rounds/round-runner.ts';
 import { updateRefused } from './rounds/update-collector.ts';
 import { SqliteStore, type CoordinatorStore, type ResumeState } from './storage/store.ts';
@@ -41,6 +48,10 @@ export interface CoordinatorEvents {
   participantJoined: [string];
   participantLeft: [string];
   finished: [readonly RoundRecord[]];
+  /** An alert opened, repeated, escalated or resolved (alerting/alert-book.ts), after a round's record. */
+  alert: [AlertTransition];
+  /** The round loop moved: waiting for participants, a round's phase, finished (rounds/round-stage.ts). */
+  stage: [StageChange];
 }
 
 export interface CoordinatorOptions extends RoundHooks {
@@ -55,13 +66,24 @@ export interface CoordinatorOptions extends RoundHooks {
    * round. From a config file: extensions.strategy (extensions/load-extensions.ts).
    */
   readonly strategy?: Strategy;
+  /**
+   * More routes for the operator listener (operator/operator-server.ts), after /readyz and /metrics and behind
+   * the same operator token. Ignored when config.operator.enabled is false.
+   */
+  readonly operatorRoutes?: readonly OperatorRoute[];
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly defences: Defences;
+  /** Rules over the detectors' findings, and the log and webhook channels (alerting/). */
+  private readonly alerting: Alerting;
   /** Prometheus metrics of this coordinator, served on /metrics. */
   readonly metrics: CoordinatorMetrics;
   private readonly server: CoordinatorServer;
+  /** The operator listener (health, readiness, metrics, dashboard); undefined when config.operator.enabled is false. */
+  private readonly operator: OperatorServer | undefined;
+  /** The dashboard on the operator listener (operator/dashboard/): its page, and its API behind the token. */
+  private readonly dashboard: DashboardRoutes | undefined;
   private readonly enrolment: Enrolment;
   private readonly identities: ParticipantIdentities;
   private readonly participants = new Map<string, ParticipantConnection>();
@@ -82,6 +104,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private resumeState: Pick<ResumeState, 'lastFinishedRound' | 'interrupted'> = { lastFinishedRound: 0, interrupted: [] };
   private running: Promise<readonly RoundRecord[]> | undefined;
   private stopping: Promise<void> | undefined;
+  private stageNow: StageChange = { round: 1, stage: 'waiting', at: Date.now() };
+  /** Whether an evaluator scores each round (options.evaluate): accuracy and evaluation loss come only then. */
+  readonly hasEvaluator: boolean;
 
   constructor(
     readonly config: CoordinatorConfig,
@@ -93,6 +118,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // Before anything is opened: a config no round can start with would otherwise wait forever.
     checkEnrolment(config);
     this.store = options.store ?? SqliteStore.open();
+    this.hasEvaluator = options.evaluate !== undefined;
     const resumed = this.store.resume(config.participants);
     this.defences = new Defences(config, this.store.reputation, options.strategy);
     if (options.strategy) this.log.info('aggregating with the operator\'s strategy', { strategy: options.strategy.name, replaces: config.aggregation.strategy });
@@ -100,8 +126,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.identities = new ParticipantIdentities(this.store, this.log);
     this.manifests = new ManifestAgreement(config.model.manifestSha256);
     this.restore(resumed);
-    this.metrics = new CoordinatorMetrics({ participants: () => this.participants.size, connections: () => this.server.connectionCount });
+    this.metrics = new CoordinatorMetrics({
+      participants: () => this.participants.size,
+      connections: () => this.server.connectionCount,
+      enrolled: () => this.enrolment.size,
+      stage: () => this.stage,
+      lastFinishedRound: () => this.records.at(-1)?.round ?? 0,
+      flagged: () => this.defences.flagged().length,
+      excluded: () => this.defences.reputation.excluded().length,
+    });
     this.metrics.watch(this);
+    this.alerting = new Alerting({
+      config: config.alerting,
+      log: this.log,
+      fingerprint: identity.fingerprint,
+      store: this.store.alerts,
+      registry: this.metrics.registry,
+      onTransition: (t) => this.emit('alert', t),
+    });
+    this.alerting.resume(this.records, this.membership(this.nextRound - 1));
+    // A round cut short by stop() runs again after a restart: alerting skips it, and observes it then if it finished.
+    this.on('round', (record) => {
+      if (!this.stopped) this.alerting.observe(record, this.membership(record.round));
+    });
     this.runner = new RoundRunner({
       config,
       log: this.log,
@@ -116,8 +163,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       adoptGlobal: (global) => {
         this.global = global;
       },
+      stageChanged: (round, phase, deadline) => this.stageChanged(round, phase, deadline),
     });
-    const endpoints = operatorEndpoints(this.metrics, () => this.readiness(), this.log);
+    const ready = () => this.readiness();
+    const dashboardLog = this.log.child({ component: 'dashboard' });
+    this.dashboard = config.operator.enabled ? dashboardRoutes(new DashboardFeed(this, { log: dashboardLog }), { log: dashboardLog }) : undefined;
+    this.operator = config.operator.enabled
+      ? new OperatorServer(
+          config.operator,
+          [operatorEndpoints(this.metrics, ready, this.log), ...(this.dashboard ? [this.dashboard.api] : []), ...(options.operatorRoutes ?? [])],
+          this.log.child({ listener: 'operator' }),
+          {
+            unauthorized: () => this.metrics.operatorUnauthorized(),
+            publicRoutes: this.dashboard ? [this.dashboard.page] : [],
+          },
+        )
+      : undefined;
+    const endpoints = participantEndpoints(ready);
     this.server = new CoordinatorServer(
       config,
       identity,
@@ -133,7 +195,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     );
   }
 
-  /** Start listening; returns the bound port. */
+  /** Start listening (the participants' port, then the operator listener); returns the participants' port. */
   async listen(): Promise<number> {
     this.listeningPort = await this.server.listen();
     this.log.info('coordinator listening', {
@@ -142,11 +204,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       fingerprint: this.identity.fingerprint,
       enrolled: this.enrolment.size,
     });
+    if (this.operator) {
+      const { host, tokenSha256 } = this.config.operator;
+      try {
+        await this.operator.listen();
+      } catch (err) {
+        await this.server.close();
+        throw err;
+      }
+      this.log.info('operator listening', { host, port: this.operator.port, open: '/healthz', auth: tokenSha256 === undefined ? 'no token configured' : 'bearer token' });
+      if (tokenSha256 === undefined) {
+        this.log.warn('no operator token configured (operator.tokenSha256): every operator path but /healthz answers 401; `fedwarden token --operator` mints one');
+      }
+    }
     return this.listeningPort;
   }
 
   get port(): number {
     return this.listeningPort;
+  }
+
+  /** The operator listener's bound port; 0 before listen() and when the operator listener is disabled. */
+  get operatorPort(): number {
+    return this.operator?.port ?? 0;
   }
 
   get connectedParticipants(): number {
@@ -175,6 +255,21 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.manifests.manifest;
   }
 
+  /** The aggregation strategy's name (the operator's own, where options.strategy gave one). */
+  get strategyName(): string {
+    return this.defences.strategyName;
+  }
+
+  /** Alerts firing now, by key (alerting/tracked-alert.ts). */
+  openAlerts(): TrackedAlert[] {
+    return this.alerting.open();
+  }
+
+  /** The most recently changed alerts, firing and resolved, newest first. */
+  recentAlerts(limit = 100): TrackedAlert[] {
+    return this.alerting.recent(limit);
+  }
+
   /** Participants whose reputation is below the flag threshold or who are excluded. */
   flaggedParticipants(): string[] {
     return this.defences.flagged();
@@ -183,6 +278,31 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** A participant's current reputation score in [0, 1] (0.5 for newcomers). */
   reputationOf(participantId: string): number {
     return this.defences.reputation.score(participantId);
+  }
+
+  /** Every enrolled participant's reputation standing (and any other with a record), sorted by id. */
+  reputations(): ReputationStanding[] {
+    return reputationStandings(this.config.participants.map((p) => p.id), this.defences.reputation, this.store.reputation);
+  }
+
+  /** Ids of the authenticated participants connected now. */
+  connectedParticipantIds(): string[] {
+    return [...this.participants.keys()];
+  }
+
+  /** Every finished round's record so far, those of earlier runs included. */
+  roundRecords(): readonly RoundRecord[] {
+    return [...this.records];
+  }
+
+  /** Where the round loop stands now (the last 'stage' event). */
+  get stage(): StageChange {
+    return this.stageNow;
+  }
+
+  /** The audit log's last entry (sequence number and hash): compare with a copy kept elsewhere. */
+  auditHead(): { seq: number; hash: string } {
+    return this.store.auditHead();
   }
 
   /** What this coordinator resumed from storage: the last finished round, and rounds found interrupted. */
@@ -201,6 +321,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private async runRounds(): Promise<readonly RoundRecord[]> {
     for (let round = this.nextRound; round <= this.config.rounds.count && !this.stopped; round++) {
+      if (this.participants.size < this.config.rounds.minParticipants) this.stageChanged(round, 'waiting');
       await this.waitForParticipants(this.config.rounds.minParticipants);
       if (this.stopped) break;
       const record = await this.runner.run(round, this.global as Float32Array);
@@ -210,6 +331,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!this.stopped) {
       // Stopped early, participants are not told "finished": they come back to the restarted coordinator.
       this.finishedAt = this.records.at(-1)?.round ?? 0;
+      this.stageChanged(this.finishedAt, 'finished');
       await Promise.allSettled([...this.participants.values()].map((c) => this.sendFinished(c)));
     }
     this.emit('finished', this.records);
@@ -246,7 +368,27 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (collector) for (const id of this.participants.keys()) collector.onLeave(id);
     await this.running?.catch(() => undefined);
     await this.server.close();
+    // After the participants' port: /readyz says "shutting down" until the end, and open dashboards hear the last round.
+    this.dashboard?.close();
+    await this.operator?.close();
+    await this.alerting.close();
     this.store.close();
+  }
+
+  /** Who is out of the federation after `round`, for alerting's resolution on exclusion. */
+  private membership(round: number): Membership {
+    const enrolled = new Set(this.config.participants.map((p) => p.id));
+    return { excluded: new Set(this.defences.reputation.excluded(round + 1)), enrolled: (id) => enrolled.has(id) };
+  }
+
+  private stageChanged(round: number, stage: LoopStage, deadline?: number): void {
+    this.stageNow = { round, stage, at: Date.now(), ...(deadline !== undefined ? { deadline } : {}) };
+    try {
+      this.emit('stage', this.stageNow);
+    } catch (err) {
+      // An observer's bug must not break the round whose transition it heard.
+      this.log.error("a 'stage' listener threw", { err: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Continue from storage: the federation's manifest and latest global adapter, and its finished rounds. */
@@ -262,6 +404,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
     this.records.push(...(state.records as RoundRecord[]));
     this.nextRound = state.lastFinishedRound + 1;
+    this.stageNow = { round: this.nextRound, stage: 'waiting', at: Date.now() };
     this.resumeState = { lastFinishedRound: state.lastFinishedRound, interrupted: state.interrupted };
     if (state.lastFinishedRound > 0 || state.interrupted.length > 0) {
       const again = state.interrupted.length > 0 ? `; round ${state.interrupted.join(', ')} was interrupted and runs again` : '';

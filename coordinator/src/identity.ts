@@ -6,9 +6,10 @@
  * as ssh does, because whoever reads it can decrypt every participant's channel.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FedwardenError, fingerprint, generateKemKeyPair, type KemKeyPair } from '@fedwarden/shared';
+import { guardStorage } from './storage/storage-errors.ts';
 
 export const KEY_FILE_NAME = 'coordinator-key.json';
 const SEED_BYTES = 64;
@@ -35,21 +36,48 @@ export function ephemeralIdentity(): CoordinatorIdentity {
   }
 }
 
-/** Load the identity from dataDir, creating it on first start. `created` tells the caller to announce it. */
+export function keyPath(dataDir: string): string {
+  return join(dataDir, KEY_FILE_NAME);
+}
+
+/**
+ * Load the identity from dataDir, creating it when the file is missing. `created` tells the caller to announce
+ * it. The coordinator CLI goes through data-dir.ts instead, which refuses a key created beside an existing
+ * database (participants pinned the lost key's fingerprint).
+ */
 export function loadOrCreateIdentity(dataDir: string): { identity: CoordinatorIdentity; created: boolean } {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, KEY_FILE_NAME);
-  if (!existsSync(path)) {
-    const seed = randomBytes(SEED_BYTES);
-    try {
+  return existsSync(keyPath(dataDir)) ? { identity: readIdentity(dataDir), created: false } : { identity: createIdentity(dataDir), created: true };
+}
+
+/** Generate a new key in dataDir (created 0700 if missing); an existing key file is never overwritten. */
+export function createIdentity(dataDir: string): CoordinatorIdentity {
+  const path = keyPath(dataDir);
+  const seed = randomBytes(SEED_BYTES);
+  try {
+    guardStorage(`key file ${path}`, 'create it', () => {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const body = JSON.stringify({ version: 1, algorithm: 'ML-KEM-768', seed: seed.toString('hex') });
-      writeFileSync(path, body + '\n', { mode: 0o600, flag: 'wx' });
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeSync(fd, body + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       chmodSync(path, 0o600); // umask cannot widen it, but be explicit
-      return { identity: identityFromSeed(seed), created: true };
-    } finally {
-      seed.fill(0);
-    }
+    });
+    return identityFromSeed(seed);
+  } finally {
+    seed.fill(0);
   }
+}
+
+/** Load the key in dataDir; a missing, unreadable, malformed or group/other-readable key file is refused. */
+export function readIdentity(dataDir: string): CoordinatorIdentity {
+  return parseKeyFile(keyPath(dataDir), guardStorage(`key file ${keyPath(dataDir)}`, 'read it', () => readKeyFile(keyPath(dataDir))));
+}
+
+function readKeyFile(path: string): string {
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new FedwardenError(
@@ -57,9 +85,14 @@ export function loadOrCreateIdentity(dataDir: string): { identity: CoordinatorId
       `key file ${path} has permissions ${mode.toString(8)}; it must be readable by its owner only (chmod 600)`,
     );
   }
+  return readFileSync(path, 'utf8');
+}
+
+/** A key file's text (`path` for messages) as the identity it holds. */
+export function parseKeyFile(path: string, text: string): CoordinatorIdentity {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new FedwardenError('BAD_CONFIG', `key file ${path} is not valid JSON`, { cause: err });
   }
@@ -69,7 +102,7 @@ export function loadOrCreateIdentity(dataDir: string): { identity: CoordinatorId
   }
   const seed = Buffer.from(seedHex, 'hex');
   try {
-    return { identity: identityFromSeed(seed), created: false };
+    return identityFromSeed(seed);
   } finally {
     seed.fill(0);
   }

@@ -1,5 +1,5 @@
 export { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.ts';
-export type { Blame, BlameKind, RoundRecord } from './rounds/round-record.ts';
+export type { Blame, BlameKind, RoundRecord, SecureGroupOutcome } from './rounds/round-record.ts';
 export type { Evaluation, EvaluateHook } from './rounds/evaluation.ts';
 export type { ReferenceHook } from './rounds/reference-update.ts';
 export {
@@ -36,15 +36,29 @@ export {
 export { MemoryReputationStore, type ReputationRecord, type ReputationStore } from './reputation/reputation-store.ts';
 export { evidenceFromResult } from './reputation/evidence.ts';
 export type { Alert } from './anomaly/alert.ts';
+export type { AlertEvent, AlertResolution, AlertStatus, AlertTransition, TrackedAlert } from './alerting/tracked-alert.ts';
+export { ALERT_PAYLOAD_SCHEMA, type AlertNotification } from './alerting/notification.ts';
+export { SIGNATURE_HEADER, signBody } from './alerting/webhook-channel.ts';
 export { parseConfig, loadConfig, checkEnrolment, configSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
 export {
   ephemeralIdentity,
   identityFromSeed,
   loadOrCreateIdentity,
+  readIdentity,
+  keyPath,
   KEY_FILE_NAME,
   type CoordinatorIdentity,
 } from './identity.ts';
+export { dataDirFingerprint, inspectDataDir, openDataDir, type DataDirState, type OpenDataDirOptions, type OpenedDataDir } from './data-dir.ts';
 export { Enrolment, generateToken, hashToken } from './enrolment.ts';
+export { OperatorServer, type OperatorRoute, type OperatorServerHooks, type OperatorServerOptions } from './operator/operator-server.ts';
+export { OperatorAuth, OPERATOR_TOKEN_PREFIX, generateOperatorToken } from './operator/operator-auth.ts';
+export { requestPath, sendJson, sendText } from './operator/http-helpers.ts';
+export { DashboardFeed, type DashboardFeedOptions, type DashboardSource } from './operator/dashboard/dashboard-feed.ts';
+export { DASHBOARD_CSP, dashboardRoutes, type DashboardRoutes, type DashboardRoutesOptions } from './operator/dashboard/dashboard-routes.ts';
+export type { DashboardEvent, DashboardSnapshot, DashboardStatus, GroupRow, ReputationRow, RoundSummary } from './operator/dashboard/dashboard-model.ts';
+export type { LoopStage, StageChange } from './rounds/round-stage.ts';
+export type { ReputationStanding } from './reputation/standing.ts';
 export { fedAvg } from './aggregation/fedavg.ts';
 export type { AggregationUnit, AggregationResult, Strategy, StrategyContext, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 export { SecaggGroup, type SecaggResult, type SecaggGroupParams } from './secagg/group-protocol.ts';
@@ -57,6 +71,20 @@ export type { AuditEntry, AuditKind } from './storage/audit-log.ts';
 export type { VerifyReport } from './storage/verify.ts';
 export type { RoundRow, RoundStatus } from './storage/rounds.ts';
 export type { Checkpoint } from './storage/checkpoints.ts';
+export {
+  BACKUP_MANIFEST_NAME,
+  backupName,
+  copyDatabaseFile,
+  dataDirSource,
+  pruneBackups,
+  writeBackup,
+  type BackupManifest,
+  type BackupSource,
+  type WriteBackupOptions,
+} from './storage/backup.ts';
+export { checkBackup, restoreBackup, type RestoreOptions, type RestoreResult } from './storage/restore.ts';
+export { BackupSchedule, type BackupScheduleOptions, type BackupTaken } from './storage/backup-schedule.ts';
+export { storageCode, storageError } from './storage/storage-errors.ts';
 export { cliLogger, logFormatOption, logLevelOption, parseLogLevel, type LogFormat } from './cli/cli-logger.ts';
 export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exitCodeFor, formatError, usageError } from './cli/exit-codes.ts';
 export { runCli, type CliDependencies } from './cli/program.ts';

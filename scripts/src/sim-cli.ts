@@ -14,7 +14,7 @@ import { SIMULATE_FLAGS, type FlagSpec } from './simulate-options.ts';
 
 function simulateOptions(cmd: Command): Command {
   for (const [name, f] of Object.entries(SIMULATE_FLAGS) as [string, FlagSpec][]) {
-    const flags = f.type === 'boolean' ? `--${name}` : `--${name} <${f.value ?? 'value'}>`;
+    const flags = f.type === 'boolean' ? `--${name}` : f.optional ? `--${name} [${f.value ?? 'value'}]` : `--${name} <${f.value ?? 'value'}>`;
     const option = new Option(flags, f.help);
     if (f.type === 'string' && f.default !== undefined) option.default(f.default);
     cmd.addOption(option);

@@ -40,6 +40,17 @@ describe('pnpm simulate options', () => {
     expect(matrix.mode === 'matrix' && matrix.matrix.attacks).toEqual(['none', 'alie']);
   });
 
+  it('takes --dashboard with or without a port, and only for a single run', () => {
+    expect(parseSimulateArgs([]).options.dashboard).toBeUndefined();
+    expect(parseSimulateArgs(['--dashboard']).options.dashboard).toBe(0);
+    expect(parseSimulateArgs(['--dashboard', '--rounds', '3']).options).toMatchObject({ dashboard: 0, rounds: 3 });
+    expect(parseSimulateArgs(['--dashboard', '8790', '--rounds', '3']).options).toMatchObject({ dashboard: 8790, rounds: 3 });
+    expect(parseSimulateArgs(['--dashboard=8791']).options.dashboard).toBe(8791);
+    expect(() => parseSimulateArgs(['--dashboard', 'x'])).toThrow('--dashboard must be a port number (0–65535; 0 or none: a free port), got "x"');
+    expect(() => parseSimulateArgs(['--dashboard', '70000'])).toThrow(/--dashboard must be a port number/);
+    expect(() => parseSimulateArgs(['--matrix', '--dashboard'])).toThrow('--dashboard serves one run; it does not go with --matrix');
+  });
+
   it('lets the attack check its option values, and refuses an unknown attack before any cell runs', () => {
     expect(() => parseSimulateArgs(['--attack', 'sign-flip', '--byzantine', '0.2', '--attack-option', 'sign-flip.scale=-1'])).toThrow(/signFlip: option scale/);
     expect(() => parseSimulateArgs(['--matrix', '--attacks', 'none,krum'])).toThrow(/unknown attack "krum"/);

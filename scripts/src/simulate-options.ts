@@ -32,6 +32,8 @@ export interface SimulationOptions {
   readonly root: number;
   readonly json: boolean;
   readonly quiet: boolean;
+  /** Serve the live dashboard on 127.0.0.1 at this port during the run (0: a free port); undefined: no dashboard. */
+  readonly dashboard?: number;
 }
 
 type SimulateFlagValues = {
@@ -89,6 +91,12 @@ export const SIMULATE_FLAGS = {
   attacks: { type: 'string', value: 'a,b', help: '--matrix: attacks to run (default: none and every attack)' },
   defences: { type: 'string', value: 'x,y', help: '--matrix: defences to run (default: all)' },
   out: { type: 'string', value: 'dir', help: '--matrix: output directory (default out/matrix-<privacy>-seed<seed>)' },
+  dashboard: {
+    type: 'string',
+    value: 'port',
+    optional: true,
+    help: 'serve the live dashboard on 127.0.0.1 during the run (default: a free port); its URL, with a fresh operator token, is printed on stderr',
+  },
   json: { type: 'boolean', default: false, help: 'end with one JSON line summarising the run on stdout' },
   quiet: { type: 'boolean', default: false, help: 'no progress or table on stderr' },
 } as const satisfies Record<string, FlagSpec>;
@@ -99,6 +107,8 @@ export interface FlagSpec {
   readonly value?: string;
   readonly default?: string | boolean;
   readonly multiple?: boolean;
+  /** A string flag whose value may be left out (`--dashboard` or `--dashboard 8790`); left out, it is OPTIONAL_VALUE_DEFAULT. */
+  readonly optional?: boolean;
   readonly help: string;
 }
 
@@ -114,8 +124,23 @@ function parseArgsOptions(flags: Record<string, FlagSpec>): ParseArgsOptions {
   ) as ParseArgsOptions;
 }
 
+/** The value of an optional-valued flag given without one: for --dashboard, port 0 (a free port). */
+const OPTIONAL_VALUE_DEFAULT = '0';
+
+/** parseArgs has no optional values: supply the default where such a flag is last or followed by another flag. */
+function fillOptionalValues(argv: readonly string[]): string[] {
+  const optional = new Set(Object.entries(SIMULATE_FLAGS as Record<string, FlagSpec>).filter(([, f]) => f.optional).map(([name]) => `--${name}`));
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    out.push(arg);
+    const next = argv[i + 1];
+    if (optional.has(arg) && (next === undefined || next.startsWith('-'))) out.push(OPTIONAL_VALUE_DEFAULT);
+  });
+  return out;
+}
+
 export function parseSimulateArgs(argv: string[]): SimulateCommand {
-  const { values } = parseArgs({ args: argv, options: parseArgsOptions(SIMULATE_FLAGS) }) as unknown as { values: SimulateFlagValues };
+  const { values } = parseArgs({ args: fillOptionalValues(argv), options: parseArgsOptions(SIMULATE_FLAGS) }) as unknown as { values: SimulateFlagValues };
   const matrix = values.matrix;
   const pick = (key: keyof typeof MATRIX_DEFAULTS, single: string) => values[key] ?? (matrix ? MATRIX_DEFAULTS[key] : single);
   const int = (name: string, v: string, min: number) => {
@@ -126,6 +151,11 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
   const positive = (name: string, v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+  const port = (name: string, v: string) => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= 0 && n <= 65535 && v.trim() !== '')) throw new Error(`--${name} must be a port number (0–65535; 0 or none: a free port), got "${v}"`);
     return n;
   };
   const fraction = (name: string, v: string) => {
@@ -160,7 +190,9 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     root: int('root', pick('root', '0'), 0),
     json: values.json,
     quiet: values.quiet,
+    ...(values.dashboard !== undefined ? { dashboard: port('dashboard', values.dashboard) } : {}),
   };
+  if (matrix && options.dashboard !== undefined) throw new Error('--dashboard serves one run; it does not go with --matrix');
   if (options.attack !== 'none' && options.byzantine === 0) throw new Error(`--attack ${options.attack} needs --byzantine > 0`);
   const attacks = matrix ? (values.attacks?.split(',') ?? ['none', ...attackNames]) : [options.attack];
   checkAttacks(attacks, options.attackSettings);

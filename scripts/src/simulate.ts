@@ -7,6 +7,10 @@
  *
  * --dropout P: each round, each participant vanishes with probability P at a random stage (before training,
  * or in secure aggregation before encaps, shares, masked or unmask) and rejoins at once for later rounds.
+ *
+ * --dashboard [PORT]: the coordinator's operator listener on 127.0.0.1 serves the live dashboard during the run;
+ * its URL, with a fresh operator token in the fragment, goes to stderr. It closes with the run; an open page
+ * keeps what it last showed.
  */
 import { FedwardenError } from '@fedwarden/shared';
 import { runMatrix } from './matrix.ts';
@@ -35,7 +39,12 @@ export async function simulateCommand(argv: string[]): Promise<void> {
     say(`wrote ${command.matrix.outDir}/matrix.md, matrix.csv and accuracy.svg`);
     return;
   }
-  const summary = await runSimulation(command.options, say);
+  // The dashboard's address is printed even with --quiet: it is what --dashboard asked for.
+  const summary = await runSimulation(command.options, say, {
+    dashboard: (url) => {
+      process.stderr.write(`dashboard: ${url}\n`);
+    },
+  });
   say('');
   say(
     `final accuracy ${(summary.finalAccuracy * 100).toFixed(1)}% (base ${(summary.baseAccuracy * 100).toFixed(1)}%), ` +

@@ -4,7 +4,7 @@
  * fraction of Byzantine participants driven by one adversary (attacks/), vanishing participants, and either
  * privacy mode. Returns the per-round records and a JSON-ready summary.
  */
-import { Coordinator, ephemeralIdentity, generateToken, hashToken, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
+import { Coordinator, ephemeralIdentity, generateOperatorToken, generateToken, hashToken, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
 import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
 import { createLogger, createRng, deriveSeed, seededBytes, shuffle } from '@fedwarden/shared';
 import { Adversary } from './attacks/adversary.ts';
@@ -50,7 +50,18 @@ export interface SimulationSummary {
   readonly wallSeconds: number;
 }
 
-export async function runSimulation(opts: SimulationOptions, say: (line: string) => void): Promise<SimulationSummary> {
+/** Observers of a run: `simulate --dashboard` and the dashboard's browser test. */
+export interface SimulationHooks {
+  /**
+   * The dashboard's URL, the operator token in its fragment, once it listens (only with opts.dashboard); awaited
+   * before the participants start, so that a watcher can be there from the first round.
+   */
+  readonly dashboard?: (url: string) => void | Promise<void>;
+  /** Awaited after the last round, while the coordinator and its dashboard still run. */
+  readonly beforeStop?: () => Promise<void>;
+}
+
+export async function runSimulation(opts: SimulationOptions, say: (line: string) => void, hooks: SimulationHooks = {}): Promise<SimulationSummary> {
   const started = Date.now();
   const backend = await initTensorFlow();
   const byzantineCount = Math.round(opts.byzantine * opts.clients);
@@ -77,8 +88,12 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   const adversary = attack ? new Adversary(attack, opts.clients, [...byzantine], deriveSeed(opts.seed, 0xad7)) : undefined;
 
   const tokens = ids.map(() => generateToken());
+  // A fresh operator token per run, for the dashboard only; on loopback.
+  const operatorToken = opts.dashboard !== undefined ? generateOperatorToken() : undefined;
   const config = parseConfig({
     port: 0,
+    // Without --dashboard, no operator listener: a simulation is watched through its own output (and several may run at once).
+    operator: operatorToken !== undefined ? { host: '127.0.0.1', port: opts.dashboard, tokenSha256: hashToken(operatorToken) } : { enabled: false },
     seed: opts.seed,
     logLevel: 'warn',
     participants: ids.map((id, i) => ({ id, tokenSha256: hashToken(tokens[i] as string) })),
@@ -87,6 +102,8 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     secagg: { groupSize: opts.groupSize, groupPolicy: opts.groupPolicy, stageTimeoutMs: 60_000, maxDropout: Math.max(0.1, opts.dropout) },
     training: { epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate },
     aggregation: { strategy: opts.defence },
+    // Every simulated participant connects from loopback at once: no per-address quota on handshakes.
+    limits: { maxUnauthenticatedPerAddress: 0 },
   });
   // The coordinator scores each new global adapter on the held-out rotated digits (its degradation detector
   // watches the accuracy; the records keep the loss too); an aborted round leaves the adapter, and so the
@@ -107,6 +124,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     ...(reference ? { reference } : {}),
   });
   const port = await coordinator.listen();
+  if (operatorToken !== undefined) await hooks.dashboard?.(`http://127.0.0.1:${coordinator.operatorPort}/#token=${operatorToken}`);
 
   const rows: Array<{ record: RoundRecord; accuracy: number }> = [];
   say('');
@@ -147,6 +165,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   try {
     await coordinator.run();
     await Promise.all(participants.map((p) => p.finished()));
+    await hooks.beforeStop?.();
   } finally {
     participants.forEach((p) => p.stop());
     await coordinator.stop();

@@ -50,6 +50,21 @@ export const ERROR_CODES = {
   STORAGE_VERSION: { close: 1011, text: 'storage schema newer than this coordinator' },
   /** Stored data failed an integrity check: checkpoint hash, audit chain (local only, never sent). */
   STORAGE_CORRUPT: { close: 1011, text: 'storage failed an integrity check' },
+  /** The database or a data-dir file cannot be written: read-only file, directory or file system (local only, never sent). */
+  STORAGE_READONLY: { close: 1011, text: 'storage is read-only' },
+  /** Reading or writing storage failed: I/O error, a file that cannot be opened or created (local only, never sent). */
+  STORAGE_IO: { close: 1011, text: 'storage I/O failed' },
+  /** The disk or file system holding storage is full (local only, never sent). */
+  STORAGE_FULL: { close: 1011, text: 'storage is full' },
+  /** The database is locked by another process for longer than the busy timeout (local only, never sent). */
+  STORAGE_LOCKED: { close: 1011, text: 'storage is locked' },
+  /**
+   * A data dir holds the coordinator key without its database or the database without its key: refused rather
+   * than silently starting a new federation or a new key (local only, never sent).
+   */
+  STORAGE_MISSING: { close: 1011, text: 'coordinator key or database missing' },
+  /** Files that must belong together do not: a key another database was created with, a backup unlike its manifest (local only, never sent). */
+  STORAGE_MISMATCH: { close: 1011, text: 'storage files do not belong together' },
   /**
    * Secure aggregation: a Shamir share that does not open or does not match its dealer's commitment. Protocol 1
    * members refused with it when too few partners' shares were good; since protocol 2 they abstain with

@@ -214,6 +214,7 @@ function federationConfig(options: ChaosFederationOptions, port: number, tokens:
   return {
     host: '127.0.0.1',
     port,
+    operator: { enabled: false },
     seed: options.seed,
     logLevel: 'warn',
     participants: tokens.map((t, i) => ({ id: participantId(i), tokenSha256: hashToken(t) })),

@@ -2,6 +2,7 @@
 import {
   Coordinator,
   ephemeralIdentity,
+  generateOperatorToken,
   generateToken,
   hashToken,
   parseConfig,
@@ -18,6 +19,10 @@ export interface TestFederation {
   readonly url: string;
   readonly fingerprint: string;
   readonly tokens: string[];
+  /** The operator token; the config holds its hash, and the operator listener is on coordinator.operatorPort. */
+  readonly operatorToken: string;
+  /** A request to the operator listener (http://127.0.0.1:operatorPort + path) carrying the operator token. */
+  operatorFetch(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -34,8 +39,11 @@ export async function startFederation(
   options: CoordinatorOptions = {},
 ): Promise<TestFederation> {
   const tokens = reuse.tokens ? [...reuse.tokens] : Array.from({ length: participants }, () => generateToken());
+  const operatorToken = generateOperatorToken();
   const config = parseConfig({
     port: 0,
+    // The operator listener on a free port too, so that federations in parallel test files never collide.
+    operator: { port: 0, tokenSha256: hashToken(operatorToken) },
     logLevel: 'silent',
     participants: tokens.map((t, i) => ({ id: `p${i}`, tokenSha256: hashToken(t) })),
     rounds: { count: 2, minParticipants: participants, deadlineMs: 10_000 },
@@ -51,6 +59,12 @@ export async function startFederation(
     url: `ws://127.0.0.1:${port}`,
     fingerprint: coordinator.identity.fingerprint,
     tokens,
+    operatorToken,
+    operatorFetch: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${operatorToken}`);
+      return fetch(`http://127.0.0.1:${coordinator.operatorPort}${path}`, { ...init, headers });
+    },
     stop: () => coordinator.stop(),
   };
 }

@@ -31,7 +31,7 @@ function tempDir(): string {
 }
 
 describe('fedwarden help and usage errors', () => {
-  it.each([[], ['coordinator'], ['token'], ['fingerprint'], ['verify']])('answers --help with exit 0 (%s)', async (...cmd) => {
+  it.each([[], ['coordinator'], ['token'], ['fingerprint'], ['verify'], ['backup'], ['restore']])('answers --help with exit 0 (%s)', async (...cmd) => {
     const r = await cli(...(cmd as string[]), '--help');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Usage: fedwarden/);
@@ -40,7 +40,7 @@ describe('fedwarden help and usage errors', () => {
 
   it('lists every command and the log options with their choices and defaults', async () => {
     const top = await cli('--help');
-    for (const c of ['coordinator', 'token', 'fingerprint', 'verify', 'simulate', 'client']) expect(top.out).toContain(`  ${c} `);
+    for (const c of ['coordinator', 'token', 'fingerprint', 'verify', 'backup', 'restore', 'simulate', 'client']) expect(top.out).toContain(`  ${c} `);
     const coordinator = await cli('coordinator', '--help');
     expect(coordinator.out).toContain('--log-level <level>');
     expect(coordinator.out).toMatch(/--log-format <format>[\s\S]*default:\s+"auto"/);
@@ -112,6 +112,39 @@ describe('fedwarden token', () => {
     const r = await cli('token', 'no spaces');
     expect(r.code).toBe(2);
     expect(r.err).toContain('participant id "no spaces": 1-128 letters, digits, . _ - only');
+  });
+
+  it('needs a participant id unless --operator', async () => {
+    expect(await cli('token')).toMatchObject({ code: 2, err: expect.stringContaining('token needs a <participant-id> (or --operator for the operator token)') as unknown });
+  });
+});
+
+describe('fedwarden token --operator', () => {
+  it('mints an fwo_ operator token and prints the config entry holding only its hash', async () => {
+    const r = await cli('token', '--operator');
+    expect(r.code).toBe(0);
+    const token = /: (fwo_[A-Za-z0-9_-]{43})\n/.exec(r.out)?.[1];
+    expect(token).toBeDefined();
+    const entry = JSON.parse(/config .*: (\{.*\})\n/.exec(r.out)![1]!) as unknown;
+    expect(entry).toEqual({ operator: { tokenSha256: hashToken(token!) } });
+  });
+
+  it('--out writes it to a new 0600 file (for Prometheus credentials_file) and does not print it', async () => {
+    const path = join(tempDir(), 'operator.token');
+    const r = await cli('token', '--operator', '--out', path);
+    expect(r.code).toBe(0);
+    const token = readFileSync(path, 'utf8').trim();
+    expect(token).toMatch(/^fwo_[A-Za-z0-9_-]{43}$/);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(r.out).not.toContain(token);
+    expect(r.out).toContain(hashToken(token));
+    expect((await cli('token', '--operator', '--out', path)).code).toBe(2);
+    expect(readFileSync(path, 'utf8').trim()).toBe(token);
+  });
+
+  it('takes no participant id and no --reset-identity', async () => {
+    expect(await cli('token', 'alice', '--operator')).toMatchObject({ code: 2, err: expect.stringContaining('token --operator takes no participant id') as unknown });
+    expect((await cli('token', '--operator', '--reset-identity', '--data-dir', tempDir())).code).toBe(2);
   });
 });
 

@@ -8,15 +8,18 @@
  * After the last round the process stays up until every participant that connected has confirmed the end of
  * the federation, at most rounds.finishGraceMs: one whose link broke in the last round reconnects and gets the
  * final adapter instead of retrying against a closed port (finish-confirmations.ts).
+ *
+ * The data dir is opened through data-dir.ts: a key without its database or a database without its key is
+ * refused unless `init` (--init) says to create what is missing. With config `backups`, the coordinator takes
+ * scheduled backups (storage/backup-schedule.ts); stopping waits for the one in progress.
  */
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { toFedwardenError, type Logger, type LogLevel } from '@fedwarden/shared';
 import { checkEnrolment, loadConfig, type CoordinatorConfig } from '../config.ts';
 import { Coordinator, type CoordinatorOptions } from '../coordinator.ts';
-import { loadOrCreateIdentity } from '../identity.ts';
-import { databasePath } from '../storage/database.ts';
-import { SqliteStore } from '../storage/store.ts';
+import { openDataDir } from '../data-dir.ts';
+import { BackupSchedule } from '../storage/backup-schedule.ts';
 import { cliLogger, type LogFormat } from './cli-logger.ts';
 import { EXIT_OK } from './exit-codes.ts';
 
@@ -25,6 +28,8 @@ export interface CoordinatorCommandOptions {
   readonly dataDir?: string;
   readonly logLevel?: LogLevel;
   readonly logFormat?: LogFormat;
+  /** Create what the data dir lacks (a new database, or a new key) instead of refusing to start (data-dir.ts). */
+  readonly init?: boolean;
   /** Extension points loaded from the config file (strategy, evaluator, reference), resolved by the caller. */
   readonly loadExtensions?: (config: CoordinatorConfig, configDir: string, log: Logger) => Promise<Partial<CoordinatorOptions>>;
 }
@@ -39,11 +44,31 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
   const config = configFromFile(opts.config, opts.dataDir);
   checkEnrolment(config); // before a key or database is created for a federation that could never start
   const log = cliLogger(opts.logLevel ?? config.logLevel, 'coordinator', opts.logFormat);
-  const { identity, created } = loadOrCreateIdentity(config.dataDir);
-  if (created) log.info('generated the coordinator key', { dataDir: config.dataDir });
   const extensions = opts.loadExtensions ? await opts.loadExtensions(config, dirname(opts.config), log) : {};
-  const store = SqliteStore.open(databasePath(config.dataDir));
-  const coordinator = new Coordinator(config, identity, log, { ...extensions, store });
+  const { identity, store, created } = openDataDir(config.dataDir, { init: opts.init });
+  if (created.key && created.database) log.info('new federation: generated the coordinator key and created the database', { dataDir: config.dataDir });
+  else if (created.database) log.warn('--init: created a new database under the existing key; the federation starts again at round 1', { dataDir: config.dataDir });
+  else if (created.key) log.warn('--init: generated a new coordinator key for the existing database; participants must pin its fingerprint', { dataDir: config.dataDir, fingerprint: identity.fingerprint });
+  else if (created.keyAdopted) log.warn('--init: adopted the coordinator key in the data dir for its database; participants must pin its fingerprint', { dataDir: config.dataDir, fingerprint: identity.fingerprint });
+  let coordinator: Coordinator;
+  try {
+    coordinator = new Coordinator(config, identity, log, { ...extensions, store });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const backups = config.backups
+    ? new BackupSchedule({ dataDir: config.dataDir, copyDatabase: (to) => store.backupTo(to) }, config.backups, log)
+    : undefined;
+  if (backups) {
+    coordinator.on('round', (record) => backups.roundFinished(record.round));
+    backups.start();
+  }
+  // A backup in progress copies through the coordinator's connection: let it finish before the store closes.
+  const stopCoordinator = async () => {
+    await backups?.stop();
+    await coordinator.stop();
+  };
   let stopSignal: NodeJS.Signals | undefined;
   let stopped: Promise<void> | undefined;
   let stopRequested: () => void = () => undefined;
@@ -55,7 +80,7 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
     }
     stopSignal = signal;
     log.info(`${signal}: stopping; the round in progress is aborted and runs again after a restart`, { signal });
-    stopped = coordinator.stop();
+    stopped = stopCoordinator();
     stopRequested();
   };
   process.on('SIGINT', onSignal);
@@ -76,11 +101,11 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
     if (missing.length > 0 && !stopped) {
       log.warn('federation finished, but some participants never confirmed hearing it', { participants: missing, graceMs });
     }
-    await (stopped ?? coordinator.stop());
+    await (stopped ?? stopCoordinator());
     log.info('federation finished', { rounds: config.rounds.count });
     return EXIT_OK;
   } catch (err) {
-    await coordinator.stop().catch((e: unknown) => log.error('shutdown failed', { err: toFedwardenError(e).message }));
+    await stopCoordinator().catch((e: unknown) => log.error('shutdown failed', { err: toFedwardenError(e).message }));
     throw err;
   } finally {
     process.off('SIGINT', onSignal);

@@ -8,11 +8,16 @@
  * key it presents then: for a participant that lost its identity file or moved to a new machine. It writes to the
  * coordinator's database (audit entry 'identity-reset' with the old fingerprint) and works while the coordinator
  * runs: the coordinator reads the registered key at every hello. It mints no token; the participant keeps its own.
+ *
+ * `fedwarden token --operator` mints the operator token instead (operator/operator-auth.ts): the bearer token for
+ * the operator listener's /readyz, /metrics and dashboard. Shown once or written to a 0600 file, like a
+ * participant's; the config entry printed beside it is the "operator" block's tokenSha256.
  */
 import { existsSync, openSync, writeSync, closeSync } from 'node:fs';
 import { FedwardenError } from '@fedwarden/shared';
 import { participantIdSchema } from '../config.ts';
 import { generateToken, hashToken } from '../enrolment.ts';
+import { generateOperatorToken } from '../operator/operator-auth.ts';
 import { databasePath } from '../storage/database.ts';
 import { SqliteStore } from '../storage/store.ts';
 import { usageError } from './exit-codes.ts';
@@ -36,6 +41,17 @@ export function tokenCommand(id: string, opts: TokenCommandOptions, print: (line
     print(`token for ${id} (give it to the participant privately; only its hash is kept): ${token}`);
   }
   print(`add to "participants" in the coordinator config: ${entry}`);
+}
+
+export function operatorTokenCommand(opts: TokenCommandOptions, print: (line: string) => void): void {
+  const token = generateOperatorToken();
+  if (opts.out !== undefined) {
+    writeSecretFile(opts.out, token + '\n');
+    print(`operator token written to ${opts.out} (mode 0600); send it as "Authorization: Bearer <token>" (Prometheus: authorization.credentials_file)`);
+  } else {
+    print(`operator token (keep it private; only its hash is kept): ${token}`);
+  }
+  print(`add to the coordinator config (merge into an "operator" block it has): ${JSON.stringify({ operator: { tokenSha256: hashToken(token) } })}`);
 }
 
 /** Create `path` with mode 0600; an existing file is never overwritten (it may be another participant's token). */

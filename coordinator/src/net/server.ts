@@ -1,15 +1,17 @@
 /**
- * HTTP + WebSocket listener. Owns sockets and their limits (payload size, connection cap, authenticated
- * participant cap, per-connection message rate, heartbeats); knows nothing about rounds. Frames above
+ * HTTP + WebSocket listener. Owns sockets and their limits (admission from TCP accept in connection-gate.ts:
+ * connection cap, reserved share, per-address quota, upgrade timeout; payload size, authenticated participant
+ * cap, per-connection message rate, heartbeats); knows nothing about rounds. Frames above
  * maxFrameBytes are closed by ws itself with 1009. Text frames reach ParticipantConnection unvalidated (it
  * refuses every one with UNSUPPORTED), so ws spends nothing checking their UTF-8.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { FedwardenError, closeReason, type Logger } from '@fedwarden/shared';
+import { FedwardenError, type Logger } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorIdentity } from '../identity.ts';
+import { ConnectionGate } from './connection-gate.ts';
 import { NOOP_NET_OBSERVER, type NetObserver } from './net-observer.ts';
 import { ParticipantConnection, type ConnectionHooks } from './participant-connection.ts';
 
@@ -19,6 +21,8 @@ export class CoordinatorServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<ParticipantConnection>();
+  /** Admission from TCP accept: connection cap, reserved share, per-address quota, upgrade timeout. */
+  private readonly gate: ConnectionGate;
   private heartbeat: NodeJS.Timeout | undefined;
   private closing = false;
 
@@ -41,14 +45,10 @@ export class CoordinatorServer {
       perMessageDeflate: false,
       skipUTF8Validation: true,
     });
+    this.gate = new ConnectionGate(config.limits, observer);
+    this.gate.attach(this.http);
     this.wss.on('connection', (ws, req) => {
-      if (this.connections.size >= config.limits.maxConnections) {
-        const err = new FedwardenError('FULL', `at most ${config.limits.maxConnections} connections`);
-        observer.rejected(err.code);
-        ws.on('close', (code) => observer.closed(code));
-        ws.close(err.closeCode, closeReason(err));
-        return;
-      }
+      // The socket was admitted at accept (connection-gate.ts); caps and refusals happen there.
       const conn = new ParticipantConnection(
         ws,
         this.identity,
@@ -65,6 +65,7 @@ export class CoordinatorServer {
         observer,
       );
       this.connections.add(conn);
+      this.gate.upgraded(req.socket, conn);
       ws.on('close', () => this.connections.delete(conn));
     });
   }
@@ -103,6 +104,7 @@ export class CoordinatorServer {
     for (const c of this.connections) if (c !== conn && c.ready && c.participantId !== participantId) others++;
     const max = this.config.limits.maxParticipants;
     if (others >= max) throw new FedwardenError('FULL', `at most ${max} participants`);
+    this.gate.authenticated(conn);
   }
 
   /** Stop accepting, close every socket with 1001, and wait for the listener to shut. */

@@ -6,7 +6,7 @@ import type { Logger, Message } from '@fedwarden/shared';
 import type { AggregationUnit } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { RefusedUnit, UnitStats } from '../defences.ts';
-import type { Blame } from './round-record.ts';
+import type { Blame, SecureGroupOutcome } from './round-record.ts';
 
 export interface RoundContext {
   readonly round: number;
@@ -46,6 +46,8 @@ export interface CollectedRound {
   readonly refused?: readonly RefusedUnit[];
   /** Secure-aggregation faults attributed to participants (their groups dropped them or aborted). */
   readonly blamed?: readonly Blame[];
+  /** Secure groups and how each ended (secure aggregation only). */
+  readonly groups?: readonly SecureGroupOutcome[];
 }
 
 /** The active round's receiver of participant messages. Throwing a FedwardenError closes that participant. */

@@ -36,6 +36,22 @@ export interface Blame {
   readonly detail: string;
 }
 
+/**
+ * How one secure group of a round ended: 'summed' (its unit went on to aggregation, where the strategy's verdict
+ * on unit `id` applies), 'refused' (its sum was outside the honest range, secagg/sum-range.ts) or 'aborted' (too
+ * few members got through a stage; `reason` says which).
+ */
+export interface SecureGroupOutcome {
+  /** The group's unit id, e.g. "group-2". */
+  readonly id: string;
+  /** The members it was formed with. */
+  readonly members: readonly string[];
+  /** Members whose input is in its sum. */
+  readonly contributors: readonly string[];
+  readonly status: 'summed' | 'refused' | 'aborted';
+  readonly reason: string;
+}
+
 export interface RoundRecord {
   readonly round: number;
   readonly outcome: RoundOutcome;
@@ -70,6 +86,8 @@ export interface RoundRecord {
    * Absent when there were none, and in records stored before it existed.
    */
   readonly blamed?: readonly Blame[];
+  /** The secure groups of a secagg round and how each ended; absent in trusted rounds and in records stored before it existed. */
+  readonly groups?: readonly SecureGroupOutcome[];
   /** Participants the round's evidence excluded from the next rounds (reputation). */
   readonly excluded: readonly string[];
   /** Accuracy of the new global adapter on the evaluator's data, when the coordinator has an evaluator (evaluation.ts). */

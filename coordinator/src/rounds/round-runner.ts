@@ -20,7 +20,7 @@ import { evaluateGlobal, type EvaluateHook } from './evaluation.ts';
 import { trainReference, type ReferenceHook } from './reference-update.ts';
 import type { CollectedRound, RoundCollector, RoundContext } from './round-context.ts';
 import type { RoundRecord } from './round-record.ts';
-import { RoundState } from './round-state.ts';
+import { RoundState, type RoundPhase } from './round-state.ts';
 import { TrustedCollector } from './trusted-collector.ts';
 
 /** The operator's hooks into every round. */
@@ -52,6 +52,8 @@ export interface RoundRunnerDeps extends RoundHooks {
   stopping(): boolean;
   /** Takes the round's new global adapter, as soon as aggregation has made it. */
   adoptGlobal(global: Float32Array): void;
+  /** Hears the round's phases as they begin; `deadline` (ms since the epoch) with training: the upload deadline. */
+  stageChanged?(round: number, phase: RoundPhase, deadline?: number): void;
 }
 
 /** How a round ends once its updates are in. `next`, the new global adapter, is set exactly when completed. */
@@ -76,7 +78,10 @@ export class RoundRunner {
   async run(round: number, global: Float32Array): Promise<RoundRecord> {
     const { config, store, defences } = this.deps;
     const started = Date.now();
-    const state = new RoundState(round);
+    const state = new RoundState(round, (phase) =>
+      this.deps.stageChanged?.(round, phase, phase === 'training' ? Date.now() + config.rounds.deadlineMs : undefined),
+    );
+    this.deps.stageChanged?.(round, state.phase);
     const selected = this.select(round);
     const attempt = store.beginRound(round, config, selected);
     const log = this.deps.log.child({ round });
@@ -125,6 +130,7 @@ export class RoundRunner {
       alerts,
       ...(isolationSkipped !== undefined ? { isolationSkipped } : {}),
       ...(blamed.length > 0 ? { blamed } : {}),
+      ...(collected.groups ? { groups: collected.groups } : {}),
       excluded: [...(review?.excluded ?? []), ...blameExcluded],
       ...(accuracy !== undefined ? { accuracy } : {}),
       ...(evaluationLoss !== undefined ? { evaluationLoss } : {}),

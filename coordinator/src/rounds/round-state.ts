@@ -19,7 +19,11 @@ const NEXT: Readonly<Record<RoundPhase, readonly RoundPhase[]>> = {
 export class RoundState {
   private current: RoundPhase = 'selecting';
 
-  constructor(readonly round: number) {}
+  /** `onChange` hears every transition (observers: the coordinator's 'stage' event). */
+  constructor(
+    readonly round: number,
+    private readonly onChange?: (phase: RoundPhase) => void,
+  ) {}
 
   get phase(): RoundPhase {
     return this.current;
@@ -34,5 +38,6 @@ export class RoundState {
       throw new Error(`round ${this.round}: illegal transition ${this.current} → ${to}`);
     }
     this.current = to;
+    this.onChange?.(to);
   }
 }

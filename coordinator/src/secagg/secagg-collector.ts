@@ -44,6 +44,13 @@ export class SecaggCollector implements RoundCollector {
       notes: outcomes.filter((o) => o.unit === undefined && o.refused === undefined).map((o) => o.reason),
       refused: refused.map((o) => o.refused!),
       blamed: outcomes.flatMap((o) => o.blamed),
+      groups: outcomes.map((o, g) => ({
+        id: `group-${o.group}`,
+        members: groups[g] as string[],
+        contributors: o.contributors,
+        status: o.unit !== undefined ? 'summed' : o.refused !== undefined ? 'refused' : 'aborted',
+        reason: o.reason,
+      })),
     };
   }
 

@@ -26,7 +26,9 @@ export type AuditKind =
   | 'round-started'
   | 'round-finished'
   | 'round-interrupted'
-  | 'checkpoint';
+  | 'checkpoint'
+  /** The coordinator key the database belongs to: its fingerprint, and why it was recorded (data-dir.ts). */
+  | 'coordinator-key';
 
 export type AuditBody = Readonly<Record<string, unknown>>;
 

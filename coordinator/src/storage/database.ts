@@ -10,12 +10,15 @@
  * - foreign_keys = ON: SQLite leaves them off by default.
  *
  * ':memory:' gives a private in-memory database with the same schema (simulations and tests without a data
- * dir run the same code). Migrations run on open unless the database is opened read-only.
+ * dir run the same code). Migrations run on open unless the database is opened read-only. A failure to open is
+ * a STORAGE_* error naming the file (storage-errors.ts).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FedwardenError } from '@fedwarden/shared';
 import { assertNotNewer, migrate } from './migrations.ts';
+import { storageError } from './storage-errors.ts';
 
 export type Db = Database.Database;
 
@@ -39,7 +42,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   try {
     db = new Database(path, { readonly, fileMustExist: readonly });
   } catch (err) {
-    throw new FedwardenError('BAD_CONFIG', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+    // Reading a database that is not there is a wrong --data-dir (usage); anything else is the storage's failure.
+    if (readonly && !existsSync(path)) throw new FedwardenError('BAD_CONFIG', `cannot open database ${path}: no such file`, { cause: err });
+    throw storageError(err, `database ${path}`, 'open it');
   }
   try {
     // Reading the schema is the first access to the file: a file that is not a database fails here.
@@ -57,11 +62,6 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     return db;
   } catch (err) {
     db.close();
-    if (err instanceof FedwardenError) throw err;
-    const code = (err as { code?: unknown }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      throw new FedwardenError('STORAGE_CORRUPT', `database ${path} is unreadable: ${(err as Error).message}`, { cause: err });
-    }
-    throw new FedwardenError('BAD_CONFIG', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+    throw storageError(err, `database ${path}`, 'open it');
   }
 }

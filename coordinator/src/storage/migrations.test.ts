@@ -31,7 +31,7 @@ describe('schema migrations', () => {
     expect(schemaVersion(db)).toBe(0);
     expect(migrate(db)).toEqual({ from: 0, to: SCHEMA_VERSION });
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    expect(tables(db)).toEqual(['audit_log', 'checkpoints', 'meta', 'participants', 'reputation', 'rounds']);
+    expect(tables(db)).toEqual(['alerts', 'audit_log', 'checkpoints', 'meta', 'participants', 'reputation', 'rounds']);
     expect(columns(db, 'participants')).toEqual([
       'id',
       'token_sha256',
@@ -99,6 +99,19 @@ describe('schema migrations', () => {
     expect(() => setKey.run(Buffer.alloc(1951), 'b'.repeat(64))).toThrow(/CHECK constraint failed/);
     expect(() => setKey.run(Buffer.alloc(1952), 'b'.repeat(63))).toThrow(/CHECK constraint failed/);
     setKey.run(Buffer.alloc(1952), 'b'.repeat(64));
+    db.close();
+  });
+
+  it('adds the alerts table to a v4 database, with at most one firing alert per key', () => {
+    const db = new Database(MEMORY);
+    migrate(db, MIGRATIONS.slice(0, 4));
+    expect(tables(db)).not.toContain('alerts');
+    expect(migrate(db)).toEqual({ from: 4, to: SCHEMA_VERSION });
+    const insert = db.prepare("INSERT INTO alerts VALUES (?, 'k', ?, 'warning', 1, 1, 5, '{}')");
+    insert.run('k@1', 'resolved');
+    insert.run('k@2', 'firing');
+    expect(() => insert.run('k@3', 'firing')).toThrow(/UNIQUE constraint failed/);
+    expect(() => insert.run('k@4', 'open')).toThrow(/CHECK constraint failed/);
     db.close();
   });
 

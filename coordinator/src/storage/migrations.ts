@@ -9,6 +9,7 @@
  *   v2  participants' first/last seen times, and the reputation book (beta reputation, one row per participant)
  *   v3  lifetime participation and rejection counts in the reputation book (repeat-offender flagging)
  *   v4  each participant's registered ML-DSA-65 identity key, its SHA-256 fingerprint and when it was registered
+ *   v5  alerts: the alerting lifecycle's open alerts and recent resolved ones (alerting/, storage/alerts.ts)
  */
 import { FedwardenError } from '@fedwarden/shared';
 import type { Db } from './database.ts';
@@ -108,6 +109,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE participants ADD COLUMN identity_key BLOB CHECK (identity_key IS NULL OR length(identity_key) = 1952);
       ALTER TABLE participants ADD COLUMN identity_sha256 TEXT CHECK (identity_sha256 IS NULL OR length(identity_sha256) = 64);
       ALTER TABLE participants ADD COLUMN identity_registered_at INTEGER;
+    `,
+  },
+  {
+    version: 5,
+    description: 'alerts (the alerting lifecycle: open alerts and recent resolved ones)',
+    // One row per alert lifecycle; body is the tracked alert as JSON (alerting/tracked-alert.ts). At most one
+    // firing alert per key. The last round alerting observed is meta 'alerting_last_round' (storage/alerts.ts).
+    sql: `
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
+        severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        first_round INTEGER NOT NULL CHECK (first_round >= 1),
+        last_round INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX alerts_one_firing ON alerts (key) WHERE status = 'firing';
+      CREATE INDEX alerts_by_update ON alerts (updated_at);
     `,
   },
 ];

@@ -19,6 +19,9 @@
  * Without a data dir (simulations, tests) the same class runs on ':memory:' SQLite: one implementation, so
  * the code the simulations exercise is the code a real coordinator persists with, at the cost of a few
  * small in-memory writes per round.
+ *
+ * Every method is a storage boundary: what SQLite throws leaves it as a STORAGE_* error naming the database file
+ * and what was being done (storage-errors.ts).
  */
 import { FedwardenError, manifestHash, manifestSize, type AdapterManifest, type RoundOutcome } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
@@ -28,7 +31,10 @@ import { CheckpointsTable, type Checkpoint } from './checkpoints.ts';
 import { MEMORY, openDatabase, type Db } from './database.ts';
 import { ParticipantsTable, type EnrolledParticipant, type ParticipantRow, type RegisteredIdentity } from './participants.ts';
 import { SqliteReputationStore } from './reputation.ts';
+import { AlertsTable } from './alerts.ts';
+import type { AlertStateStore } from '../alerting/alert-state-store.ts';
 import { RoundsTable, type RoundRow } from './rounds.ts';
+import { guardStorage, storageError } from './storage-errors.ts';
 import { textSha256, verifyDatabase, type VerifyReport } from './verify.ts';
 
 /** What storage keeps of a round record: these fields are audited; the rest is stored as given. */
@@ -55,6 +61,8 @@ export interface CoordinatorStore {
   readonly location: string;
   /** The reputation book's records; written with finishRound(). */
   readonly reputation: ReputationStore;
+  /** The alert lifecycle's state (alerting/); without it, alerting keeps its state in memory only. */
+  readonly alerts?: AlertStateStore;
   resume(participants: readonly EnrolledParticipant[]): ResumeState;
   participantSeen(id: string): void;
   /** The identity key registered for a participant, if any. */
@@ -78,6 +86,8 @@ export interface CoordinatorStore {
   finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void;
   interruptRound(attempt: number, record: StoredRoundRecord): void;
   verify(): VerifyReport;
+  /** The audit log's last entry: its sequence number and hash (0 and the genesis hash when empty). */
+  auditHead(): { seq: number; hash: string };
   close(): void;
 }
 
@@ -89,9 +99,15 @@ export interface SqliteStoreOptions {
 
 const META_MANIFEST = 'manifest';
 const META_MANIFEST_SHA256 = 'manifest_sha256';
+/** The SHA-256 fingerprint of the coordinator key this database belongs to (data-dir.ts). */
+export const META_KEY_SHA256 = 'coordinator_key_sha256';
+
+/** Why a key fingerprint is recorded: a new data dir, a database older than the record, a key replaced with --init. */
+export type KeyRecordEvent = 'created' | 'recorded' | 'replaced';
 
 export class SqliteStore implements CoordinatorStore {
   readonly reputation: SqliteReputationStore;
+  readonly alerts: AlertsTable;
   private readonly audit: AuditLog;
   private readonly participantsTable: ParticipantsTable;
   private readonly roundsTable: RoundsTable;
@@ -112,14 +128,25 @@ export class SqliteStore implements CoordinatorStore {
     this.roundsTable = new RoundsTable(db);
     this.checkpoints = new CheckpointsTable(db);
     this.reputation = new SqliteReputationStore(db);
+    this.alerts = new AlertsTable(db);
   }
 
   /** Open (creating and migrating) the database at `path`, or ':memory:'. */
   static open(path: string = MEMORY, options: SqliteStoreOptions = {}): SqliteStore {
-    return new SqliteStore(openDatabase(path, { readonly: options.readonly ?? false }), path, options);
+    const db = openDatabase(path, { readonly: options.readonly ?? false });
+    try {
+      return guardStorage(`database ${path}`, 'read it', () => new SqliteStore(db, path, options));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   resume(participants: readonly EnrolledParticipant[]): ResumeState {
+    return this.guard('resume from it', () => this.resumeState(participants));
+  }
+
+  private resumeState(participants: readonly EnrolledParticipant[]): ResumeState {
     const broken = this.audit.verify();
     if (broken.length > 0) {
       const first = broken[0]!;
@@ -160,16 +187,16 @@ export class SqliteStore implements CoordinatorStore {
   }
 
   participantSeen(id: string): void {
-    this.participantsTable.seen(id, this.now());
+    this.guard(`record ${id} as seen`, () => this.participantsTable.seen(id, this.now()));
   }
 
   identity(participantId: string): RegisteredIdentity | undefined {
-    return this.participantsTable.identity(participantId);
+    return this.guard(`read the identity key of ${participantId}`, () => this.participantsTable.identity(participantId));
   }
 
   registerIdentity(participantId: string, publicKey: Uint8Array, fingerprint: string): { identity: RegisteredIdentity; created: boolean } {
     const at = this.now();
-    return this.db
+    return this.guard(`register the identity key of ${participantId}`, () => this.db
       .transaction(() => {
         const existing = this.participantsTable.identity(participantId);
         if (existing) return { identity: existing, created: false };
@@ -179,12 +206,12 @@ export class SqliteStore implements CoordinatorStore {
         this.audit.append('identity-registered', { participant: participantId, fingerprint }, at);
         return { identity: { publicKey: publicKey.slice(), fingerprint, registeredAt: at }, created: true };
       })
-      .immediate();
+      .immediate());
   }
 
   resetIdentity(participantId: string): string | undefined {
     const at = this.now();
-    return this.db
+    return this.guard(`reset the identity key of ${participantId}`, () => this.db
       .transaction((): string | undefined => {
         if (!this.participantsTable.get(participantId)) {
           throw new FedwardenError('BAD_CONFIG', `participant ${participantId} is not in the database at ${this.location}`);
@@ -193,13 +220,46 @@ export class SqliteStore implements CoordinatorStore {
         if (fingerprint !== undefined) this.audit.append('identity-reset', { participant: participantId, fingerprint }, at);
         return fingerprint;
       })
-      .immediate();
+      .immediate());
+  }
+
+  /** The fingerprint of the coordinator key this database was bound to (data-dir.ts), if one was recorded. */
+  keyFingerprint(): string | undefined {
+    return this.guard('read the coordinator key fingerprint', () => this.metaValue(META_KEY_SHA256));
+  }
+
+  /** Bind the database to the coordinator key `fingerprint`: the meta row and a 'coordinator-key' audit entry, one transaction. */
+  recordKeyFingerprint(fingerprint: string, event: KeyRecordEvent): void {
+    const at = this.now();
+    this.guard('record the coordinator key fingerprint', () =>
+      this.db
+        .transaction(() => {
+          const previous = this.metaValue(META_KEY_SHA256);
+          this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(META_KEY_SHA256, fingerprint);
+          this.audit.append('coordinator-key', { event, fingerprint, ...(previous !== undefined && previous !== fingerprint ? { previous } : {}) }, at);
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Copy the database into the new file `destination` with SQLite's online backup API on this connection,
+   * `pagesPerStep` pages per event-loop turn, so that rounds go on meanwhile; commits made through this
+   * connection while it copies reach the copy too (https://sqlite.org/backup.html). Do not close the store
+   * before the promise settles.
+   */
+  async backupTo(destination: string, pagesPerStep = 256): Promise<void> {
+    try {
+      await this.db.backup(destination, { progress: () => pagesPerStep });
+    } catch (err) {
+      throw storageError(err, `database ${this.location}`, `copy it to ${destination}`);
+    }
   }
 
   adoptManifest(manifest: AdapterManifest, digest: string, initial: Float32Array): void {
     const params = manifestSize(manifest);
     const at = this.now();
-    this.db.transaction(() => {
+    this.guard('adopt the adapter manifest', () => this.db.transaction(() => {
       if (this.storedManifest()) throw new FedwardenError('INTERNAL', 'adoptManifest: the federation already has a manifest');
       const insert = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       insert.run(META_MANIFEST, JSON.stringify(manifest));
@@ -207,7 +267,7 @@ export class SqliteStore implements CoordinatorStore {
       this.audit.append('manifest-adopted', { sha256: digest, params }, at);
       const c = this.checkpoints.save(0, initial, params, at);
       this.audit.append('checkpoint', { round: 0, sha256: c.sha256, params }, at);
-    }).immediate();
+    }).immediate());
     this.params = params;
   }
 
@@ -215,17 +275,17 @@ export class SqliteStore implements CoordinatorStore {
     const at = this.now();
     // The config as the round ran it; enrolment lives in the participants table.
     const snapshot = JSON.stringify({ ...config, participants: config.participants.length });
-    return this.db.transaction(() => {
+    return this.guard(`start round ${round}`, () => this.db.transaction(() => {
       const attempt = this.roundsTable.begin(round, snapshot, at);
       this.audit.append('round-started', { round, attempt, selected: selected.length }, at);
       return attempt;
-    }).immediate();
+    }).immediate());
   }
 
   finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void {
     const at = this.now();
     const text = JSON.stringify(record);
-    this.db.transaction(() => {
+    this.guard(`finish round ${record.round}`, () => this.db.transaction(() => {
       this.roundsTable.finish(record.round, attempt, record.outcome, record.reason, text, at);
       this.reputation.flush();
       if (global !== undefined) {
@@ -237,39 +297,43 @@ export class SqliteStore implements CoordinatorStore {
         { round: record.round, attempt, outcome: record.outcome, reported: record.reported.length, recordSha256: textSha256(text) },
         at,
       );
-    }).immediate();
+    }).immediate());
     this.reputation.committed();
   }
 
   interruptRound(attempt: number, record: StoredRoundRecord): void {
     const at = this.now();
-    this.db.transaction(() => {
+    this.guard(`record round ${record.round} as interrupted`, () => this.db.transaction(() => {
       this.roundsTable.interrupt(record.round, attempt, record.reason, JSON.stringify(record), at);
       this.audit.append('round-interrupted', { round: record.round, attempt, reason: record.reason }, at);
-    }).immediate();
+    }).immediate());
   }
 
   verify(): VerifyReport {
-    return verifyDatabase(this.db);
+    return this.guard('verify it', () => verifyDatabase(this.db));
   }
 
   /** Every attempt at every round, in order (inspection, tests). */
   rounds(): RoundRow[] {
-    return this.roundsTable.all();
+    return this.guard('read the rounds', () => this.roundsTable.all());
   }
 
   /** A round's checkpoint (default: the latest), verified against its hash. */
   checkpoint(round?: number): Checkpoint | undefined {
-    return round === undefined ? this.checkpoints.latest() : this.checkpoints.load(round);
+    return this.guard('read a checkpoint', () => (round === undefined ? this.checkpoints.latest() : this.checkpoints.load(round)));
   }
 
   participants(): ParticipantRow[] {
-    return this.participantsTable.list();
+    return this.guard('read the participants', () => this.participantsTable.list());
+  }
+
+  auditHead(): { seq: number; hash: string } {
+    return this.audit.head();
   }
 
   /** The audit log's entries, of one kind or all, in order (inspection, tests). */
   auditEntries(kind?: AuditKind): AuditEntry[] {
-    return [...this.audit.entries(kind)];
+    return this.guard('read the audit log', () => [...this.audit.entries(kind)]);
   }
 
   /** Record the stop in the audit log (when this store resumed a coordinator) and close the database. */
@@ -277,10 +341,18 @@ export class SqliteStore implements CoordinatorStore {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (this.resumed) this.audit.append('coordinator-stopped', { lastFinishedRound: this.roundsTable.lastFinished() }, this.now());
+      if (this.resumed) this.guard('record the stop', () => this.audit.append('coordinator-stopped', { lastFinishedRound: this.roundsTable.lastFinished() }, this.now()));
     } finally {
       this.db.close();
     }
+  }
+
+  private guard<T>(doing: string, fn: () => T): T {
+    return guardStorage(`database ${this.location}`, doing, fn);
+  }
+
+  private metaValue(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   private storedManifest(): { manifest: AdapterManifest; digest: string; params: number } | undefined {

@@ -6,6 +6,7 @@
  *   3. The manifest's hash equal to the audited adoption; every checkpoint re-hashed, and its hash equal to the one the audit log recorded for it.
  *   4. Finished rounds numbered 1..n, each exactly once, each matching the audit log's record hash, each
  *      completed round with its checkpoint.
+ *   5. The coordinator key fingerprint the database is bound to equal to the last audited one.
  *
  * Problems mean tampering or corruption. Notes are normal states worth knowing (an attempt left open by a
  * coordinator that was killed: the next start records it as interrupted and runs the round again).
@@ -69,6 +70,13 @@ export function verifyDatabase(db: Db): VerifyReport {
   const adoptions = [...audit.entries('manifest-adopted')];
   if (digest === undefined ? adoptions.length > 0 : adoptions.length !== 1 || adoptions[0]!.body['sha256'] !== digest) {
     problems.push('manifest: stored hash differs from the audited adoption (replaced)');
+  }
+
+  // The coordinator key the database is bound to (data-dir.ts): the last audited record of it, if any.
+  const keySha256 = (db.prepare("SELECT value FROM meta WHERE key = 'coordinator_key_sha256'").get() as { value: string } | undefined)?.value;
+  const keyRecords = [...audit.entries('coordinator-key')];
+  if (keySha256 === undefined ? keyRecords.length > 0 : keyRecords.at(-1)?.body['fingerprint'] !== keySha256) {
+    problems.push('coordinator key: recorded fingerprint differs from the audited one (replaced)');
   }
 
   const checkpoints = new CheckpointsTable(db);

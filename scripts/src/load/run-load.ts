@@ -116,6 +116,7 @@ export async function runLoadBench(options: LoadOptions, progress: (line: string
   const config = {
     port: 0,
     host: '127.0.0.1',
+    operator: { enabled: false },
     seed: o.seed,
     logLevel: 'silent',
     participants: ids.map((id, i) => ({ id, tokenSha256: hashToken(tokens[i] as string) })),
@@ -124,8 +125,9 @@ export async function runLoadBench(options: LoadOptions, progress: (line: string
     secagg: { groupSize: o.groupSize, stageTimeoutMs: o.deadlineMs },
     aggregation: { strategy: o.strategy },
     // The defaults are for a deployment; the bench raises the participant cap to its participant count, the
-    // socket cap above it (room for handshaking sockets), and gives handshakes time, since all N arrive at once.
-    limits: { maxParticipants: o.clients, maxConnections: o.clients + 64, handshakeTimeoutMs: 60_000 },
+    // socket cap above it (room for handshaking sockets), and gives handshakes time, since all N arrive at once,
+    // from one loopback address (no per-address quota).
+    limits: { maxParticipants: o.clients, maxConnections: o.clients + 64, handshakeTimeoutMs: 60_000, maxUnauthenticatedPerAddress: 0 },
   };
 
   const coordinator = new ChildLink<ToCoordinator, FromCoordinator>(
