@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert, AlertSeverity } from '../anomaly/alert.ts';
-import { ALERT_RULE_DEFAULTS, AlertBook, alertSubject, type RoundFindings } from './alert-book.ts';
+import { ALERT_RULE_DEFAULTS, AlertBook, alertSubjects, type RoundFindings } from './alert-book.ts';
 import type { AlertRules } from './tracked-alert.ts';
 
 const forest = (unit: string, severity: AlertSeverity, round: number, feature = 'norm', score = 0.7): Alert => ({
@@ -23,25 +23,29 @@ const degradation = (feature: string, severity: AlertSeverity, round: number): A
 
 const SOLO = { p1: ['p1'], p2: ['p2'], p3: ['p3'] };
 
+/** Every member of the round's units took part and was judged, unless `extra.judged` says otherwise. */
 function findings(round: number, alerts: Alert[], extra: Partial<RoundFindings> = {}): RoundFindings {
-  return { round, at: 1000 * round, alerts, skipped: new Set(), unitMembers: SOLO, excluded: new Set(), removed: new Set(), ...extra };
+  const unitMembers = extra.unitMembers ?? SOLO;
+  const judged = new Set(Object.values(unitMembers).flat());
+  return { round, at: 1000 * round, alerts, skipped: new Set(), unitMembers, judged, excluded: new Set(), removed: new Set(), ...extra };
 }
 
 const events = (book: AlertBook, input: RoundFindings) => book.observe(input).map((t) => [t.event, t.alert.key, t.alert.severity]);
 
 const rules = (r: Partial<AlertRules>): AlertRules => ({ ...ALERT_RULE_DEFAULTS, ...r });
 
-describe('alertSubject', () => {
-  it('keys a participant, a secure group by its members, and a round-level finding by its feature', () => {
-    expect(alertSubject(forest('p1', 'warning', 1), SOLO)).toEqual({ key: 'isolation-forest/participant/p1', participants: ['p1'] });
-    expect(alertSubject(forest('group-0', 'warning', 1), { 'group-0': ['p9', 'p2', 'p5'] })).toEqual({
-      key: 'isolation-forest/group/p2+p5+p9',
-      participants: ['p2', 'p5', 'p9'],
-    });
-    // The same id next round with other members is another subject.
-    expect(alertSubject(forest('group-0', 'warning', 2), { 'group-0': ['p1', 'p3'] }).key).toBe('isolation-forest/group/p1+p3');
-    expect(alertSubject(forest('u', 'warning', 1), {})).toEqual({ key: 'isolation-forest/unit/u', participants: [] });
-    expect(alertSubject(degradation('accuracy', 'warning', 1), {})).toEqual({ key: 'degradation/feature/accuracy', participants: [] });
+describe('alertSubjects', () => {
+  it('keys a participant, each member of a secure group, and a round-level finding by its feature', () => {
+    expect(alertSubjects(forest('p1', 'warning', 1), SOLO)).toEqual([{ key: 'isolation-forest/participant/p1', participants: ['p1'], message: 'unit p1 stands out' }]);
+    // A group's finding is one subject per member, keyed like a participant; the message names the group.
+    const message = 'secure group group-0 (p2, p5, p9): unit group-0 stands out';
+    expect(alertSubjects(forest('group-0', 'warning', 1), { 'group-0': ['p9', 'p2', 'p5'] })).toEqual([
+      { key: 'isolation-forest/participant/p2', participants: ['p2'], message },
+      { key: 'isolation-forest/participant/p5', participants: ['p5'], message },
+      { key: 'isolation-forest/participant/p9', participants: ['p9'], message },
+    ]);
+    expect(alertSubjects(forest('u', 'warning', 1), {})).toEqual([{ key: 'isolation-forest/unit/u', participants: [], message: 'unit u stands out' }]);
+    expect(alertSubjects(degradation('accuracy', 'warning', 1), {})).toEqual([{ key: 'degradation/feature/accuracy', participants: [], message: 'accuracy regressed' }]);
   });
 });
 
@@ -145,12 +149,95 @@ describe('AlertBook', () => {
     expect(book.observe(findings(5, [], { removed: new Set(['p1']) })).map((x) => x.alert.resolution)).toEqual(['removed']);
   });
 
-  it('resolves a secure group alert only when every member is out', () => {
+  it("resolves each secure group member's alert when that member is out", () => {
     const members = { 'group-0': ['a', 'b', 'c'] };
     const book = new AlertBook();
-    book.observe(findings(1, [forest('group-0', 'warning', 1)], { unitMembers: members }));
-    expect(book.observe(findings(2, [], { excluded: new Set(['a', 'b']) }))).toEqual([]);
-    expect(book.observe(findings(3, [], { excluded: new Set(['a', 'b']), removed: new Set(['c']) })).map((x) => x.alert.resolution)).toEqual(['excluded']);
+    expect(events(book, findings(1, [forest('group-0', 'warning', 1)], { unitMembers: members }))).toEqual([
+      ['opened', 'isolation-forest/participant/a', 'warning'],
+      ['opened', 'isolation-forest/participant/b', 'warning'],
+      ['opened', 'isolation-forest/participant/c', 'warning'],
+    ]);
+    expect(book.observe(findings(2, [], { excluded: new Set(['a', 'b']) })).map((x) => [x.alert.key, x.alert.resolution])).toEqual([
+      ['isolation-forest/participant/a', 'excluded'],
+      ['isolation-forest/participant/b', 'excluded'],
+    ]);
+    expect(book.observe(findings(3, [], { removed: new Set(['c']) })).map((x) => [x.alert.key, x.alert.resolution])).toEqual([['isolation-forest/participant/c', 'removed']]);
+  });
+
+  it('counts a clean round only when the participant took part: one absent for many rounds keeps its alert', () => {
+    const book = new AlertBook(rules({ resolveAfterCleanRounds: 3 }));
+    book.observe(findings(1, [forest('p1', 'warning', 1)]));
+    // Not selected, or disconnected: p1 is in no unit of rounds 2–5, in which the forest judged the others.
+    const without = { p2: ['p2'], p3: ['p3'] };
+    for (let r = 2; r <= 5; r++) expect(book.observe(findings(r, [], { unitMembers: without }))).toEqual([]);
+    expect(book.open()[0]).toMatchObject({ key: 'isolation-forest/participant/p1', cleanRounds: 0 });
+    // In a unit the forest never scored (a secure group refused before review): still no clean round.
+    expect(book.observe(findings(6, [], { judged: new Set(['p2', 'p3']) }))).toEqual([]);
+    expect(book.open()[0]?.cleanRounds).toBe(0);
+    // Back, and judged clean three times: resolved.
+    expect(events(book, findings(7, []))).toEqual([]);
+    expect(events(book, findings(8, [], { unitMembers: without }))).toEqual([]);
+    expect(events(book, findings(9, []))).toEqual([]);
+    expect(book.observe(findings(10, [])).map((t) => [t.event, t.alert.resolution, t.alert.cleanRounds])).toEqual([['resolved', 'clean-rounds', 3]]);
+  });
+
+  it('resolves an alert stored with a group key once all its members took part cleanly', () => {
+    const legacy = new AlertBook();
+    legacy.observe(findings(1, [forest('p1', 'warning', 1)]));
+    const [stored] = legacy.open();
+    const group = { ...stored!, id: 'isolation-forest/group/p1+p2@1', key: 'isolation-forest/group/p1+p2', participants: ['p1', 'p2'] };
+    const book = new AlertBook(rules({ resolveAfterCleanRounds: 1 }), { lastRound: 1, open: [group] });
+    // p2 absent: not clean. p1 flagged (in a group of its own now): not clean for the old group key either.
+    expect(events(book, findings(2, [], { unitMembers: { p1: ['p1'] } }))).toEqual([]);
+    expect(events(book, findings(3, [forest('p1', 'warning', 3)]))).toEqual([['opened', 'isolation-forest/participant/p1', 'warning']]);
+    expect(events(book, findings(4, []))).toEqual([
+      ['resolved', 'isolation-forest/group/p1+p2', 'warning'],
+      ['resolved', 'isolation-forest/participant/p1', 'warning'],
+    ]);
+  });
+
+  it('follows the members across re-partitioned secure groups: the attacker escalates, honest members resolve once', () => {
+    const book = new AlertBook(rules({ resolveAfterCleanRounds: 3, escalateAfterRepeats: 3 }));
+    const round = (r: number, flagged: string[], other: string[], extra: Partial<RoundFindings> = {}) =>
+      events(book, findings(r, flagged.length > 0 ? [forest('group-0', 'warning', r)] : [], { unitMembers: { 'group-0': flagged, 'group-1': other }, ...extra }));
+    const k = (p: string) => `isolation-forest/participant/${p}`;
+    // The partition changes every round; x is in the flagged group each time.
+    expect(round(1, ['x', 'a', 'b'], ['c', 'd', 'e'])).toEqual([
+      ['opened', k('a'), 'warning'],
+      ['opened', k('b'), 'warning'],
+      ['opened', k('x'), 'warning'],
+    ]);
+    expect(round(2, ['c', 'x', 'd'], ['a', 'b', 'e'])).toEqual([
+      ['opened', k('c'), 'warning'],
+      ['opened', k('d'), 'warning'],
+      ['updated', k('x'), 'warning'],
+    ]);
+    expect(round(3, ['e', 'a', 'x'], ['b', 'c', 'd'])).toEqual([
+      ['updated', k('a'), 'warning'],
+      ['opened', k('e'), 'warning'],
+      ['updated', k('x'), 'warning'],
+    ]);
+    expect(round(4, ['x', 'b', 'c'], ['a', 'd', 'e'])).toEqual([
+      ['updated', k('b'), 'warning'],
+      ['updated', k('c'), 'warning'],
+      ['escalated', k('x'), 'critical'],
+    ]);
+    const [x] = book.open().filter((a) => a.key === k('x'));
+    expect(x).toMatchObject({ id: `${k('x')}@1`, occurrences: 4, unit: 'group-0', participants: ['x'], message: 'secure group group-0 (b, c, x): unit group-0 stands out' });
+    // x excluded; the honest members resolve after three rounds they took part in without a finding.
+    expect(round(5, [], ['a', 'b', 'c', 'd', 'e'], { excluded: new Set(['x']) })).toEqual([
+      ['resolved', k('d'), 'warning'],
+      ['resolved', k('x'), 'critical'],
+    ]);
+    expect(round(6, [], ['a', 'b', 'c', 'd', 'e'])).toEqual([
+      ['resolved', k('a'), 'warning'],
+      ['resolved', k('e'), 'warning'],
+    ]);
+    expect(round(7, [], ['a', 'b', 'c', 'd', 'e'])).toEqual([
+      ['resolved', k('b'), 'warning'],
+      ['resolved', k('c'), 'warning'],
+    ]);
+    expect(book.open()).toEqual([]);
   });
 
   it('keeps to resolveOnExclusion: false', () => {

@@ -10,11 +10,14 @@
  *   - an open one → its clean streak ends; if the finding is more severe → escalated ('detector'); else a repeat:
  *     after escalateAfterRepeats repeats at one severity it goes up a level → escalated ('repeats'), otherwise
  *     updated (no notification: de-duplication).
- * For each open alert without a finding: if its detector judged this round (not in `skipped`), one more clean
- * round; resolveAfterCleanRounds of them → resolved ('clean-rounds'). A round a detector skipped (the isolation
- * forest before it has history, a round aborted before review) neither extends nor breaks the streak. A
- * participant absent from a round counts as clean for it: its alert resolves after the streak even if it never
- * comes back.
+ * A finding about a secure group is a finding about each of its members (one key per member): groups are
+ * re-partitioned every round, so only the member behind repeated findings keeps repeating.
+ * For each open alert without a finding: a clean round only if its detector judged this round (not in `skipped`)
+ * and, for a unit-level alert, every participant behind it took part (in `judged`) without a finding from that
+ * detector; resolveAfterCleanRounds of them → resolved ('clean-rounds'). A round the detector skipped (the
+ * isolation forest before it has history, a round aborted before review), or one its participant sat out (not
+ * selected, disconnected, in a group that never reached review), neither extends nor breaks the streak: an
+ * attacker cannot wait out its alert by staying away.
  * Then, with resolveOnExclusion, an open unit-level alert whose participants are all excluded by reputation or
  * no longer enrolled → resolved ('excluded' or 'removed'), in the same round it opened if that is when the
  * exclusion came: the threat it reported is out of the federation. Round-level alerts (accuracy, loss, dropout)
@@ -40,6 +43,8 @@ export interface RoundFindings {
   readonly skipped: ReadonlySet<string>;
   /** Each unit's participants (RoundRecord.unitMembers). */
   readonly unitMembers: Readonly<Record<string, readonly string[]>>;
+  /** Participants whose unit the unit-level detectors judged this round: they took part and reached review. */
+  readonly judged: ReadonlySet<string>;
   /** Participants excluded by reputation for the next round. */
   readonly excluded: ReadonlySet<string>;
   /** Participants no longer enrolled. */
@@ -53,16 +58,26 @@ export const ALERT_RULE_DEFAULTS: AlertRules = {
   escalateAfterRepeats: 3,
 };
 
+export interface AlertSubject {
+  readonly key: string;
+  readonly participants: string[];
+  /** The finding's message, naming the secure group when the subject is one of its members. */
+  readonly message: string;
+}
+
 /**
- * The de-duplication key of a finding and the participants behind it. A secure group is keyed by its members,
- * not its id: group ids are positions in one round's partition and name other members in the next.
+ * The de-duplication keys of a finding and the participant behind each. A secure group's finding is one subject
+ * per member, keyed like a participant's: group ids are positions in one round's partition, and the partition
+ * changes every round (reshuffle, reputation grouping, exclusions), so a key over the group would open a new
+ * alert each round. Per member, the member behind repeated findings repeats and escalates, the others resolve.
  */
-export function alertSubject(alert: Alert, unitMembers: Readonly<Record<string, readonly string[]>>): { key: string; participants: string[] } {
-  if (alert.unit === undefined) return { key: `${alert.detector}/feature/${alert.feature ?? 'round'}`, participants: [] };
-  const members = [...(unitMembers[alert.unit] ?? [])].sort();
-  if (members.length === 0) return { key: `${alert.detector}/unit/${alert.unit}`, participants: [] };
-  if (members.length === 1 && members[0] === alert.unit) return { key: `${alert.detector}/participant/${alert.unit}`, participants: members };
-  return { key: `${alert.detector}/group/${members.join('+')}`, participants: members };
+export function alertSubjects(alert: Alert, unitMembers: Readonly<Record<string, readonly string[]>>): AlertSubject[] {
+  if (alert.unit === undefined) return [{ key: `${alert.detector}/feature/${alert.feature ?? 'round'}`, participants: [], message: alert.message }];
+  const members = [...new Set(unitMembers[alert.unit] ?? [])].sort();
+  if (members.length === 0) return [{ key: `${alert.detector}/unit/${alert.unit}`, participants: [], message: alert.message }];
+  if (members.length === 1 && members[0] === alert.unit) return [{ key: `${alert.detector}/participant/${alert.unit}`, participants: members, message: alert.message }];
+  const message = `secure group ${alert.unit} (${members.join(', ')}): ${alert.message}`;
+  return members.map((m) => ({ key: `${alert.detector}/participant/${m}`, participants: [m], message }));
 }
 
 function checkRules(rules: AlertRules): AlertRules {
@@ -124,12 +139,16 @@ export class AlertBook {
     if (!(Number.isSafeInteger(round) && round >= 1)) throw new RangeError(`AlertBook.observe: round ${round}`);
     if (round <= this.last) return [];
     const minRank = severityRank(this.rules.minSeverity);
-    const findings = new Map<string, { alert: Alert; participants: string[] }>();
+    const findings = new Map<string, { alert: Alert; subject: AlertSubject }>();
+    /** `${detector}/${participant}` of every tracked finding: such a participant had no clean round for that detector. */
+    const named = new Set<string>();
     for (const alert of input.alerts) {
       if (severityRank(alert.severity) < minRank) continue;
-      const { key, participants } = alertSubject(alert, input.unitMembers);
-      const held = findings.get(key);
-      if (!held || outranks(alert, held.alert)) findings.set(key, { alert, participants });
+      for (const subject of alertSubjects(alert, input.unitMembers)) {
+        for (const p of subject.participants) named.add(`${alert.detector}/${p}`);
+        const held = findings.get(subject.key);
+        if (!held || outranks(alert, held.alert)) findings.set(subject.key, { alert, subject });
+      }
     }
 
     const transitions: AlertTransition[] = [];
@@ -139,11 +158,11 @@ export class AlertBook {
       const open = this.openByKey.get(key);
       let current: TrackedAlert | undefined;
       if (finding) {
-        const step = open ? this.repeat(open, finding.alert, finding.participants, round, at) : this.opened(key, finding.alert, finding.participants, round, at);
+        const step = open ? this.repeat(open, finding.alert, finding.subject, round, at) : this.opened(key, finding.alert, finding.subject, round, at);
         current = step.alert;
         transitions.push(step);
       } else if (open) {
-        current = input.skipped.has(open.detector) ? open : { ...open, cleanRounds: open.cleanRounds + 1 };
+        current = cleanRound(open, input, named) ? { ...open, cleanRounds: open.cleanRounds + 1 } : open;
         if (current.cleanRounds >= this.rules.resolveAfterCleanRounds) {
           transitions.push(this.resolved(current, 'clean-rounds', round, at));
           this.openByKey.delete(key);
@@ -163,7 +182,7 @@ export class AlertBook {
     return transitions;
   }
 
-  private opened(key: string, finding: Alert, participants: string[], round: number, at: number): AlertTransition {
+  private opened(key: string, finding: Alert, { participants, message }: AlertSubject, round: number, at: number): AlertTransition {
     const alert: TrackedAlert = {
       id: `${key}@${round}`,
       key,
@@ -174,7 +193,7 @@ export class AlertBook {
       participants,
       ...(finding.feature !== undefined ? { feature: finding.feature } : {}),
       score: finiteOrNull(finding.score),
-      message: finding.message,
+      message,
       firstRound: round,
       lastRound: round,
       occurrences: 1,
@@ -186,14 +205,14 @@ export class AlertBook {
     return { event: 'opened', alert, round };
   }
 
-  private repeat(open: TrackedAlert, finding: Alert, participants: string[], round: number, at: number): AlertTransition {
+  private repeat(open: TrackedAlert, finding: Alert, { participants, message }: AlertSubject, round: number, at: number): AlertTransition {
     const base: TrackedAlert = {
       ...open,
       ...(finding.unit !== undefined ? { unit: finding.unit } : {}),
       participants,
       ...(finding.feature !== undefined ? { feature: finding.feature } : {}),
       score: finiteOrNull(finding.score),
-      message: finding.message,
+      message,
       lastRound: round,
       occurrences: open.occurrences + 1,
       cleanRounds: 0,
@@ -214,6 +233,16 @@ export class AlertBook {
   private resolved(alert: TrackedAlert, resolution: NonNullable<TrackedAlert['resolution']>, round: number, at: number): AlertTransition {
     return { event: 'resolved', alert: { ...alert, status: 'resolved', resolution, resolvedRound: round, resolvedAt: at, updatedAt: at }, round };
   }
+}
+
+/**
+ * Was this round clean for an open alert without a finding? Its detector judged the round and, for a unit-level
+ * alert, every participant behind it took part without a finding from that detector (an alert stored before
+ * group findings were keyed per member may name several).
+ */
+function cleanRound(alert: TrackedAlert, input: RoundFindings, named: ReadonlySet<string>): boolean {
+  if (input.skipped.has(alert.detector)) return false;
+  return alert.participants.every((p) => input.judged.has(p) && !named.has(`${alert.detector}/${p}`));
 }
 
 /** 'excluded' or 'removed' when every participant behind a unit-level alert is out of the federation. */

@@ -164,6 +164,34 @@ describe('Alerting', () => {
     expect(a.observe(roundRecord(3), NOBODY_OUT).map((t) => t.alert.resolution)).toEqual(['clean-rounds']);
   });
 
+  it('counts a clean round only for a participant in a unit the forest scored', () => {
+    const { a } = alerting({ config: alertingConfig({ resolveAfterCleanRounds: 1 }) });
+    a.observe(roundRecord(1, [unitAlert(1, 'p1')]), NOBODY_OUT);
+    // Not selected: in no unit.
+    const others = ['p0', 'p2', 'p3', 'p4'];
+    expect(a.observe(roundRecord(2, [], { selected: others, reported: others, unitMembers: Object.fromEntries(others.map((id) => [id, [id]])) }), NOBODY_OUT)).toEqual([]);
+    // In a secure group refused before review: its sum was never scored.
+    const groups = [
+      { id: 'group-0', members: ['p0', 'p1', 'p2'], contributors: ['p0', 'p1', 'p2'], status: 'refused' as const, reason: 'sum out of range' },
+      { id: 'group-1', members: ['p3', 'p4'], contributors: ['p3', 'p4'], status: 'summed' as const, reason: 'summed' },
+    ];
+    const secagg = { privacy: 'secagg' as const, units: 2, unitMembers: { 'group-0': ['p0', 'p1', 'p2'], 'group-1': ['p3', 'p4'] }, groups };
+    expect(a.observe(roundRecord(3, [], secagg), NOBODY_OUT)).toEqual([]);
+    // In a group that was summed and scored, without a finding: clean.
+    const scored = { ...secagg, groups: groups.map((g) => ({ ...g, status: 'summed' as const })) };
+    expect(a.observe(roundRecord(4, [], scored), NOBODY_OUT).map((t) => [t.alert.key, t.alert.resolution])).toEqual([['isolation-forest/participant/p1', 'clean-rounds']]);
+  });
+
+  it("notifies a secure group's finding once per member, naming the group", () => {
+    const { a } = alerting({ config: alertingConfig({}) });
+    const secagg = { privacy: 'secagg' as const, units: 2, unitMembers: { 'group-0': ['p2', 'p0'], 'group-1': ['p1', 'p3', 'p4'] } };
+    const t = a.observe(roundRecord(1, [unitAlert(1, 'group-0')], secagg), NOBODY_OUT);
+    expect(t.map((x) => [x.event, x.alert.key, x.alert.unit, x.alert.participants, x.alert.message])).toEqual([
+      ['opened', 'isolation-forest/participant/p0', 'group-0', ['p0'], 'secure group group-0 (p0, p2): unit group-0: isolation score 0.720; norm stands out'],
+      ['opened', 'isolation-forest/participant/p2', 'group-0', ['p2'], 'secure group group-0 (p0, p2): unit group-0: isolation score 0.720; norm stands out'],
+    ]);
+  });
+
   it('keeps alerting when the state cannot be saved, and says so', () => {
     const store = new MemoryAlertStateStore();
     store.save = () => {

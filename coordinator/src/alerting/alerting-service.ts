@@ -167,6 +167,7 @@ export class Alerting {
       alerts: record.alerts,
       skipped: record.isolationSkipped !== undefined ? new Set([ISOLATION_FOREST]) : new Set(),
       unitMembers: record.unitMembers,
+      judged: judged(record),
       excluded: membership.excluded,
       removed,
     };
@@ -192,6 +193,17 @@ export class Alerting {
       }
     }
   }
+}
+
+/**
+ * The participants the unit-level detectors judged in a round: the members of its units, less those of secure
+ * groups refused before review (their sum was never scored). The selected who dropped out are in no unit.
+ */
+function judged(record: RoundRecord): Set<string> {
+  const unscored = new Set((record.groups ?? []).filter((g) => g.status !== 'summed').map((g) => g.id));
+  const out = new Set<string>();
+  for (const [unit, members] of Object.entries(record.unitMembers)) if (!unscored.has(unit)) for (const p of members) out.add(p);
+  return out;
 }
 
 /** A resolution carries the alert's highest severity, so it reaches exactly the channels its firing reached. */

@@ -42,6 +42,11 @@ export interface AlertNotification {
   readonly startsAt: string;
   readonly updatedAt: string;
   readonly endsAt: string | null;
+  /**
+   * notificationIds of this alert's earlier notifications that the channel dropped undelivered (its queue was full,
+   * or a newer state of the alert replaced them): the receiver never got them, a firing perhaps. [] normally.
+   */
+  readonly undelivered: readonly string[];
   readonly coordinator: { readonly fingerprint: string };
 }
 
@@ -75,6 +80,7 @@ export function notificationOf(t: AlertTransition, fingerprint: string): AlertNo
     startsAt: iso(a.openedAt),
     updatedAt: iso(a.updatedAt),
     endsAt: a.resolvedAt !== undefined ? iso(a.resolvedAt) : null,
+    undelivered: [],
     coordinator: { fingerprint },
   };
 }

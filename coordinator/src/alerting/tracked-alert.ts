@@ -29,15 +29,18 @@ export type AlertResolution = 'clean-rounds' | 'excluded' | 'removed';
 export interface TrackedAlert {
   /** Stable for one lifecycle: `${key}@${firstRound}`. A key that fires again later gets a new id. */
   readonly id: string;
-  /** The de-duplication key: `${detector}/participant/${id}`, `${detector}/group/${members joined by +}`, `${detector}/feature/${feature}`. */
+  /**
+   * The de-duplication key: `${detector}/participant/${id}` (a secure group's finding gives one per member),
+   * `${detector}/feature/${feature}`; `${detector}/group/${members joined by +}` only in state stored before that.
+   */
   readonly key: string;
   readonly detector: string;
   readonly status: AlertStatus;
   /** Current severity: never lower than any finding behind it, raised by escalation. */
   readonly severity: AlertSeverity;
-  /** The aggregation unit of a unit-level alert (a participant in trusted mode, a secure group in secagg mode). */
+  /** The aggregation unit of a unit-level alert at its last finding (a participant in trusted mode, a secure group in secagg mode). */
   readonly unit?: string;
-  /** The participants behind the unit; [] for round-level alerts (accuracy, loss, dropout). */
+  /** The participant the alert is about (one member of a secure group); [] for round-level alerts (accuracy, loss, dropout). */
   readonly participants: readonly string[];
   /** The feature that stood out at the last finding. */
   readonly feature?: string;
@@ -52,7 +55,7 @@ export interface TrackedAlert {
   readonly occurrences: number;
   /** Occurrences since the severity last changed (escalation counts these). */
   readonly repeatsAtSeverity: number;
-  /** Consecutive rounds since the last finding in which the detector judged the key and found nothing. */
+  /** Consecutive clean rounds since the last finding: the detector judged the round, and its participants took part without a finding. */
   readonly cleanRounds: number;
   readonly resolution?: AlertResolution;
   readonly resolvedRound?: number;

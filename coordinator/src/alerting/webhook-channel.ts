@@ -8,18 +8,22 @@
  *   exponential backoff with full jitter (Brooker, "Exponential Backoff and Jitter", AWS Architecture Blog,
  *   2015): random(0, min(backoffMaxMs, backoffBaseMs · 2^retry)), and at least a Retry-After the receiver sent
  *   (capped at backoffMaxMs). Other statuses (3xx, 4xx) are the receiver refusing: not retried.
- * - Queue: at most queueSize notifications wait behind the one in flight; when full, the oldest waiting one is
- *   dropped (the newest state matters most), counted and logged.
+ * - Queue: at most queueSize notifications wait behind the one in flight; when full, a waiting notification of
+ *   the same alert is replaced (its latest state wins), else the oldest waiting one is dropped; either is counted
+ *   and logged. A later notification of an alert says which of its earlier ones were dropped (`undelivered`), so
+ *   a receiver is never sent a resolution as if its firing had arrived.
  * - close(): waits up to drainMs for the queue to empty, then aborts; what is left is dropped, counted, logged.
- * - Signature: with a secret, X-Fedwarden-Signature: sha256=<hex HMAC-SHA256(secret, body)>, over the exact
- *   bytes sent. The secret is never logged, nor is the URL's path or query (webhook URLs often embed a token).
+ * - Signature: with a secret, X-Fedwarden-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
+ *   over the exact bytes sent, made afresh for each attempt; the timestamp lets a receiver refuse replays
+ *   (the scheme of Stripe's webhook signatures). The secret is never logged, nor is the URL's path or query
+ *   (webhook URLs often embed a token); a URL with credentials (user:password@) is refused.
  *
  * Delivery is at least once: a receiver that took a request but answered too late gets it again; it
  * de-duplicates on notificationId.
  */
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@fedwarden/shared';
+import { FedwardenError, type Logger } from '@fedwarden/shared';
 import type { AlertSeverity } from '../anomaly/alert.ts';
 import type { AlertNotification, NotificationChannel } from './notification.ts';
 
@@ -46,6 +50,10 @@ export interface WebhookDeps {
   readonly random?: () => number;
   /** Told of each delivery outcome (metrics, tests). `reason` for all but delivered. */
   readonly observe?: (outcome: DeliveryOutcome, notification: AlertNotification, reason?: string) => void;
+  /** ms since the epoch, for the signature's timestamp. Default Date.now. */
+  readonly now?: () => number;
+  /** Default the global fetch (tests inject failures). */
+  readonly fetch?: typeof fetch;
 }
 
 /** The delay before retry `retry` (0-based): full jitter over an exponential ceiling. */
@@ -53,9 +61,10 @@ export function retryDelay(retry: number, u: number, baseMs: number, maxMs: numb
   return Math.floor(u * Math.min(maxMs, baseMs * 2 ** retry));
 }
 
-/** The signature header's value for `body`. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/** The signature header's value for `body` sent at `timestamp` (unix seconds): t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">. */
+export function signBody(secret: string, body: string, timestamp: number): string {
+  if (!(Number.isSafeInteger(timestamp) && timestamp >= 0)) throw new RangeError(`signBody: timestamp must be whole unix seconds, got ${timestamp}`);
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 type Attempt = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly retryable: boolean; readonly reason: string; readonly retryAfterMs?: number };
@@ -65,15 +74,23 @@ interface Pending {
   readonly body: string;
 }
 
+const badConfig = (message: string) => new FedwardenError('BAD_CONFIG', `alerting.webhook: ${message}`);
+
 export class WebhookChannel implements NotificationChannel {
   readonly name = 'webhook';
   readonly minSeverity: AlertSeverity;
   /** Delivery counts since this channel was made. */
   readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retried: 0, failed: 0, dropped: 0 };
-  private readonly queue: Pending[] = [];
+  /** Waiting notifications; the body is made when one goes in flight, so that it names what was dropped before it. */
+  private readonly queue: AlertNotification[] = [];
+  /** By alert id: notificationIds dropped undelivered, not yet named by a later notification of that alert. */
+  private readonly undelivered = new Map<string, string[]>();
   private readonly log: Logger;
   private readonly random: () => number;
   private readonly origin: string;
+  private readonly url: URL;
+  private readonly now: () => number;
+  private readonly fetch: typeof fetch;
   private running = false;
   private closing = false;
   private readonly shutdown = new AbortController();
@@ -83,13 +100,16 @@ export class WebhookChannel implements NotificationChannel {
     private readonly options: WebhookOptions,
     private readonly deps: WebhookDeps,
   ) {
+    // Errors never echo the URL: it may hold a token.
     let url: URL;
     try {
       url = new URL(options.url);
     } catch {
-      throw new RangeError('webhook: url is not a URL');
+      throw badConfig('url is not a URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`webhook: url must be http or https, got ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badConfig(`url must be http or https, got ${url.protocol}`);
+    // fetch refuses such a URL with an error that quotes it whole, password included.
+    if (url.username !== '' || url.password !== '') throw badConfig('url must not carry credentials (user:password@); put a token in its path or query, or sign with secretFile');
     for (const k of ['timeoutMs', 'maxAttempts', 'backoffBaseMs', 'queueSize'] as const) {
       if (!(Number.isSafeInteger(options[k]) && options[k] >= 1)) throw new RangeError(`webhook: ${k} must be an integer ≥ 1, got ${options[k]}`);
     }
@@ -97,7 +117,10 @@ export class WebhookChannel implements NotificationChannel {
     if (!(options.drainMs >= 0)) throw new RangeError(`webhook: drainMs must be ≥ 0, got ${options.drainMs}`);
     if (options.secret !== undefined && options.secret.length === 0) throw new RangeError('webhook: the secret is empty');
     this.minSeverity = options.minSeverity;
+    this.url = url;
     this.origin = url.origin;
+    this.now = deps.now ?? Date.now;
+    this.fetch = deps.fetch ?? fetch;
     this.log = deps.log.child({ channel: 'webhook', receiver: this.origin });
     this.random = deps.random ?? Math.random;
   }
@@ -113,10 +136,15 @@ export class WebhookChannel implements NotificationChannel {
       return;
     }
     if (this.queue.length >= this.options.queueSize) {
-      const oldest = this.queue.shift() as Pending;
-      this.dropped(oldest.notification, `queue full (${this.options.queueSize} waiting)`);
+      const same = this.queue.findIndex((n) => n.id === notification.id);
+      if (same >= 0) {
+        const [older] = this.queue.splice(same, 1) as [AlertNotification];
+        this.dropped(older, `queue full (${this.options.queueSize} waiting): replaced by ${notification.notificationId}`);
+      } else {
+        this.dropped(this.queue.shift() as AlertNotification, `queue full (${this.options.queueSize} waiting)`);
+      }
     }
-    this.queue.push({ notification, body: JSON.stringify(notification) });
+    this.queue.push(notification);
     this.kick();
   }
 
@@ -136,7 +164,7 @@ export class WebhookChannel implements NotificationChannel {
     clearTimeout(timer);
     if (outcome === 'late') {
       this.shutdown.abort();
-      for (const p of this.queue.splice(0)) this.dropped(p.notification, 'undelivered at shutdown');
+      for (const n of this.queue.splice(0)) this.dropped(n, 'undelivered at shutdown');
       await drained;
     }
   }
@@ -155,8 +183,18 @@ export class WebhookChannel implements NotificationChannel {
     while (!this.shutdown.signal.aborted) {
       const next = this.queue.shift();
       if (next === undefined) return;
-      await this.deliver(next);
+      await this.deliver(this.pending(next));
     }
+  }
+
+  /** The notification as sent: with the ids of its alert's notifications dropped before it. */
+  private pending(notification: AlertNotification): Pending {
+    const undelivered = this.undelivered.get(notification.id);
+    if (undelivered === undefined) return { notification, body: JSON.stringify(notification) };
+    this.undelivered.delete(notification.id);
+    const sent: AlertNotification = { ...notification, undelivered: [...notification.undelivered, ...undelivered] };
+    this.log.warn('alert notification sent after earlier ones of its alert were dropped', { notificationId: notification.notificationId, undelivered });
+    return { notification: sent, body: JSON.stringify(sent) };
   }
 
   private async deliver({ notification, body }: Pending): Promise<void> {
@@ -213,8 +251,8 @@ export class WebhookChannel implements NotificationChannel {
         'user-agent': 'fedwarden-coordinator',
         'x-fedwarden-notification': notification.notificationId,
       };
-      if (secret !== undefined) headers[SIGNATURE_HEADER] = signBody(secret, body);
-      const res = await fetch(this.options.url, { method: 'POST', headers, body, signal: request.signal, redirect: 'manual' });
+      if (secret !== undefined) headers[SIGNATURE_HEADER] = signBody(secret, body, Math.floor(this.now() / 1000));
+      const res = await this.fetch(this.url, { method: 'POST', headers, body, signal: request.signal, redirect: 'manual' });
       // The body is not needed; cancelling it frees the connection without waiting for a slow receiver.
       await res.body?.cancel().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
@@ -223,14 +261,26 @@ export class WebhookChannel implements NotificationChannel {
       return { ok: false, retryable, reason: `HTTP ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     } catch (err) {
       if (timedOut) return { ok: false, retryable: true, reason: `no response within ${timeoutMs} ms` };
-      return { ok: false, retryable: true, reason: networkReason(err) };
+      return { ok: false, retryable: true, reason: this.redact(networkReason(err)) };
     } finally {
       clearTimeout(timer);
       this.shutdown.signal.removeEventListener('abort', stop);
     }
   }
 
+  /** `text` with every URL in it cut to its origin, and this receiver's path and query removed (they may hold a token). */
+  private redact(text: string): string {
+    let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()]+/gi, (u) => (URL.canParse(u) ? new URL(u).origin : '<url>'));
+    for (const secretish of [this.url.pathname + this.url.search, this.url.search]) {
+      if (secretish.length > 1) out = out.split(secretish).join('');
+    }
+    return out;
+  }
+
   private dropped(notification: AlertNotification, reason: string): void {
+    // A later notification of the alert will say this one never arrived; a resolution ends the alert's notifications.
+    if (notification.status === 'resolved') this.undelivered.delete(notification.id);
+    else this.undelivered.set(notification.id, [...(this.undelivered.get(notification.id) ?? []), ...notification.undelivered, notification.notificationId]);
     this.counts.dropped++;
     this.deps.observe?.('dropped', notification, reason);
     this.log.warn('alert notification dropped', { notificationId: notification.notificationId, reason, dropped: this.counts.dropped });
