@@ -14,11 +14,13 @@ import {
   DEFAULT_LIMITS,
   ERROR_CODES,
   FedwardenError,
+  REFUSAL_HEADER,
   closeReason,
   codeFromCloseReason,
   clientHandshake,
   decodeMessage,
   encodeMessage,
+  isRefusalCode,
   normalizeFingerprint,
   toFedwardenError,
   type Message,
@@ -49,14 +51,9 @@ export function errorFromClose(code: number, reason: string): FedwardenError {
   return new FedwardenError('GOING_AWAY', `connection closed (${code})${reason ? `: ${reason}` : ''}`);
 }
 
-/** The header in which a coordinator names why it refused a socket before its upgrade (FULL, RATE_LIMITED, TIMEOUT). */
-const REFUSAL_HEADER = 'x-fedwarden-error';
-/** Only the transient codes are believed from this unauthenticated answer; anything else reads as GOING_AWAY. */
-const REFUSAL_CODES = new Set<string>(['FULL', 'RATE_LIMITED', 'TIMEOUT']);
-
 /** A plain HTTP answer to the upgrade request, as an error with the code the coordinator gave (retriable ones only). */
 export function refusalError(url: string, status: number | undefined, header: string | string[] | undefined): FedwardenError {
-  const code = typeof header === 'string' && REFUSAL_CODES.has(header) ? (header as 'FULL' | 'RATE_LIMITED' | 'TIMEOUT') : 'GOING_AWAY';
+  const code = isRefusalCode(header) ? header : 'GOING_AWAY';
   return new FedwardenError(code, `${url} refused the connection (HTTP ${status ?? '?'})`);
 }
 

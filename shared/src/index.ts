@@ -9,6 +9,7 @@ export * from './vector.ts';
 export * from './bytes.ts';
 export * from './protocol/bytes.ts';
 export * from './protocol/codec.ts';
+export * from './protocol/http-refusal.ts';
 export * from './crypto/kem.ts';
 export * from './crypto/kdf.ts';
 export * from './crypto/aead.ts';

@@ -26,6 +26,8 @@ export interface SlowlorisOptions {
   readonly kinds?: readonly StallKind[];
   readonly maxOpens?: number;
   readonly reopenDelayMs?: number;
+  /** Extra headers of its WebSocket upgrade requests (a forged X-Forwarded-For, say). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const ALL_KINDS: readonly StallKind[] = ['silent', 'partial-upgrade', 'stalled-handshake'];
@@ -113,7 +115,7 @@ export class Slowloris {
   }
 
   private openWebSocket(address: string): void {
-    const ws = new WebSocket(`ws://127.0.0.1:${this.options.port}`, { localAddress: address, perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${this.options.port}`, { localAddress: address, perMessageDeflate: false, headers: this.options.headers });
     const entry = { held: false, close: () => ws.terminate() };
     this.live.add(entry);
     ws.on('error', () => undefined);

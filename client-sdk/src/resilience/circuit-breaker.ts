@@ -7,7 +7,8 @@
  * opens it (the backoff alone brings participants back soon after the coordinator returns); a long one costs
  * the coordinator one attempt per participant every openMs/2 to openMs. The random open period keeps the
  * probes of participants that lost the coordinator at the same moment from arriving together.
- * Pure state over an injected clock and random source.
+ * Pure state over an injected clock and random source; elapsed times are clamped at 0, so that a clock that
+ * steps back holds the breaker where it is rather than opening or closing it.
  *
  *   closed ──failing for openAfterMs──▶ open ──random period──▶ half-open ──success──▶ closed
  *                                         ▲                         │
@@ -53,14 +54,14 @@ export class CircuitBreaker {
 
   get state(): BreakerState {
     if (this.openedAt === undefined) return 'closed';
-    return this.now() - this.openedAt >= this.openFor ? 'half-open' : 'open';
+    return this.elapsedSince(this.openedAt) >= this.openFor ? 'half-open' : 'open';
   }
 
   /** Milliseconds until an attempt is allowed (0 when it is). */
   waitMs(): number {
     const state = this.state;
     if (state === 'closed') return 0;
-    if (state === 'open') return this.openFor - (this.now() - (this.openedAt as number));
+    if (state === 'open') return this.openFor - this.elapsedSince(this.openedAt as number);
     return this.probing ? this.openFor : 0;
   }
 
@@ -89,7 +90,11 @@ export class CircuitBreaker {
     }
     this.failures++;
     this.firstFailureAt ??= now;
-    if (this.openedAt === undefined && this.failures >= this.threshold && now - this.firstFailureAt >= this.openAfterMs) this.open(now);
+    if (this.openedAt === undefined && this.failures >= this.threshold && Math.max(0, now - this.firstFailureAt) >= this.openAfterMs) this.open(now);
+  }
+
+  private elapsedSince(t: number): number {
+    return Math.max(0, this.now() - t);
   }
 
   private open(now: number): void {

@@ -25,7 +25,8 @@ export class HeartbeatWatchdog {
   constructor(
     private readonly timeoutMs: number,
     private readonly onDead: (silentMs: number) => void,
-    private readonly now: () => number = Date.now,
+    /** Monotonic: a wall-clock step must not fake or hide a silence. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new RangeError(`HeartbeatWatchdog: timeoutMs ${timeoutMs}`);
     this.last = now();
@@ -51,7 +52,7 @@ export class HeartbeatWatchdog {
 
   private check(fromTimer: boolean): void {
     if (this.stopped) return;
-    const silent = this.now() - this.last;
+    const silent = Math.max(0, this.now() - this.last);
     if (silent < this.timeoutMs) {
       this.arm(this.timeoutMs - silent);
       return;

@@ -232,4 +232,40 @@ describe('ReconnectPolicy through outages (fake clock, default options)', () => 
       expect(perHour).toBeLessThan(125);
     }
   });
+
+  it('survives a clock that steps backward: no throw, delays and the breaker as if no time had passed', () => {
+    const { policy, advance, transitions } = setup({ failureThreshold: 2, openAfterMs: 5_000, openMs: 10_000 });
+    expect(policy.beforeAttempt()).toBe(0); // the outage starts at t = 0
+    advance(2_000);
+    expect(policy.attemptFailed(err('GOING_AWAY'))).toMatchObject({ retry: true, attempt: 2 });
+    advance(-3_600_000); // the wall clock is set back an hour
+    const decision = policy.attemptFailed(err('GOING_AWAY'));
+    // The outage reads as 0 ms long: the ceiling falls back to baseMs (100), the draw 0.5 of it.
+    expect(decision).toEqual({ retry: true, attempt: 3, delayMs: 50 });
+    expect(policy.breakerState).toBe('closed'); // failing for "less than 0 ms" does not open it
+    advance(3_600_000 + 6_000); // back past 5 s of failures: now it opens
+    expect(policy.attemptFailed(err('GOING_AWAY'))).toMatchObject({ retry: true });
+    expect(policy.breakerState).toBe('open');
+    advance(-60_000); // a step back while open holds it open, with at most its open period to wait
+    expect(policy.breakerState).toBe('open');
+    expect(policy.beforeAttempt()).toBeLessThanOrEqual(10_000);
+    // A session that "ended before it began" is a flap, and sessionLost does not throw either.
+    policy.connected();
+    advance(-1_000);
+    expect(policy.sessionLost(err('GOING_AWAY'))).toMatchObject({ retry: true, attempt: 1 });
+    expect(transitions.map(([state]) => state)).toEqual(['open', 'closed']);
+  });
+
+  it('measures with a monotonic clock by default, not Date.now', () => {
+    const policy = new ReconnectPolicy({ random: () => 0.5 });
+    const realNow = Date.now;
+    Date.now = () => realNow() - 3_600_000; // a wall-clock step mid-outage
+    try {
+      policy.beforeAttempt();
+      Date.now = () => realNow() - 7_200_000;
+      expect(policy.attemptFailed(err('GOING_AWAY'))).toMatchObject({ retry: true, attempt: 2 });
+    } finally {
+      Date.now = realNow;
+    }
+  });
 });

@@ -24,6 +24,8 @@
  *   not hammered either (the breaker only sees attempts, and these attempts succeed).
  *
  * Attempts are numbered from 1 since the last established session (the very first connection is attempt 1).
+ * Durations come from a monotonic clock (performance.now()), so that a wall-clock step (NTP, a suspended laptop's
+ * clock set on resume) neither throws nor distorts them; an injected clock that steps back reads as no time passed.
  * An outage starts when a session is lost (or at the first attempt, before any session) and ends at a welcome.
  */
 import { FedwardenError, type ErrorCode } from '@fedwarden/shared';
@@ -49,7 +51,7 @@ export interface ReconnectOptions {
   readonly stableMs?: number;
   /** Waits `ms` milliseconds. Default: a timer. Injectable so tests need not wait. */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Clock in ms for the breaker's cool-down and session lengths. Default Date.now. */
+  /** Monotonic clock in ms for the breaker's cool-down, outage and session lengths. Default performance.now(). */
   readonly now?: () => number;
   /** Uniform draw in [0, 1) for the jitter. Default Math.random (jitter needs spread, not secrecy). */
   readonly random?: () => number;
@@ -106,7 +108,7 @@ export class ReconnectPolicy {
     this.backoff = { baseMs, maxMs: maxDelayMs, outageFraction };
     this.maxAttempts = options.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts;
     this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
     this.stableMs = options.stableMs ?? RECONNECT_DEFAULTS.stableMs;
     if (!(this.stableMs >= 0)) throw new FedwardenError('BAD_CONFIG', 'reconnect: stableMs must be >= 0');
     if (!(baseMs > 0 && maxDelayMs >= baseMs && Number.isFinite(maxDelayMs))) {
@@ -157,7 +159,7 @@ export class ReconnectPolicy {
     if (this.failures >= this.maxAttempts) return { retry: false, why: 'attempts exhausted' };
     const now = this.now();
     this.outageStart ??= now;
-    const backoff = backoffDelay(this.failures, this.random(), this.backoff, now - this.outageStart);
+    const backoff = backoffDelay(this.failures, this.random(), this.backoff, elapsed(now, this.outageStart));
     return { retry: true, attempt: this.failures + 1, delayMs: Math.max(backoff, this.breakerWait()) };
   }
 
@@ -175,7 +177,7 @@ export class ReconnectPolicy {
     if (!isRetriable(error)) return { retry: false, why: 'terminal' };
     this.failures = 0;
     const now = this.now();
-    this.flaps = now - this.sessionStart < this.stableMs ? this.flaps + 1 : 0;
+    this.flaps = elapsed(now, this.sessionStart) < this.stableMs ? this.flaps + 1 : 0;
     this.outageStart = now;
     // Not bounded by the outage (it has just begun): a flapping coordinator backs off by its count of flaps.
     const backoff = backoffDelay(this.flaps, this.random(), { ...this.backoff, outageFraction: Infinity });
@@ -193,4 +195,9 @@ export class ReconnectPolicy {
     this.lastState = state;
     this.onBreaker(state, state === 'open' ? this.breaker.waitMs() : 0);
   }
+}
+
+/** Time from `since` to `now`, never negative (an injected clock may step back). */
+function elapsed(now: number, since: number): number {
+  return Math.max(0, now - since);
 }

@@ -20,6 +20,7 @@ import { ERROR_CODES, ERROR_CODE_LIST, PROTOCOL_VERSION, type ErrorCode, type Me
 import { DEGRADATION } from '../anomaly/degradation-detector.ts';
 import { ISOLATION_FOREST } from '../anomaly/isolation-forest-detector.ts';
 import type { CoordinatorEvents } from '../coordinator.ts';
+import { ADMISSION_STAGES, type AdmissionStage } from '../net/admission.ts';
 import type { NetObserver } from '../net/net-observer.ts';
 import type { RoundRecord } from '../rounds/round-record.ts';
 import type { LoopStage, StageChange } from '../rounds/round-stage.ts';
@@ -123,6 +124,8 @@ export class CoordinatorMetrics {
   /** Made at the first round that finishes in this process, and the first completed round with a reported loss. */
   private lastRoundTime: Gauge | undefined;
   private trainingLoss: Gauge | undefined;
+  /** The participants' port's sockets by admission stage, as the net layer counts them (none before it reports). */
+  private admissionStages: () => Readonly<Record<AdmissionStage, number>> = () => ({ 'pre-upgrade': 0, unauthenticated: 0, authenticated: 0 });
 
   constructor(sources: MetricsSources) {
     sharedProcessRegistry();
@@ -174,6 +177,17 @@ export class CoordinatorMetrics {
     this.operatorRefusals = new Counter({ name: name('operator_unauthorized_requests_total'), help: 'Requests to the operator listener refused for a missing or wrong bearer token.', registers });
     new Gauge({ name: name('participants_connected'), help: 'Authenticated participants connected now.', registers, collect() { this.set(sources.participants()); } });
     new Gauge({ name: name('connections_open'), help: 'Open WebSocket connections, handshaking or authenticated.', registers, collect() { this.set(sources.connections()); } });
+    const admissionStages = () => this.admissionStages();
+    new Gauge({
+      name: name('admission_sockets'),
+      help: "Sockets open on the participants' port, by admission stage: pre-upgrade (accepted, no WebSocket yet), unauthenticated (no accepted hello yet), authenticated.",
+      labelNames: ['stage'],
+      registers,
+      collect() {
+        const counts = admissionStages();
+        for (const stage of ADMISSION_STAGES) this.set({ stage }, counts[stage]);
+      },
+    });
     this.joined = new Counter({ name: name('participants_joined_total'), help: 'Participants that authenticated (reconnections included).', registers });
     this.left = new Counter({ name: name('participants_left_total'), help: 'Authenticated participants that disconnected.', registers });
     this.dropouts = new Counter({ name: name('dropouts_total'), help: 'Selected participants whose update did not reach the aggregate of their round.', registers });
@@ -210,6 +224,7 @@ export class CoordinatorMetrics {
       },
       rejected: (code) => this.rejected(code),
       closed: (closeCode) => this.closes.inc({ close_code: closeCodeLabel(closeCode) }),
+      admissionStages: (read) => (this.admissionStages = read),
     };
   }
 

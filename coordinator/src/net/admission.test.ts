@@ -66,40 +66,123 @@ describe('Admission', () => {
     expect(admission.unauthenticatedCount).toBe(5);
   });
 
-  it('bars an address whose socket stalled from displacing for stallPenaltyMs; it may still take free room', () => {
-    const { admission, open, refusal, displaced, advance } = setup({ maxConnections: 6, maxUnauthenticatedPerAddress: 0 }); // room 3
+  it('displaces from the address holding the most unauthenticated sockets, and only for a newcomer that holds fewer', () => {
+    const { open, refusal, displaced, advance } = setup({ maxConnections: 8, maxUnauthenticatedPerAddress: 0 }); // room 4
+    open('h', 'h1'); // the oldest socket, from an address holding one
+    advance(10);
+    open('x', 'x1');
+    open('x', 'x2');
+    open('y', 'y1');
+    advance(1_000);
+    open('n', 'n1'); // holds none
+    expect(displaced.map(([name]) => name)).toEqual(['x1']); // x's oldest, though h1 is older
+    // Now h, x, y and n hold one each: none may take from another.
+    advance(1_000);
+    expect(refusal('y')?.code).toBe('FULL');
+    expect(displaced).toHaveLength(1);
+  });
+
+  it('lets addresses holding equal shares of the room not displace one another (the room ages for honest newcomers)', () => {
+    const { open, refusal, displaced, advance } = setup({ maxConnections: 8, maxUnauthenticatedPerAddress: 0 }); // room 4
+    open('x', 'x1');
+    open('x', 'x2');
+    open('y', 'y1');
+    open('y', 'y2');
+    advance(60_000);
+    expect(refusal('x')?.code).toBe('FULL');
+    expect(refusal('y')?.code).toBe('FULL');
+    expect(displaced).toEqual([]);
+    open('honest', 'h1'); // holds none: takes x1, the oldest of the largest holders
+    expect(displaced.map(([name]) => name)).toEqual(['x1']);
+  });
+
+  it('lets an honest socket displaced by another address retry at once and get in (no penalty for being displaced)', () => {
+    const { admission, open, displaced, advance } = setup({ maxConnections: 6, maxUnauthenticatedPerAddress: 0 }); // room 3
+    open('honest', 'h1'); // a handshake slower than displaceAfterMs
+    open('a', 'a1');
+    open('b', 'b1');
+    advance(1_500);
+    open('n', 'n1'); // the room is full: h1, the oldest, is displaced
+    expect(displaced.map(([name]) => name)).toEqual(['h1']);
+    expect(admission.barred('honest')).toBe(false);
+    open('honest', 'h2'); // at once: it holds none and may displace a1
+    expect(displaced.map(([name]) => name)).toEqual(['h1', 'a1']);
+    expect(admission.barred('a')).toBe(false);
+  });
+
+  it('bars an address whose socket stalled (timed out, closed late, or replaced by its own newer socket); it may still take free room', () => {
+    const { admission, open, refusal, displaced, advance } = setup({ maxConnections: 6, maxUnauthenticatedPerAddress: 2 }); // room 3
     const quick = open('honest');
     advance(10);
     admission.release(quick); // closed quickly without authenticating (a wrong token, say): no stall
-    open('x', 'x1');
-    open('y', 'y1');
-    open('z', 'z1');
+    expect(admission.barred('honest')).toBe(false);
+    // Timed out: barred whatever its age.
+    const timedOut = open('t');
+    admission.release(timedOut, 'timeout');
+    expect(admission.barred('t')).toBe(true);
+    // Closed after displaceAfterMs without authenticating: barred.
+    const late = open('c');
     advance(1_000);
-    open('y', 'y2'); // displaces x1, which had stalled 1 s: x is barred
+    admission.release(late);
+    expect(admission.barred('c')).toBe(true);
+    // Replaced by a newer socket of its own address at the quota: barred, and a barred address may not do it again.
+    open('x', 'x1');
+    open('x', 'x2');
+    advance(1_000);
+    open('x', 'x3');
     expect(displaced.map(([name]) => name)).toEqual(['x1']);
     expect(admission.barred('x')).toBe(true);
-    expect(admission.barred('honest')).toBe(false);
-    expect(refusal('x')?.code).toBe('FULL'); // y1 and z1 are old enough, but x may not displace them
-    open('honest', 'h1'); // displaces y1: y is barred too
-    expect(displaced.map(([name]) => name)).toEqual(['x1', 'y1']);
-    expect(refusal('y')?.code).toBe('FULL');
-    // Closing a stalled socket bars its address as well; a barred address still takes free room.
-    expect(admission.barred('z')).toBe(false);
-    expect(admission.unauthenticatedCount).toBe(3); // z1, y2, h1
-    open('z', 'z-extra'); // room full and z1 is old: z may still displace, as it has not stalled yet
-    expect(displaced.map(([name]) => name)).toEqual(['x1', 'y1', 'z1']);
-    expect(admission.barred('z')).toBe(true); // its own z1 stalled
+    expect(refusal('x')?.code).toBe('RATE_LIMITED');
+    // A barred address still takes free room; it may not displace.
+    open('c', 'c1'); // room: x2, x3, c1
+    advance(1_000);
+    expect(refusal('c')?.code).toBe('FULL');
     // The bar ends after stallPenaltyMs.
     advance(10_000);
     expect(admission.barred('x')).toBe(false);
-    open('x', 'x2'); // displaces y2, now the oldest
-    expect(displaced.map(([name]) => name)).toEqual(['x1', 'y1', 'z1', 'y2']);
-    // A stalled socket that the coordinator (a timeout) or the peer closes bars its address too.
-    const timedOut = setup();
-    const slot = timedOut.open('w');
-    timedOut.advance(1_000);
-    timedOut.admission.release(slot);
-    expect(timedOut.admission.barred('w')).toBe(true);
+    open('x', 'x4'); // displaces x2, its own oldest: barred again
+    expect(displaced.map(([name]) => name)).toEqual(['x1', 'x2']);
+    expect(admission.barred('x')).toBe(true);
+  });
+
+  it('re-keys a trusted proxy\'s socket to its client: exempt from the quota before, under its client\'s quota after', () => {
+    const { admission, displaced, advance } = setup({ maxConnections: 20, maxUnauthenticatedPerAddress: 2 });
+    const viaProxy = () => {
+      const d = admission.open('proxy 10.0.0.1', () => undefined, true);
+      if (!d.admitted) throw d.error;
+      return d.slot;
+    };
+    const slots = Array.from({ length: 5 }, viaProxy); // more than the quota of 2: the proxy is exempt
+    expect(admission.rekey(slots[0]!, '192.0.2.1')).toBeUndefined();
+    expect(admission.rekey(slots[1]!, '192.0.2.1')).toBeUndefined();
+    expect(admission.rekey(slots[2]!, '192.0.2.1')).toMatchObject({ code: 'RATE_LIMITED' }); // none is old enough
+    expect(slots[2]!.released).toBe(true);
+    expect(admission.barred('192.0.2.1')).toBe(false); // refused, not stalled
+    advance(1_000);
+    expect(admission.rekey(slots[3]!, '192.0.2.1')).toBeUndefined(); // displaces slots[0], its client's own oldest
+    expect(slots[0]!.released).toBe(true);
+    expect(admission.rekey(slots[4]!, '192.0.2.2')).toBeUndefined();
+    expect(admission.unauthenticatedCount).toBe(3);
+    expect(displaced).toEqual([]);
+    // A proxy socket that stalls does not bar the proxy.
+    admission.release(viaProxy(), 'timeout');
+    expect(admission.barred('proxy 10.0.0.1')).toBe(false);
+  });
+
+  it('counts sockets by stage, back to 0 when all are gone', () => {
+    const { admission, open, advance } = setup({ maxUnauthenticatedPerAddress: 1 });
+    const a = open('a');
+    const b = open('b');
+    const c = open('c');
+    admission.upgraded(b);
+    admission.upgraded(c);
+    admission.authenticate(c);
+    expect(admission.stages()).toEqual({ 'pre-upgrade': 1, unauthenticated: 1, authenticated: 1 });
+    advance(1_000);
+    open('a'); // displaces a
+    expect(admission.stages()).toEqual({ 'pre-upgrade': 1, unauthenticated: 1, authenticated: 1 });
+    for (const slot of [a, b, c]) admission.release(slot);
+    expect(admission.stages()).toEqual({ 'pre-upgrade': 1, unauthenticated: 0, authenticated: 0 });
   });
 
   it('never displaces an authenticated participant', () => {

@@ -6,30 +6,28 @@
  * upgraded, a displaced connection is closed with its WebSocket close code instead. Every refusal is counted
  * by the NetObserver under its code.
  *
+ * A socket from a trusted proxy (`trustedProxies`) counts under the proxy's address without a per-address
+ * quota until its upgrade request arrives; it is then re-keyed to the client its X-Forwarded-For names
+ * (trusted-proxies.ts). No other peer's X-Forwarded-For is read.
+ *
  * Node's own limits on unfinished requests (headersTimeout, requestTimeout) are checked only every 30 s
  * (connectionsCheckingInterval), so a per-socket timer does the work; they are set to the same value as a backstop.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { FedwardenError, closeReason, type ErrorCode } from '@fedwarden/shared';
+import { FedwardenError, REFUSAL_HEADER, REFUSAL_STATUS, closeReason, isRefusalCode } from '@fedwarden/shared';
 import { addressKey } from './address-key.ts';
 import { Admission, type AdmissionLimits, type AdmissionSlot } from './admission.ts';
 import type { NetObserver } from './net-observer.ts';
 import type { ParticipantConnection } from './participant-connection.ts';
+import { TrustedProxies } from './trusted-proxies.ts';
 
 export interface GateLimits extends AdmissionLimits {
   /** Time from TCP accept to a completed WebSocket upgrade, ms. */
   readonly upgradeTimeoutMs: number;
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client. Default: none. */
+  readonly trustedProxies?: readonly string[];
 }
-
-/** The HTTP header that carries a refusal's stable code (the body says "CODE: reason"). */
-export const REFUSAL_HEADER = 'x-fedwarden-error';
-
-const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
-  FULL: '503 Service Unavailable',
-  RATE_LIMITED: '429 Too Many Requests',
-  TIMEOUT: '408 Request Timeout',
-};
 
 /** A refused socket is given this long to read its answer before it is destroyed, ms. */
 const REFUSED_LINGER_MS = 1_000;
@@ -49,6 +47,7 @@ export class ConnectionGate {
   /** Admitted sockets that have not completed their upgrade yet. */
   private readonly pending = new Map<Socket, Pending>();
   private readonly upgradedSlots = new WeakMap<ParticipantConnection, AdmissionSlot>();
+  private readonly proxies: TrustedProxies;
   private lingering = 0;
 
   constructor(
@@ -58,7 +57,9 @@ export class ConnectionGate {
     if (!(Number.isFinite(limits.upgradeTimeoutMs) && limits.upgradeTimeoutMs > 0)) {
       throw new FedwardenError('BAD_CONFIG', `ConnectionGate: upgradeTimeoutMs ${limits.upgradeTimeoutMs}`);
     }
+    this.proxies = new TrustedProxies(limits.trustedProxies ?? []);
     this.admission = new Admission(limits);
+    observer.admissionStages(() => this.admission.stages());
   }
 
   /** Admit every socket `http` accepts (its 'connection' listener runs before any byte is parsed). */
@@ -76,13 +77,24 @@ export class ConnectionGate {
     });
   }
 
-  /** ws completed the upgrade of `socket`: from now on `conn` owns it (displacing it fails `conn`). */
-  upgraded(socket: Socket, conn: ParticipantConnection): void {
+  /**
+   * ws completed the upgrade of `socket` (request `req`): from now on `conn` owns it (displacing it fails `conn`).
+   * A trusted proxy's socket is re-keyed to its client here; over that client's quota, `conn` is failed.
+   */
+  upgraded(socket: Socket, conn: ParticipantConnection, req: IncomingMessage): void {
     const entry = this.pending.get(socket);
     if (!entry) return;
     this.settle(socket, entry);
-    entry.slot.onDisplaced = (err) => conn.fail(err);
-    this.upgradedSlots.set(conn, entry.slot);
+    const { slot } = entry;
+    slot.onDisplaced = (err) => conn.fail(err);
+    this.upgradedSlots.set(conn, slot);
+    this.admission.upgraded(slot);
+    if (slot.viaProxy) {
+      const client = this.proxies.clientOf(req.headers['x-forwarded-for']);
+      // No usable client address: the socket counts under its proxy's address, with the ordinary quota.
+      const refused = this.admission.rekey(slot, client === undefined ? slot.key : addressKey(client));
+      if (refused) conn.fail(refused);
+    }
   }
 
   /** `conn`'s hello was accepted: it no longer counts as unauthenticated. */
@@ -92,7 +104,9 @@ export class ConnectionGate {
   }
 
   private accept(socket: Socket): void {
-    const decision = this.admission.open(addressKey(socket.remoteAddress), (err) => {
+    const viaProxy = this.proxies.has(socket.remoteAddress);
+    const key = addressKey(socket.remoteAddress);
+    const decision = this.admission.open(viaProxy ? `proxy ${key}` : key, (err) => {
       // Displaced before its upgrade by a newcomer.
       const entry = this.pending.get(socket);
       if (entry) this.settle(socket, entry);
@@ -100,7 +114,7 @@ export class ConnectionGate {
         this.observer.rejected(err.code);
         socket.destroy();
       } else this.refuse(socket, err);
-    });
+    }, viaProxy);
     if (!decision.admitted) {
       this.refuse(socket, decision.error);
       return;
@@ -112,7 +126,7 @@ export class ConnectionGate {
       entry.immediate = setImmediate(() => {
         if (this.pending.get(socket) !== entry) return;
         this.settle(socket, entry);
-        this.admission.release(slot);
+        this.admission.release(slot, 'timeout');
         this.refuse(socket, new FedwardenError('TIMEOUT', `no WebSocket upgrade within ${this.limits.upgradeTimeoutMs} ms`));
       });
     }, this.limits.upgradeTimeoutMs).unref();
@@ -139,7 +153,7 @@ export class ConnectionGate {
     }
     const body = `${closeReason(err)}\n`;
     socket.end(
-      `HTTP/1.1 ${HTTP_STATUS[err.code] ?? '503 Service Unavailable'}\r\n` +
+      `HTTP/1.1 ${isRefusalCode(err.code) ? REFUSAL_STATUS[err.code] : REFUSAL_STATUS.FULL}\r\n` +
         `connection: close\r\ncontent-type: text/plain; charset=utf-8\r\n${REFUSAL_HEADER}: ${err.code}\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );

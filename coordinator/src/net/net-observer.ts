@@ -4,6 +4,7 @@
  * depends on what listens; metrics/ implements it. Calls are synchronous and must not throw.
  */
 import type { ErrorCode, Message } from '@fedwarden/shared';
+import type { AdmissionStage } from './admission.ts';
 
 export interface NetObserver {
   /** A data frame arrived, before any check (handshake and sealed frames alike). */
@@ -14,6 +15,8 @@ export interface NetObserver {
   rejected(code: ErrorCode): void;
   /** A socket closed; `closeCode` is whichever side's close code ended it (1006 when none was sent). */
   closed(closeCode: number): void;
+  /** The participants' port's admission: `read` counts its open sockets by stage whenever asked. */
+  admissionStages(read: () => Readonly<Record<AdmissionStage, number>>): void;
 }
 
 export const NOOP_NET_OBSERVER: NetObserver = {
@@ -21,4 +24,5 @@ export const NOOP_NET_OBSERVER: NetObserver = {
   frameSent: () => undefined,
   rejected: () => undefined,
   closed: () => undefined,
+  admissionStages: () => undefined,
 };

@@ -1,6 +1,6 @@
 /**
  * HTTP + WebSocket listener. Owns sockets and their limits (admission from TCP accept in connection-gate.ts:
- * connection cap, reserved share, per-address quota, upgrade timeout; payload size, authenticated participant
+ * connection cap, reserved share, per-address quota (by X-Forwarded-For behind a trusted proxy), upgrade timeout; payload size, authenticated participant
  * cap, per-connection message rate, heartbeats); knows nothing about rounds. Frames above
  * maxFrameBytes are closed by ws itself with 1009. Text frames reach ParticipantConnection unvalidated (it
  * refuses every one with UNSUPPORTED), so ws spends nothing checking their UTF-8.
@@ -65,7 +65,7 @@ export class CoordinatorServer {
         observer,
       );
       this.connections.add(conn);
-      this.gate.upgraded(req.socket, conn);
+      this.gate.upgraded(req.socket, conn, req);
       ws.on('close', () => this.connections.delete(conn));
     });
   }
