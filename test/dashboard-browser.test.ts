@@ -28,6 +28,7 @@ import {
   type ReputationStanding,
   type RoundRecord,
   type StageChange,
+  type TrackedAlert,
 } from '@fedwarden/coordinator';
 import { silentLogger } from '@fedwarden/shared';
 import { parseSimulateArgs } from '../scripts/src/simulate-options.ts';
@@ -153,6 +154,10 @@ describe.skipIf(skipBrowserTests)('dashboard in chromium', () => {
         expect(['warning', 'critical']).toContain(severity);
         expect(feature).not.toBe('–');
 
+        // The alerting subsystem's view of it: one tracked alert per key, the attacker's among them.
+        const tracked = await page.locator('#tracked tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as PageElement).dataset.key));
+        expect(tracked, JSON.stringify(tracked)).toContain(`isolation-forest/participant/${attacker}`);
+
         await page.close();
       },
     });
@@ -194,6 +199,9 @@ describe.skipIf(skipBrowserTests)('dashboard in chromium', () => {
 
       source.finishRound(2);
       await page.locator('#rounds tbody tr[data-round="2"]').waitFor();
+      // The tracked alert resolved live, its key and message shown as text.
+      await page.locator('#tracked tbody tr[data-status="resolved"]').waitFor();
+      expect(await page.locator('#tracked tbody tr td').allTextContents()).toEqual(['resolved (excluded)', 'critical', source.tracked.key, '1–2', '2', `${hostile} stands out`]);
       expect(await page.locator(`#reputation tbody tr[data-participant="${cssEscape(hostile)}"] td`).first().textContent()).toBe(hostile);
       expect(await page.locator('#alerts tbody tr td').last().textContent()).toBe(`${hostile} stands out`);
       expect(await page.locator('#rounds tbody tr[data-round="2"] td').last().textContent()).toBe(`${hostile} rejected <b>here</b>`);
@@ -230,10 +238,34 @@ class HandDrivenSource extends EventEmitter<CoordinatorEvents> implements Dashbo
   readonly hasEvaluator = false;
   stage: StageChange = { round: 1, stage: 'training', at: Date.now(), deadline: Date.now() + 60_000 };
   private readonly records: RoundRecord[] = [];
+  tracked: TrackedAlert;
 
   constructor(private readonly id: string) {
     super();
+    const key = `isolation-forest/participant/${id}`;
+    this.tracked = {
+      id: `${key}@1`,
+      key,
+      detector: 'isolation-forest',
+      status: 'firing',
+      severity: 'critical',
+      participants: [id],
+      unit: id,
+      score: 0.9,
+      message: `${id} stands out`,
+      firstRound: 1,
+      lastRound: 1,
+      occurrences: 1,
+      repeatsAtSeverity: 1,
+      cleanRounds: 0,
+      openedAt: Date.now(),
+      updatedAt: Date.now(),
+    };
     this.finishRound(1);
+  }
+
+  recentAlerts(): TrackedAlert[] {
+    return [this.tracked];
   }
 
   finishRound(round: number): void {
@@ -261,6 +293,10 @@ class HandDrivenSource extends EventEmitter<CoordinatorEvents> implements Dashbo
     };
     this.records.push(record);
     this.emit('round', record);
+    if (round > 1) {
+      this.tracked = { ...this.tracked, status: 'resolved', resolution: 'excluded', resolvedRound: round, lastRound: round, occurrences: round };
+      this.emit('alert', { event: 'resolved', alert: this.tracked, round });
+    }
   }
 
   roundRecords(): readonly RoundRecord[] {

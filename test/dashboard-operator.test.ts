@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DASHBOARD_CSP, type DashboardEvent, type DashboardSnapshot } from '@fedwarden/coordinator';
+import { eventReader } from '../coordinator/src/operator/dashboard/test-support.ts';
 import { fakeClients, startFederation, type TestFederation } from './support/federation.ts';
 
 let fed: TestFederation | undefined;
@@ -12,31 +13,6 @@ afterEach(async () => {
   await fed?.stop();
   fed = undefined;
 });
-
-/** Server-sent events from a fetch response, one parsed `data:` payload at a time; undefined at the end. */
-function eventReader(body: ReadableStream<Uint8Array>): () => Promise<DashboardEvent | undefined> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  return async () => {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const data = buffer
-          .slice(0, end)
-          .split('\n')
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => l.slice(6))
-          .join('\n');
-        buffer = buffer.slice(end + 2);
-        if (data !== '') return JSON.parse(data) as DashboardEvent;
-        continue;
-      }
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      buffer += value;
-    }
-  };
-}
 
 describe('dashboard on the operator listener', () => {
   it('serves the page to anyone and the data only with the operator token', async () => {
@@ -59,6 +35,7 @@ describe('dashboard on the operator listener', () => {
     expect(snapshot.status).toMatchObject({ round: 1, stage: 'waiting', connected: 0, deadline: null });
     expect(snapshot.reputation.map((r) => r.id)).toEqual(['p0', 'p1']);
     expect(snapshot.audit?.seq).toBeGreaterThan(0);
+    expect(snapshot.tracked).toEqual([]); // the alerting subsystem's alerts: none has fired yet
   });
 
   it("shows a secure-aggregation round's groups, their members and outcome", { timeout: 60_000 }, async () => {

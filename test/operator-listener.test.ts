@@ -2,9 +2,10 @@
  * The operator listener over real loopback sockets: its own port, /healthz open, everything else behind the
  * operator bearer token (401 + WWW-Authenticate otherwise, unknown paths included), nothing operational left on
  * the participants' port, routes mounted behind the same token (a long-lived stream outlives the request timeout
- * and ends at stop()), a stalled request cut off, and the listener's config (unset token, disabled, port in use).
+ * and ends at stop()), a stalled request cut off, request targets that are not origin-form refused, a slowloris
+ * held to its per-address share, and the listener's config (unset token, disabled, port in use).
  */
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator, ephemeralIdentity, generateOperatorToken, generateToken, hashToken, parseConfig, type OperatorRoute } from '@fedwarden/coordinator';
@@ -80,6 +81,100 @@ describe('operator listener: authentication', () => {
     const res = await fetch(operatorUrl('/metrics'), { method: 'POST', body: 'x'.repeat(10_000) });
     expect(res.status).toBe(401);
     expect(res.headers.get('connection')).toBe('close');
+  });
+});
+
+/** One request written as is (fetch would normalise the target), read until the server closes the connection. */
+function rawRequest(port: number, head: string, localAddress = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress });
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(`${head}\r\nHost: coordinator\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+describe('operator listener: request targets', () => {
+  it('answers only origin-form targets: //metrics, dot segments, absolute-form and OPTIONS * get 400 (or 401), never data', async () => {
+    fed = await startFederation(1);
+    const port = fed.coordinator.operatorPort;
+    const auth = `Authorization: Bearer ${fed.operatorToken}`;
+    const hostile = [
+      'GET //metrics HTTP/1.1',
+      'GET //x/metrics HTTP/1.1', // a URL parser reads host "x", path "/metrics"
+      'GET /x/%2e%2e/metrics HTTP/1.1',
+      'GET /x/%2E./metrics HTTP/1.1',
+      'GET /x/../metrics HTTP/1.1',
+      'GET /api/./state HTTP/1.1',
+      `GET http://127.0.0.1:${port}/metrics HTTP/1.1`,
+      'OPTIONS * HTTP/1.1',
+    ];
+    for (const line of hostile) {
+      const [withToken, without] = await Promise.all([rawRequest(port, `${line}\r\n${auth}`), rawRequest(port, line)]);
+      expect(withToken, line).toMatch(/^HTTP\/1\.1 400 /);
+      expect(without, line).toMatch(/^HTTP\/1\.1 40[01] /);
+      for (const answer of [withToken, without]) expect(answer, line).not.toMatch(/fedwarden_|"status"|"snapshot"|"rounds"/);
+    }
+    // The same routes, spelt plainly, still answer; a query is not part of the path.
+    expect(await rawRequest(port, `GET /metrics?x=1 HTTP/1.1\r\n${auth}`)).toMatch(/^HTTP\/1\.1 200 [\s\S]*fedwarden_build_info/);
+  });
+});
+
+describe('operator listener: slow clients', () => {
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+
+  it('holds a slowloris to its per-address share: an authenticated /metrics from another address still succeeds', async () => {
+    const token = generateOperatorToken();
+    fed = await startFederation(1, { operator: { port: 0, tokenSha256: hashToken(token), maxConnections: 8, maxConnectionsPerAddress: 4 } });
+    const port = fed.coordinator.operatorPort;
+    // Twelve sockets from 127.0.0.1, each trickling headers and never the blank line: without a per-address
+    // share they would take all eight slots.
+    const closedAtOnce: boolean[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, () => {
+        const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+        sockets.push(socket);
+        socket.on('error', () => undefined);
+        return new Promise<void>((resolve) => {
+          socket.on('connect', () => {
+            socket.write('GET /metrics HTTP/1.1\r\nHost: coordinator\r\n');
+            const timer = setTimeout(() => {
+              closedAtOnce.push(false);
+              resolve();
+            }, 500);
+            socket.once('close', () => {
+              clearTimeout(timer);
+              closedAtOnce.push(true);
+              resolve();
+            });
+          });
+        });
+      }),
+    );
+    expect(closedAtOnce.filter((c) => !c)).toHaveLength(4);
+
+    const scrape = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/metrics', localAddress: '127.0.0.2', headers: { authorization: `Bearer ${token}` } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toMatch(/^fedwarden_build_info\{/m);
+    // And once the slow sockets go, their address may connect again.
+    for (const s of sockets.splice(0)) s.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await rawRequest(port, `GET /healthz HTTP/1.1`)).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
 
@@ -229,6 +324,6 @@ describe('operator listener: configuration', () => {
   it('refuses a config that puts the operator listener on the participants\' port', () => {
     expect(() => parseConfig({ port: 9000, operator: { port: 9000 } })).toThrow(/operator\.port 9000 is the participants' port/);
     expect(parseConfig({ port: 9000, operator: { enabled: false, port: 9000 } }).operator.enabled).toBe(false);
-    expect(parseConfig({}).operator).toEqual({ enabled: true, host: '127.0.0.1', port: 8788, maxConnections: 64, requestTimeoutMs: 10_000 });
+    expect(parseConfig({}).operator).toEqual({ enabled: true, host: '127.0.0.1', port: 8788, maxConnections: 64, maxConnectionsPerAddress: 16, requestTimeoutMs: 5_000 });
   });
 });

@@ -10,13 +10,17 @@
  * request is time-limited (requestTimeoutMs, headers included), never the response, and close() ends every
  * open response (a route hears it through res 'close').
  *
- * Limits: operator.maxConnections sockets (Node drops the ones beyond it), 16 KiB of headers (431), the request
- * timeout (408), and 5 s for an idle keep-alive socket; Node answers malformed requests with 400 and closes them.
+ * Limits: operator.maxConnections sockets (Node drops the ones beyond it), of which at most
+ * operator.maxConnectionsPerAddress from one address (net/address-key.ts: an IPv6 /64 counts as one), so that one
+ * client trickling headers cannot take every slot; 16 KiB of headers (431), the request timeout (408), and 5 s for
+ * an idle keep-alive socket. A request target that is not origin-form gets 400 (http-helpers.ts requestPath), and
+ * Node answers malformed requests with 400 and closes them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { FedwardenError, type Logger } from '@fedwarden/shared';
-import { refuseUnlessGet, requestPath, sendJson, sendText } from './http-helpers.ts';
+import { addressKey } from '../net/address-key.ts';
+import { refuseBadTarget, refuseUnlessGet, requestPath, sendJson, sendText } from './http-helpers.ts';
 import { OperatorAuth, type AuthOutcome } from './operator-auth.ts';
 
 /**
@@ -32,6 +36,8 @@ export interface OperatorServerOptions {
   /** SHA-256 (hex) of the operator token; undefined: every path but /healthz answers 401. */
   readonly tokenSha256?: string | undefined;
   readonly maxConnections: number;
+  /** Sockets open at once from one address (addressKey); more are closed as they connect. */
+  readonly maxConnectionsPerAddress: number;
   readonly requestTimeoutMs: number;
 }
 
@@ -53,6 +59,8 @@ const REALM = 'fedwarden operator';
 export class OperatorServer {
   private readonly http: Server;
   private readonly auth: OperatorAuth;
+  /** Open sockets per address key; an address leaves the map with its last socket. */
+  private readonly perAddress = new Map<string, number>();
   private boundPort = 0;
 
   constructor(
@@ -74,6 +82,7 @@ export class OperatorServer {
     );
     this.http.keepAliveTimeout = KEEP_ALIVE_MS;
     this.http.maxConnections = options.maxConnections;
+    this.http.on('connection', (socket: Socket) => this.admit(socket));
   }
 
   /** Bind; returns the port. A port in use or an address that cannot be bound is BAD_CONFIG naming operator.host/port. */
@@ -106,8 +115,30 @@ export class OperatorServer {
     });
   }
 
+  /** Count the socket under its address; close it at once when that address already holds its share. */
+  private admit(socket: Socket): void {
+    const key = addressKey(socket.remoteAddress);
+    const open = this.perAddress.get(key) ?? 0;
+    if (open >= this.options.maxConnectionsPerAddress) {
+      this.log.debug('operator connection refused: too many from one address', { remote: key, open });
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(key, open + 1);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(key) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(key, left);
+      else this.perAddress.delete(key);
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = requestPath(req);
+    // Before the token: a target the routes would read differently from a proxy in front (`//metrics`) is no route's.
+    if (path === undefined) {
+      refuseBadTarget(req, res);
+      return;
+    }
     if (path === '/healthz') {
       if (!refuseUnlessGet(req, res)) sendJson(req, res, 200, { status: 'ok' });
       return;
@@ -128,7 +159,7 @@ export class OperatorServer {
     }
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, outcome: Exclude<AuthOutcome, 'ok'>, path: string | undefined): void {
+  private refuse(req: IncomingMessage, res: ServerResponse, outcome: Exclude<AuthOutcome, 'ok'>, path: string): void {
     this.hooks.unauthorized?.();
     // Never the header itself: it may hold a token meant for somewhere else.
     this.log.debug('operator request refused', { path, reason: outcome, remote: req.socket.remoteAddress });

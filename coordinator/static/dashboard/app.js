@@ -9,6 +9,10 @@
   const TOKEN_KEY = 'fedwarden.operatorToken';
   const RETRY_MIN_MS = 1000;
   const RETRY_MAX_MS = 15000;
+  // The server model's limits (DASHBOARD_DEFAULTS in dashboard-model.ts): a page left open for weeks stays bounded.
+  const MAX_ROUNDS = 500;
+  const MAX_ALERTS = 200;
+  const MAX_TRACKED = 100;
 
   /** @type {any} the current snapshot (DashboardSnapshot) */
   let state = null;
@@ -245,7 +249,7 @@
         td(String(r.selected), 'num'),
         td(String(r.contributed), 'num'),
         td(String(r.dropped), 'num'),
-        td(String(r.rejected.length), 'num'),
+        td(String(r.rejected), 'num'),
         td(String(r.alerts), 'num'),
         td(percent(r.accuracy), 'num'),
         td(fixed(r.evaluationLoss, 4), 'num'),
@@ -357,6 +361,28 @@
     document.getElementById('alerts-none').hidden = rows.length > 0;
   }
 
+  /** The alerting subsystem's alerts (TrackedAlert), the most recently changed first, as the server sends them. */
+  function renderTracked() {
+    const tracked = state.tracked ?? [];
+    const rows = tracked.map((a) => {
+      const rounds = a.firstRound === a.lastRound ? String(a.firstRound) : a.firstRound + '–' + a.lastRound;
+      const status = a.status === 'resolved' && a.resolution ? 'resolved (' + a.resolution + ')' : a.status;
+      return el(
+        'tr',
+        { data: { key: a.key, status: a.status, severity: a.severity } },
+        td(badge(status, a.status)),
+        td(badge(a.severity, a.severity)),
+        td(a.key, 'mono wrap'),
+        td(rounds, 'num'),
+        td(String(a.occurrences), 'num'),
+        td(a.message, 'wrap'),
+      );
+    });
+    document.querySelector('#tracked tbody').replaceChildren(...rows);
+    document.getElementById('tracked').hidden = rows.length === 0;
+    document.getElementById('tracked-none').hidden = rows.length > 0;
+  }
+
   function renderAll() {
     renderStatus();
     renderCharts();
@@ -364,6 +390,7 @@
     renderGroups();
     renderReputation();
     renderAlerts();
+    renderTracked();
   }
 
   for (const th of document.querySelectorAll('#reputation th')) {
@@ -398,12 +425,22 @@
       }
       case 'round':
         if (!state) return;
-        state.rounds = state.rounds.filter((r) => r.round !== event.round.round).concat([event.round]);
-        state.alerts = state.alerts.concat(event.alerts);
+        state.rounds = state.rounds
+          .filter((r) => r.round !== event.round.round)
+          .concat([event.round])
+          .slice(-MAX_ROUNDS);
+        state.alerts = state.alerts.concat(event.alerts).slice(-MAX_ALERTS);
         state.reputation = event.reputation;
         if (event.audit) state.audit = event.audit;
         renderAll();
         break;
+      case 'alert': {
+        if (!state) return;
+        const changed = event.transition.alert;
+        state.tracked = [changed].concat((state.tracked ?? []).filter((a) => a.id !== changed.id)).slice(0, MAX_TRACKED);
+        renderTracked();
+        break;
+      }
       default:
         break; // a newer coordinator's event: ignored
     }

@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@fedwarden/shared';
 import { DashboardFeed } from './dashboard-feed.ts';
-import type { DashboardEvent } from './dashboard-model.ts';
-import { FakeCoordinator, alert, roundRecord, standing } from './test-support.ts';
+import { applyEvent, type DashboardEvent } from './dashboard-model.ts';
+import { FakeCoordinator, alert, roundRecord, standing, trackedAlert } from './test-support.ts';
 
 const quiet = createLogger('silent');
 const feeds: DashboardFeed[] = [];
@@ -114,6 +114,23 @@ describe('DashboardFeed', () => {
     expect(snap.audit?.seq).toBe(9);
   });
 
+  it("publishes the alerting subsystem's transitions, and a fresh snapshot holds the same tracked alerts", () => {
+    const source = new FakeCoordinator();
+    const { feed, events } = feedOf(source);
+    const before = feed.snapshot();
+    const firing = trackedAlert('c');
+    source.transition('opened', firing);
+    const resolved = { ...firing, status: 'resolved' as const, resolution: 'clean-rounds' as const, resolvedRound: 4, lastRound: 4 };
+    source.transition('resolved', resolved);
+    expect(events).toEqual([
+      { type: 'alert', transition: { event: 'opened', alert: firing, round: 1 } },
+      { type: 'alert', transition: { event: 'resolved', alert: resolved, round: 4 } },
+    ]);
+    const folded = events.reduce((snap, e) => applyEvent(snap, e), before);
+    expect(folded.tracked).toEqual([resolved]);
+    expect(feed.snapshot().tracked).toEqual(folded.tracked);
+  });
+
   it('stops listening when closed', () => {
     const source = new FakeCoordinator();
     const { feed, events } = feedOf(source);
@@ -121,7 +138,7 @@ describe('DashboardFeed', () => {
     source.moveTo(1, 'selecting');
     source.finishRound(roundRecord(1));
     expect(events).toEqual([]);
-    expect(source.listenerCount('round') + source.listenerCount('stage')).toBe(0);
+    expect(source.listenerCount('round') + source.listenerCount('stage') + source.listenerCount('alert')).toBe(0);
   });
 });
 

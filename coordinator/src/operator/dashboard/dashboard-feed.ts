@@ -1,7 +1,7 @@
 /**
  * The dashboard's view of one coordinator: it listens to the coordinator's events (rounds, the round loop's
- * stages, participants coming and going), turns them into dashboard events (dashboard-model.ts) for its
- * subscribers — the open event streams — and makes a snapshot on request.
+ * stages, participants coming and going, tracked alerts changing), turns them into dashboard events
+ * (dashboard-model.ts) for its subscribers — the open event streams — and makes a snapshot on request.
  *
  * Listeners run inside the coordinator's round loop (EventEmitter calls them synchronously), so nothing here may
  * throw into it: a failure is logged and the event skipped; a stream that misses one starts over from a snapshot
@@ -11,6 +11,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '@fedwarden/shared';
+import type { AlertTransition, TrackedAlert } from '../../alerting/tracked-alert.ts';
 import type { CoordinatorConfig } from '../../config.ts';
 import type { CoordinatorEvents } from '../../coordinator.ts';
 import type { ReputationStanding } from '../../reputation/standing.ts';
@@ -39,6 +40,8 @@ export interface DashboardSource extends EventEmitter<CoordinatorEvents> {
   reputations(): ReputationStanding[];
   connectedParticipantIds(): string[];
   auditHead(): AuditHead;
+  /** The most recently changed tracked alerts, firing and resolved, newest first (alerting/). */
+  recentAlerts(limit: number): TrackedAlert[];
 }
 
 export interface DashboardFeedOptions extends Partial<DashboardLimits> {
@@ -68,6 +71,7 @@ export class DashboardFeed {
     round: (record) => this.onRound(record),
     participantJoined: (id) => this.presenceChanged(id, true),
     participantLeft: (id) => this.presenceChanged(id, false),
+    alert: (transition) => this.onAlert(transition),
   };
   /** Arrivals and departures since the last status event (the latest word per participant). */
   private readonly presence = new Map<string, boolean>();
@@ -76,7 +80,11 @@ export class DashboardFeed {
     private readonly source: DashboardSource,
     options: DashboardFeedOptions = {},
   ) {
-    this.limits = { maxRounds: options.maxRounds ?? DASHBOARD_DEFAULTS.maxRounds, maxAlerts: options.maxAlerts ?? DASHBOARD_DEFAULTS.maxAlerts };
+    this.limits = {
+      maxRounds: options.maxRounds ?? DASHBOARD_DEFAULTS.maxRounds,
+      maxAlerts: options.maxAlerts ?? DASHBOARD_DEFAULTS.maxAlerts,
+      maxTracked: options.maxTracked ?? DASHBOARD_DEFAULTS.maxTracked,
+    };
     this.statusDelayMs = options.statusDelayMs ?? 200;
     this.log = options.log ?? createLogger('warn', { component: 'dashboard' });
     this.now = options.now ?? Date.now;
@@ -84,6 +92,7 @@ export class DashboardFeed {
     source.on('round', this.listeners.round!);
     source.on('participantJoined', this.listeners.participantJoined!);
     source.on('participantLeft', this.listeners.participantLeft!);
+    source.on('alert', this.listeners.alert!);
   }
 
   get federation(): FederationInfo {
@@ -124,6 +133,7 @@ export class DashboardFeed {
       standings: this.source.reputations(),
       connectedIds: new Set(this.source.connectedParticipantIds()),
       audit: this.audit(),
+      tracked: this.source.recentAlerts(this.limits.maxTracked),
       limits: this.limits,
     });
   }
@@ -156,6 +166,7 @@ export class DashboardFeed {
     this.source.off('round', this.listeners.round!);
     this.source.off('participantJoined', this.listeners.participantJoined!);
     this.source.off('participantLeft', this.listeners.participantLeft!);
+    this.source.off('alert', this.listeners.alert!);
     this.subscribers.clear();
   }
 
@@ -184,6 +195,12 @@ export class DashboardFeed {
     // A stage change still held back comes first, so that a page never shows a finished round as training.
     this.flush();
     this.publish(event);
+  }
+
+  /** Emitted after the round's record (coordinator.ts), so a page sees the round first, then its alerts change. */
+  private onAlert(transition: AlertTransition): void {
+    if (this.subscribers.size === 0 && this.last === undefined) return;
+    this.publish({ type: 'alert', transition });
   }
 
   private presenceChanged(id: string, online: boolean): void {

@@ -11,7 +11,7 @@ import {
   type DashboardStatus,
   type SnapshotInput,
 } from './dashboard-model.ts';
-import { alert, roundRecord, standing } from './test-support.ts';
+import { alert, roundRecord, standing, trackedAlert } from './test-support.ts';
 
 const status: DashboardStatus = { round: 1, stage: 'training', since: 10, deadline: 120_010, connected: 4, now: 20 };
 const federation = { privacy: 'trusted' as const, rounds: 5, strategy: 'fedwarden', evaluator: true };
@@ -36,7 +36,10 @@ describe('roundSummary', () => {
     expect(s.accuracy).toBeCloseTo(0.52);
     expect(s.evaluationLoss).toBeCloseTo(0.5);
     expect(s.meanLoss).toBeCloseTo(1);
-    expect(s.rejected).toEqual([{ id: 'c', reason: 'DBSCAN outlier' }]);
+    // Counts, not the verdicts: a round event stays small however many units the round had.
+    expect([s.rejected, s.clipped, s.doubted]).toEqual([1, 0, 0]);
+    const many = roundSummary(roundRecord(3, { adjusted: [{ id: 'a', reason: 'norm clipped' }], doubted: [{ id: 'b', reason: 'x' }, { id: 'c', reason: 'y' }] }));
+    expect([many.rejected, many.clipped, many.doubted]).toEqual([1, 1, 2]);
   });
 
   it('turns missing and non-finite figures into null (JSON has no NaN)', () => {
@@ -48,7 +51,7 @@ describe('roundSummary', () => {
   it('reads a record stored before doubted and groups existed', () => {
     const old = roundRecord(1);
     delete (old as { doubted?: unknown }).doubted;
-    expect(roundSummary(old)).toMatchObject({ doubted: [], groups: [] });
+    expect(roundSummary(old)).toMatchObject({ doubted: 0, groups: [] });
   });
 });
 
@@ -111,7 +114,7 @@ describe('dashboardSnapshot', () => {
 
   it('keeps the latest maxRounds rounds and maxAlerts alerts', () => {
     const records = [1, 2, 3, 4].map((r) => roundRecord(r, { alerts: [alert(r, 'a'), alert(r, 'b')] }));
-    const snap = dashboardSnapshot(input(records, { limits: { maxRounds: 2, maxAlerts: 3 } }));
+    const snap = dashboardSnapshot(input(records, { limits: { maxRounds: 2, maxAlerts: 3, maxTracked: 2 } }));
     expect(snap.rounds.map((r) => r.round)).toEqual([3, 4]);
     expect(snap.alerts.map((a) => `${a.round}${a.unit}`)).toEqual(['3b', '4a', '4b']);
   });
@@ -129,14 +132,28 @@ describe('applyEvent', () => {
 
   it('replaces a round it already holds, keeps the audit head when the event has none, and honours the limits', () => {
     const snap = dashboardSnapshot(input([roundRecord(1), roundRecord(2)]));
-    const again = applyEvent(snap, roundEvent(roundRecord(2, { reason: 'again' }), null, [], new Set(), null), { maxRounds: 2, maxAlerts: 5 });
+    const again = applyEvent(snap, roundEvent(roundRecord(2, { reason: 'again' }), null, [], new Set(), null), { maxRounds: 2, maxAlerts: 5, maxTracked: 2 });
     expect(again.rounds.map((r) => [r.round, r.reason === 'again'])).toEqual([
       [1, false],
       [2, true],
     ]);
     expect(again.audit).toEqual(snap.audit);
-    const next = applyEvent(again, roundEvent(roundRecord(3), null, [], new Set(), null), { maxRounds: 2, maxAlerts: 5 });
+    const next = applyEvent(again, roundEvent(roundRecord(3), null, [], new Set(), null), { maxRounds: 2, maxAlerts: 5, maxTracked: 2 });
     expect(next.rounds.map((r) => r.round)).toEqual([2, 3]);
+  });
+
+  it('puts a changed tracked alert first, in place of its earlier state, and keeps the latest maxTracked', () => {
+    const a = trackedAlert('a');
+    const b = trackedAlert('b');
+    let snap = dashboardSnapshot(input([], { tracked: [b, a] }));
+    expect(snap.tracked.map((t) => t.id)).toEqual([b.id, a.id]);
+    const resolved = { ...a, status: 'resolved' as const, resolution: 'excluded' as const, resolvedRound: 3 };
+    snap = applyEvent(snap, { type: 'alert', transition: { event: 'resolved', alert: resolved, round: 3 } });
+    expect(snap.tracked).toEqual([resolved, b]);
+    const c = trackedAlert('c');
+    const limits = { maxRounds: 2, maxAlerts: 5, maxTracked: 2 };
+    expect(applyEvent(snap, { type: 'alert', transition: { event: 'opened', alert: c, round: 4 } }, limits).tracked).toEqual([c, resolved]);
+    expect(dashboardSnapshot(input([], { tracked: [c, resolved, b], limits })).tracked).toEqual([c, resolved]);
   });
 
   it("marks who came and went from a status event's presence", () => {

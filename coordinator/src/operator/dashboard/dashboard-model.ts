@@ -7,18 +7,22 @@
  * Strings that participants or an operator's strategy control (ids, verdict reasons, alert texts) pass through
  * as data: the page writes them with textContent only, never as markup.
  */
-import type { UnitVerdict } from '../../aggregation/strategy.ts';
+import type { AlertTransition, TrackedAlert } from '../../alerting/tracked-alert.ts';
 import type { Alert } from '../../anomaly/alert.ts';
 import type { ReputationStanding } from '../../reputation/standing.ts';
 import type { RoundRecord } from '../../rounds/round-record.ts';
 import type { LoopStage } from '../../rounds/round-stage.ts';
 
-/** Rounds the snapshot carries (the latest), and alerts (the latest); older ones stay in storage. */
-export const DASHBOARD_DEFAULTS = { maxRounds: 500, maxAlerts: 200 } as const;
+/**
+ * Rounds the snapshot carries (the latest), detector findings (the latest) and tracked alerts (the most recently
+ * changed); older ones stay in storage.
+ */
+export const DASHBOARD_DEFAULTS = { maxRounds: 500, maxAlerts: 200, maxTracked: 100 } as const;
 
 export interface DashboardLimits {
   readonly maxRounds: number;
   readonly maxAlerts: number;
+  readonly maxTracked: number;
 }
 
 export interface FederationInfo {
@@ -66,9 +70,13 @@ export interface RoundSummary {
   readonly contributed: number;
   readonly dropped: number;
   readonly units: number;
-  readonly rejected: readonly UnitVerdict[];
-  readonly adjusted: readonly UnitVerdict[];
-  readonly doubted: readonly UnitVerdict[];
+  /**
+   * Units the strategy rejected, clipped and doubted: counts only, so that a round event stays small however many
+   * units there were (the verdicts and their reasons are in the round record, and per group in `groups`).
+   */
+  readonly rejected: number;
+  readonly clipped: number;
+  readonly doubted: number;
   readonly excluded: readonly string[];
   readonly accuracy: number | null;
   readonly evaluationLoss: number | null;
@@ -97,6 +105,8 @@ export interface DashboardSnapshot {
   readonly reputation: readonly ReputationRow[];
   /** Oldest first, the latest `maxAlerts`. */
   readonly alerts: readonly Alert[];
+  /** The alerting subsystem's tracked alerts (alerting/tracked-alert.ts), firing and resolved, the most recently changed first. */
+  readonly tracked: readonly TrackedAlert[];
   /** null when the audit log cannot be read (storage closed). */
   readonly audit: AuditHead | null;
 }
@@ -110,7 +120,8 @@ export interface PresenceChange {
 /**
  * What the event stream sends. `snapshot` first (and whenever the page should start over), then changes:
  * `status` when the round loop moves or participants come and go (with who did), `round` when a round finishes,
- * with the reputation and audit head it changed and its alerts.
+ * with the reputation and audit head it changed and its alerts, `alert` when a tracked alert opens, repeats,
+ * escalates or resolves.
  */
 export type DashboardEvent =
   | { readonly type: 'snapshot'; readonly snapshot: DashboardSnapshot }
@@ -121,7 +132,8 @@ export type DashboardEvent =
       readonly alerts: readonly Alert[];
       readonly reputation: readonly ReputationRow[];
       readonly audit: AuditHead | null;
-    };
+    }
+  | { readonly type: 'alert'; readonly transition: AlertTransition };
 
 export function unitFate(record: Pick<RoundRecord, 'rejected' | 'adjusted' | 'doubted'>, unitId: string): { fate: UnitFate; reason: string } {
   const rejected = record.rejected.find((v) => v.id === unitId);
@@ -158,9 +170,9 @@ export function roundSummary(record: RoundRecord, connected: number | null = nul
     contributed: record.reported.length,
     dropped: record.dropped.length,
     units: record.units,
-    rejected: record.rejected,
-    adjusted: record.adjusted,
-    doubted: record.doubted ?? [],
+    rejected: record.rejected.length,
+    clipped: record.adjusted.length,
+    doubted: record.doubted?.length ?? 0,
     excluded: record.excluded,
     accuracy: finiteOrNull(record.accuracy),
     evaluationLoss: finiteOrNull(record.evaluationLoss),
@@ -184,11 +196,13 @@ export interface SnapshotInput {
   readonly standings: readonly ReputationStanding[];
   readonly connectedIds: ReadonlySet<string>;
   readonly audit: AuditHead | null;
+  /** The most recently changed tracked alerts, newest first. */
+  readonly tracked?: readonly TrackedAlert[];
   readonly limits?: DashboardLimits;
 }
 
 export function dashboardSnapshot(input: SnapshotInput): DashboardSnapshot {
-  const { maxRounds, maxAlerts } = input.limits ?? DASHBOARD_DEFAULTS;
+  const { maxRounds, maxAlerts, maxTracked } = input.limits ?? DASHBOARD_DEFAULTS;
   const records = input.records.slice(-maxRounds);
   return {
     federation: input.federation,
@@ -196,6 +210,7 @@ export function dashboardSnapshot(input: SnapshotInput): DashboardSnapshot {
     rounds: records.map((r) => roundSummary(r, input.connectedAtStart.get(r.round) ?? null)),
     reputation: reputationRows(input.standings, input.connectedIds),
     alerts: input.records.flatMap((r) => r.alerts).slice(-maxAlerts),
+    tracked: (input.tracked ?? []).slice(0, maxTracked),
     audit: input.audit,
   };
 }
@@ -239,6 +254,10 @@ export function applyEvent(snapshot: DashboardSnapshot, event: DashboardEvent, l
         reputation: event.reputation,
         audit: event.audit ?? snapshot.audit,
       };
+    case 'alert': {
+      const changed = event.transition.alert;
+      return { ...snapshot, tracked: [changed, ...snapshot.tracked.filter((a) => a.id !== changed.id)].slice(0, limits.maxTracked) };
+    }
     default: {
       const unreachable: never = event;
       throw new Error(`applyEvent: unknown event ${String(unreachable)}`);

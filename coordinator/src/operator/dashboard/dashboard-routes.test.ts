@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@fedwarden/shared';
 import { DashboardFeed } from './dashboard-feed.ts';
-import type { DashboardEvent, DashboardSnapshot } from './dashboard-model.ts';
+import { DASHBOARD_DEFAULTS, type DashboardSnapshot } from './dashboard-model.ts';
 import { DASHBOARD_CSP, dashboardRoutes, type DashboardRoutes } from './dashboard-routes.ts';
-import { FakeCoordinator, roundRecord } from './test-support.ts';
+import { FakeCoordinator, eventReader, roundRecord } from './test-support.ts';
 
 const quiet = createLogger('silent');
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -37,31 +37,6 @@ async function serve(options: Parameters<typeof dashboardRoutes>[1] = {}) {
   );
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { source, feed, routes, base };
-}
-
-/** Reads server-sent events from a fetch response, one parsed `data:` payload at a time. */
-function eventReader(body: ReadableStream<Uint8Array>) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  return async function next(): Promise<DashboardEvent | undefined> {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split('\n')
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => l.slice(6))
-          .join('\n');
-        if (data !== '') return JSON.parse(data) as DashboardEvent;
-        continue;
-      }
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      buffer += value;
-    }
-  };
 }
 
 describe('dashboard routes', () => {
@@ -92,6 +67,10 @@ describe('dashboard routes', () => {
       expect(await res.text(), path).toContain(marker);
     }
     expect(app()).not.toContain('innerHTML');
+    // The page trims its lists to the server model's limits; the two numbers must not drift apart.
+    expect(app()).toContain(`const MAX_ROUNDS = ${DASHBOARD_DEFAULTS.maxRounds};`);
+    expect(app()).toContain(`const MAX_ALERTS = ${DASHBOARD_DEFAULTS.maxAlerts};`);
+    expect(app()).toContain(`const MAX_TRACKED = ${DASHBOARD_DEFAULTS.maxTracked};`);
     expect((await fetch(`${base}/dashboard/nope.js`)).status).toBe(404);
     expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
   });
@@ -140,6 +119,41 @@ describe('dashboard routes', () => {
     const again = await fetch(`${base}/api/events`);
     expect(again.status).toBe(200);
     await again.body?.cancel();
+  });
+
+  it('delivers a snapshot larger than maxBufferedBytes, and the events after it, to a reader that keeps up', async () => {
+    const { source, base } = await serve({ maxBufferedBytes: 64 * 1024 });
+    // About 1 MB: more than the socket takes at once, so most of it waits in the stream's queue.
+    for (let r = 1; r <= 40; r++) source.records.push(roundRecord(r, { reason: `round ${r} `.padEnd(25_000, '.') }));
+    const res = await fetch(`${base}/api/events`);
+    const next = eventReader(res.body!);
+    const first = await next();
+    expect(first?.type === 'snapshot' && first.snapshot.rounds.length).toBe(40);
+    expect(JSON.stringify(first).length).toBeGreaterThan(1_000_000);
+    source.finishRound(roundRecord(41, { reason: 'x'.repeat(100_000) }));
+    expect(await next()).toMatchObject({ type: 'round', round: { round: 41 } });
+  });
+
+  it('cuts off a reader that stops reading once maxBufferedBytes are queued, and frees its place', async () => {
+    const { source, base, feed } = await serve({ maxBufferedBytes: 64 * 1024, maxStreams: 1 });
+    const { port } = new URL(base);
+    const slow = connect(Number(port), '127.0.0.1');
+    const closed = new Promise<void>((resolve) => slow.on('close', () => resolve()));
+    slow.write('GET /api/events HTTP/1.1\r\nHost: coordinator\r\n\r\n');
+    await until(() => feed.subscriberCount === 1);
+    slow.pause(); // and never reads again: the kernel's buffers fill, then the server's queue
+    // Each round event ~100 KB; the loopback buffers take a few MB before anything queues in the process.
+    for (let r = 1; r <= 1_000 && feed.subscriberCount > 0; r++) {
+      source.finishRound(roundRecord(r, { reason: 'y'.repeat(100_000) }));
+      if (r % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(feed.subscriberCount).toBe(0);
+    // Its place is free at once, and the socket is gone: reading what had reached it ends in close.
+    const again = await fetch(`${base}/api/events`);
+    expect(again.status).toBe(200);
+    await again.body?.cancel();
+    slow.resume();
+    await closed;
   });
 
   it('answers 503 when no snapshot can be made', async () => {

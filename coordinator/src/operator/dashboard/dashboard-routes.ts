@@ -11,8 +11,9 @@
  *
  * Every answer carries a Content-Security-Policy that allows scripts, styles and connections to this origin only
  * and no inline script or style, and may not be framed. Limits: maxStreams open event streams (more get 503),
- * maxBufferedBytes queued to one stream (a reader that falls that far behind is cut off and starts over from a
- * snapshot when it reconnects), a comment line every keepAliveMs so that proxies keep idle streams open.
+ * maxBufferedBytes queued to one stream (checked before each message, one message always fits an empty queue;
+ * a reader that falls that far behind loses its connection and starts over from a snapshot when it reconnects),
+ * a comment line every keepAliveMs so that proxies keep idle streams open.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,7 +29,10 @@ export const DASHBOARD_ROUTE_DEFAULTS = { maxStreams: 16, maxBufferedBytes: 4 * 
 export interface DashboardRoutesOptions {
   /** Event streams open at once; another gets 503. Default 16. */
   readonly maxStreams?: number;
-  /** Bytes queued to one stream above which it is closed. Default 4 MiB. */
+  /**
+   * Bytes queued to one stream: a message that would take it past this while earlier ones still wait closes the
+   * stream instead (one message alone always goes out, however large). Default 4 MiB.
+   */
   readonly maxBufferedBytes?: number;
   /** Interval of the keep-alive comment on idle streams, ms. Default 15 000. */
   readonly keepAliveMs?: number;
@@ -161,24 +165,39 @@ export function dashboardRoutes(feed: DashboardFeed, options: DashboardRoutesOpt
     let id = 0;
     let ended = false;
     let unsubscribe = () => {};
+    // Only a stream with nothing queued is idle; one still sending needs no comment to stay open.
     const keepAlive = setInterval(() => {
-      if (!ended) res.write(': keep-alive\n\n');
+      if (!ended && res.writableLength === 0) res.write(': keep-alive\n\n');
     }, keepAliveMs).unref();
-    const end = () => {
-      if (ended) return;
+    const stop = () => {
       ended = true;
       unsubscribe();
       clearInterval(keepAlive);
       streams.delete(end);
+    };
+    const end = () => {
+      if (ended) return;
+      stop();
       res.end();
+    };
+    /** A reader too far behind: drop the socket, and with it the queued bytes that end() would keep waiting to send. */
+    const cut = (bufferedBytes: number) => {
+      if (ended) return;
+      log.warn('dashboard: an event stream fell behind and was closed', { bufferedBytes });
+      stop();
+      res.destroy();
     };
     const send = (event: DashboardEvent) => {
       if (ended) return;
-      res.write(`id: ${++id}\ndata: ${JSON.stringify(event)}\n\n`);
-      if (res.writableLength > maxBufferedBytes) {
-        log.warn('dashboard: an event stream fell behind and was closed', { bufferedBytes: res.writableLength });
-        end();
+      const message = `id: ${++id}\ndata: ${JSON.stringify(event)}\n\n`;
+      // Checked before writing, so that one message larger than the limit (a big snapshot) still goes onto an
+      // empty queue, and a reader is cut only while an earlier message is still waiting.
+      const queued = res.writableLength;
+      if (queued > 0 && queued + Buffer.byteLength(message) > maxBufferedBytes) {
+        cut(queued);
+        return;
       }
+      res.write(message);
     };
     streams.add(end);
     res.on('close', end);
