@@ -16,8 +16,11 @@ import { BACKUP_MANIFEST_NAME, KEY_FILE_NAME, SqliteStore, databasePath, generat
 import { ML_DSA_SEED_BYTES } from '@fedwarden/shared';
 import { startCoordinatorCli as cli, killCoordinatorClis } from './support/coordinator-cli.ts';
 import { FakeModel, fakeData } from './support/fake-model.ts';
+import { until } from './support/until.ts';
 import { within } from './support/within.ts';
 
+/** The data-dir lock (coordinator/src/data-dir-lock.ts), held by a running coordinator. */
+const LOCK_FILE_NAME = 'coordinator.lock';
 const ROUNDS = 4;
 const DIM = 32;
 const SAMPLES = [10, 20, 30];
@@ -127,6 +130,12 @@ describe('backup and restore of a live federation', () => {
     expect(backup.code).toBe(0);
     expect(backup.out).toContain(`backup written to ${backupDir}: last finished round 2;`);
     expect(backup.out).toContain(`key fingerprint ${fingerprint}`);
+    // The running coordinator holds the data dir's lock: a restore into it is refused and moves nothing aside.
+    const before = readdirSync(dataDir).sort();
+    const intoLive = await fedwarden('restore', '--from', backupDir, '--data-dir', dataDir, '--overwrite');
+    expect(intoLive.code).not.toBe(0);
+    expect(intoLive.err).toContain(`error [STORAGE_LOCKED]: data dir ${dataDir} is in use: coordinator process ${first.child.pid} holds its lock`);
+    expect(readdirSync(dataDir).sort()).toEqual(before);
     release();
     await within(60_000, 'the first federation to finish', Promise.all(runs));
     expect(await within(20_000, 'first coordinator to exit', first.exited)).toEqual({ code: 0, signal: null });
@@ -241,5 +250,25 @@ describe('data-dir safety at start', () => {
     const twice = await fedwarden('coordinator', ...args, '--init');
     expect(twice.code).toBe(2);
     expect(twice.err).toContain('there is nothing to initialise: start without --init');
+  });
+
+  it('SIGTERM while scheduled backups run: the coordinator stops, the backup in progress completes, the lock is released', async () => {
+    const { dir: root, config } = setUp();
+    const dataDir = join(root, 'data');
+    const backups = join(root, 'backups');
+    const run = cli(config(dataDir, { backups: { dir: backups, intervalMs: 5, keep: 3 } }));
+    await within(30_000, 'coordinator listening', run.ready);
+    expect(readdirSync(dataDir)).toContain(LOCK_FILE_NAME);
+    await within(30_000, 'a scheduled backup', until(() => run.stderr().includes('"msg":"backup taken"'), 'a scheduled backup', 30_000));
+    run.child.kill('SIGTERM');
+    expect(await within(20_000, 'coordinator to stop', run.exited)).toEqual({ code: 0, signal: null });
+    const log = run.stderr();
+    expect(log.split('\n').filter((l) => /backup failed|shutdown failed/.test(l))).toEqual([]);
+    expect(readdirSync(dataDir)).not.toContain(LOCK_FILE_NAME);
+    // Every backup directory is complete (no partial one left) and the newest verifies.
+    const kept = readdirSync(backups).sort();
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.every((name) => name.startsWith('fedwarden-backup-'))).toBe(true);
+    expect((await fedwarden('verify', '--data-dir', join(backups, kept.at(-1)!))).code).toBe(0);
   });
 });

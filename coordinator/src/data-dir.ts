@@ -16,11 +16,12 @@
  * start. `--init` where both belong together is refused, so that it cannot stay in a service's command line and
  * quietly re-initialise a data dir that later loses a file.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { FedwardenError } from '@fedwarden/shared';
 import { createIdentity, keyPath, readIdentity, type CoordinatorIdentity } from './identity.ts';
 import { databasePath, openDatabase } from './storage/database.ts';
 import { schemaVersion } from './storage/migrations.ts';
+import { fsyncDirSync } from './storage/fsync.ts';
 import { guardStorage } from './storage/storage-errors.ts';
 import { SqliteStore } from './storage/store.ts';
 
@@ -95,7 +96,7 @@ export function openDataDir(dataDir: string, options: OpenDataDirOptions = {}): 
           'there is nothing to initialise: start without --init',
       );
     }
-    syncDirectory(dataDir);
+    fsyncDirSync(dataDir);
     return { identity, store, created: { key: !state.key, database: state.database !== 'present', keyAdopted } };
   } catch (err) {
     store.close();
@@ -177,17 +178,5 @@ function discardDatabaseFiles(state: DataDirState): void {
   guardStorage(`database ${db}`, 'clear the way for a new database', () => {
     if (existsSync(db)) renameSync(db, `${db}.empty-${Date.now()}`);
     for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${db}${suffix}`, { force: true });
-  });
-}
-
-/** fsync a directory, so that files created or renamed in it survive a power loss. */
-export function syncDirectory(dir: string): void {
-  guardStorage(`directory ${dir}`, 'sync it', () => {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
   });
 }

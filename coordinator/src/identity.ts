@@ -6,9 +6,10 @@
  * as ssh does, because whoever reads it can decrypt every participant's channel.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FedwardenError, fingerprint, generateKemKeyPair, type KemKeyPair } from '@fedwarden/shared';
+import { fsyncFileSync } from './storage/fsync.ts';
 import { guardStorage } from './storage/storage-errors.ts';
 
 export const KEY_FILE_NAME = 'coordinator-key.json';
@@ -57,15 +58,10 @@ export function createIdentity(dataDir: string): CoordinatorIdentity {
     guardStorage(`key file ${path}`, 'create it', () => {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const body = JSON.stringify({ version: 1, algorithm: 'ML-KEM-768', seed: seed.toString('hex') });
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, body + '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeFileSync(path, body + '\n', { flag: 'wx', mode: 0o600 });
       chmodSync(path, 0o600); // umask cannot widen it, but be explicit
     });
+    fsyncFileSync(path);
     return identityFromSeed(seed);
   } finally {
     seed.fill(0);

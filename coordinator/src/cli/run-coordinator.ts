@@ -11,13 +11,16 @@
  *
  * The data dir is opened through data-dir.ts: a key without its database or a database without its key is
  * refused unless `init` (--init) says to create what is missing. With config `backups`, the coordinator takes
- * scheduled backups (storage/backup-schedule.ts); stopping waits for the one in progress.
+ * scheduled backups (storage/backup-schedule.ts); stopping stops the coordinator first, then waits for the backup in
+ * progress (one queued behind it is dropped). The data dir is locked (data-dir-lock.ts) while the coordinator runs,
+ * so that `fedwarden restore` refuses it.
  */
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { toFedwardenError, type Logger, type LogLevel } from '@fedwarden/shared';
 import { checkEnrolment, loadConfig, type CoordinatorConfig } from '../config.ts';
 import { Coordinator, type CoordinatorOptions } from '../coordinator.ts';
+import { lockDataDir } from '../data-dir-lock.ts';
 import { openDataDir } from '../data-dir.ts';
 import { BackupSchedule } from '../storage/backup-schedule.ts';
 import { cliLogger, type LogFormat } from './cli-logger.ts';
@@ -45,6 +48,16 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
   checkEnrolment(config); // before a key or database is created for a federation that could never start
   const log = cliLogger(opts.logLevel ?? config.logLevel, 'coordinator', opts.logFormat);
   const extensions = opts.loadExtensions ? await opts.loadExtensions(config, dirname(opts.config), log) : {};
+  const lock = lockDataDir(config.dataDir, 'coordinator');
+  if (lock.tookOver) log.warn('took over the data dir lock of a process that is gone', { lock: lock.path, pid: lock.tookOver.pid, holder: lock.tookOver.holder, since: lock.tookOver.since });
+  try {
+    return await runOnDataDir(opts, config, log, extensions);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runOnDataDir(opts: CoordinatorCommandOptions, config: CoordinatorConfig, log: Logger, extensions: Partial<CoordinatorOptions>): Promise<number> {
   const { identity, store, created } = openDataDir(config.dataDir, { init: opts.init });
   if (created.key && created.database) log.info('new federation: generated the coordinator key and created the database', { dataDir: config.dataDir });
   else if (created.database) log.warn('--init: created a new database under the existing key; the federation starts again at round 1', { dataDir: config.dataDir });
@@ -64,10 +77,16 @@ export async function runCoordinatorCommand(opts: CoordinatorCommandOptions): Pr
     coordinator.on('round', (record) => backups.roundFinished(record.round));
     backups.start();
   }
-  // A backup in progress copies through the coordinator's connection: let it finish before the store closes.
+  // No new backups (the queued one dropped), then the coordinator (no new participants, the round aborted), then
+  // the backup in progress, which copies through the coordinator's connection: the store closes that connection
+  // once the copy settles.
   const stopCoordinator = async () => {
-    await backups?.stop();
-    await coordinator.stop();
+    const backupsStopped = backups?.stop(); // stops new backups at once; resolves when the one in progress ends
+    try {
+      await coordinator.stop();
+    } finally {
+      await backupsStopped;
+    }
   };
   let stopSignal: NodeJS.Signals | undefined;
   let stopped: Promise<void> | undefined;

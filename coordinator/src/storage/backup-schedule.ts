@@ -4,12 +4,13 @@
  * newest `keep` removed. The copy runs on the coordinator's own connection a few hundred pages per event-loop
  * turn, so rounds go on meanwhile. One backup at a time: a trigger while one runs queues one more, taken when
  * it ends (so the latest finished round is always backed up). A failed backup is logged with its STORAGE_* code
- * and leaves no directory behind; the federation goes on. Call stop() before the store closes: it waits for the
- * backup in progress and the one queued behind it.
+ * and leaves no directory behind; the federation goes on. Partial directories left in `dir` by a process killed
+ * mid-backup are removed (and logged) before each backup. stop() drops the queued backup and waits for the one in
+ * progress; the store may close meanwhile (SqliteStore closes its connection once the copy settles).
  */
 import { join, resolve } from 'node:path';
 import { toFedwardenError, type Logger } from '@fedwarden/shared';
-import { backupName, pruneBackups, writeBackup, type BackupManifest, type BackupSource } from './backup.ts';
+import { backupName, pruneBackups, sweepPartialBackups, writeBackup, type BackupManifest, type BackupSource } from './backup.ts';
 import { DB_FILE_NAME } from './database.ts';
 
 export interface BackupScheduleOptions {
@@ -76,9 +77,10 @@ export class BackupSchedule {
     while (this.inFlight) await this.inFlight;
   }
 
-  /** No new backups; resolves once the one in progress and the one queued behind it (if any) have finished. */
+  /** No new backups, and the queued one dropped; resolves once the one in progress (if any) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pending = undefined;
     clearInterval(this.timer);
     this.timer = undefined;
     await this.settled();
@@ -89,7 +91,7 @@ export class BackupSchedule {
       this.inFlight = undefined;
       const next = this.pending;
       this.pending = undefined;
-      if (next !== undefined) void this.run(next);
+      if (next !== undefined && !this.stopped) void this.run(next);
     });
     this.inFlight = running;
     return running;
@@ -100,6 +102,8 @@ export class BackupSchedule {
     const path = join(dir, backupName(this.now()));
     const started = Date.now();
     try {
+      const swept = await sweepPartialBackups(dir);
+      if (swept.length > 0) this.log.warn('removed partial backups left by a process that died mid-backup', { paths: swept });
       const manifest = await writeBackup(this.source, path, { verify: false, now: this.now });
       const removed = await pruneBackups(dir, this.options.keep);
       this.log.info('backup taken', { path, why, lastFinishedRound: manifest.database.lastFinishedRound, bytes: manifest.files[DB_FILE_NAME]?.bytes, removed: removed.length, durationMs: Date.now() - started });
@@ -108,7 +112,8 @@ export class BackupSchedule {
       return taken;
     } catch (err) {
       const e = toFedwardenError(err);
-      this.log.error('scheduled backup failed; the federation goes on', { path, why, code: e.code, err: e.message });
+      if (e.code === 'GOING_AWAY') this.log.info('scheduled backup not taken: the coordinator stopped before its copy began', { path, why });
+      else this.log.error('scheduled backup failed; the federation goes on', { path, why, code: e.code, err: e.message });
       this.onDone(e);
       return undefined;
     }

@@ -5,13 +5,14 @@
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FedwardenError, silentLogger } from '@fedwarden/shared';
 import { openDataDir } from '../data-dir.ts';
-import { KEY_FILE_NAME, keyPath } from '../identity.ts';
-import { BACKUP_MANIFEST_NAME, backupName, dataDirSource, fileEntry, pruneBackups, writeBackup, type BackupManifest } from './backup.ts';
+import { lockDataDir } from '../data-dir-lock.ts';
+import { KEY_FILE_NAME, keyPath, readIdentity } from '../identity.ts';
+import { BACKUP_MANIFEST_NAME, backupName, dataDirSource, fileEntry, pruneBackups, sweepPartialBackups, writeBackup, type BackupManifest } from './backup.ts';
 import { BackupSchedule, type BackupTaken } from './backup-schedule.ts';
 import { DB_FILE_NAME, databasePath } from './database.ts';
 import { restoreBackup } from './restore.ts';
@@ -147,6 +148,81 @@ describe('backup', () => {
   });
 });
 
+describe('backup while rounds commit continuously', () => {
+  /** Finish a round (checkpoint, reputation, audit entries) on every event-loop turn until stop() is called. */
+  function keepCommitting(store: SqliteStore, from: number): { stop: () => Promise<number> } {
+    let stopped = false;
+    let round = from;
+    const done = new Promise<number>((resolve, reject) => {
+      const next = () => {
+        if (stopped) return resolve(round - 1);
+        try {
+          const attempt = store.beginRound(round, CONFIG, ['p0', 'p1', 'p2']);
+          store.reputation.set('p0', { alpha: round, beta: 0, lastRound: round, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+          store.finishRound(attempt, record(round), globalAfter(round));
+          round++;
+          setImmediate(next);
+        } catch (err) {
+          reject(err as Error);
+        }
+      };
+      setImmediate(next);
+    });
+    return { stop: () => ((stopped = true), done) };
+  }
+
+  /** The copy verifies and is the live database as it stood after some commit: a prefix of its audit log and rounds. */
+  function expectPrefixOf(copyPath: string, live: SqliteStore, manifest: BackupManifest): void {
+    const copy = SqliteStore.open(copyPath, { readonly: true });
+    try {
+      const report = copy.verify();
+      expect(report.problems).toEqual([]);
+      const entries = copy.auditEntries();
+      expect(entries.length).toBe(manifest.database.auditEntries);
+      expect(entries).toEqual(live.auditEntries().slice(0, entries.length));
+      const rounds = copy.rounds();
+      expect(rounds).toEqual(live.rounds().slice(0, rounds.length));
+      const last = manifest.database.lastFinishedRound;
+      expect(rounds.filter((r) => r.status === 'finished').map((r) => r.round)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+      // Every finished round's checkpoint is there, and the latest is the one that round committed.
+      expect(copy.checkpoint()?.round).toBe(last);
+      expect([...copy.checkpoint()!.adapter]).toEqual([...globalAfter(last)]);
+    } finally {
+      copy.close();
+    }
+  }
+
+  it("on the coordinator's own connection, a page per step: the copy catches up with the commits and verifies", async () => {
+    const { dataDir } = dataDirWithRounds(2);
+    const store = SqliteStore.open(databasePath(dataDir));
+    store.resume(PARTICIPANTS);
+    const writer = keepCommitting(store, 3);
+    const target = join(tempDir(), 'own');
+    const manifest = await writeBackup({ dataDir, copyDatabase: (to) => store.backupTo(to, 1) }, target, { verify: true });
+    const lastWritten = await writer.stop();
+    expect(manifest.database.lastFinishedRound).toBeGreaterThan(2); // rounds committed during the copy reached it
+    expect(manifest.database.lastFinishedRound).toBeLessThanOrEqual(lastWritten);
+    expectPrefixOf(join(target, DB_FILE_NAME), store, manifest);
+    store.close();
+  });
+
+  it("through the CLI's own read-only connection: one snapshot, a consistent prefix of the live database", async () => {
+    const { dataDir } = dataDirWithRounds(2);
+    const store = SqliteStore.open(databasePath(dataDir));
+    store.resume(PARTICIPANTS);
+    const writer = keepCommitting(store, 3);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // some rounds in before the copy starts
+    const targets = [join(tempDir(), 'cli-1'), join(tempDir(), 'cli-2')];
+    const manifests: BackupManifest[] = [];
+    for (const target of targets) manifests.push(await writeBackup(dataDirSource(dataDir), target, { verify: true }));
+    const lastWritten = await writer.stop();
+    expect(manifests[1]!.database.lastFinishedRound).toBeGreaterThanOrEqual(manifests[0]!.database.lastFinishedRound);
+    expect(manifests[1]!.database.lastFinishedRound).toBeLessThanOrEqual(lastWritten);
+    targets.forEach((target, i) => expectPrefixOf(join(target, DB_FILE_NAME), store, manifests[i]!));
+    store.close();
+  });
+});
+
 describe('restore', () => {
   async function backupOf(rounds: number): Promise<{ backup: string; dataDir: string; fingerprint: string; manifest: BackupManifest }> {
     const { dataDir, fingerprint } = dataDirWithRounds(rounds);
@@ -196,7 +272,76 @@ describe('restore', () => {
     const e = await rejection(restoreBackup(backup, target));
     expect(e.code).toBe('STORAGE_CORRUPT');
     expect(e.message).toMatch(/fails verify: audit entry \d+: hash does not match its content/);
-    expect(readdirSync(target)).toEqual([]); // the temporary copy is gone
+    expect(existsSync(target)).toBe(false); // created for the restore, removed with the temporary copy
+    // Into an existing empty data dir: it stays, empty (no temporary copy, no lock).
+    mkdirSync(target);
+    expect((await rejection(restoreBackup(backup, target))).code).toBe('STORAGE_CORRUPT');
+    expect(readdirSync(target)).toEqual([]);
+  });
+
+  it('refuses a manifest that names any file but the database and the key (a path outside the backup is never read)', async () => {
+    const { backup } = await backupOf(1);
+    const outside = join(tempDir(), 'secret');
+    writeFileSync(outside, 'not for restore');
+    const entry = await fileEntry(outside);
+    for (const name of ['../secret', '../../etc/passwd', 'extra.bin']) {
+      await rehash(backup, (m) => ({ ...m, files: { ...m.files, [name]: entry } }));
+      const e = await rejection(restoreBackup(backup, join(tempDir(), 'restored')));
+      expect(e.code).toBe('STORAGE_CORRUPT');
+      expect(e.message).toMatch(/is malformed: files: /);
+    }
+  });
+
+  it('restores the key bytes it hashed, even if the backup\'s key file changes after the check', async () => {
+    const { backup, fingerprint } = await backupOf(1);
+    const original = readFileSync(join(backup, KEY_FILE_NAME));
+    const target = join(tempDir(), 'restored');
+    // Swap the key file the moment restore has read it: the first read of the key is the only one.
+    const restoring = restoreBackup(backup, target);
+    const swap = setInterval(() => {
+      try {
+        chmodSync(join(backup, KEY_FILE_NAME), 0o600);
+        writeFileSync(join(backup, KEY_FILE_NAME), '{"seed":"tampered"}');
+      } catch {
+        // the test's own race with the restore; harmless
+      }
+    }, 0);
+    try {
+      const result = await restoring.catch((err: unknown) => err);
+      if (result instanceof FedwardenError) {
+        // The swap came before the check: refused, and the data dir never created.
+        expect(result.code).toBe('STORAGE_MISMATCH');
+        expect(existsSync(target)).toBe(false);
+      } else {
+        expect(readFileSync(join(target, KEY_FILE_NAME))).toEqual(original);
+        expect(readIdentity(target).fingerprint).toBe(fingerprint);
+      }
+    } finally {
+      clearInterval(swap);
+    }
+  });
+
+  it('refuses a data dir whose coordinator runs (its lock held by a live process); takes over a stale lock and says whose it was', async () => {
+    const { backup } = await backupOf(1);
+    const { dataDir } = dataDirWithRounds(1);
+    const lock = lockDataDir(dataDir, 'coordinator');
+    const before = readdirSync(dataDir).sort();
+    const e = await rejection(restoreBackup(backup, dataDir, { overwrite: true }));
+    expect(e.code).toBe('STORAGE_LOCKED');
+    expect(e.message).toContain(`coordinator process ${process.pid} holds its lock ${lock.path}`);
+    expect(readdirSync(dataDir).sort()).toEqual(before); // nothing moved aside
+    lock.release();
+    expect(existsSync(lock.path)).toBe(false);
+    // A lock left by a process that is gone (a pid no process has).
+    writeFileSync(lock.path, JSON.stringify({ pid: 2 ** 30, holder: 'coordinator', since: '2025-01-01T00:00:00.000Z' }));
+    const result = await restoreBackup(backup, dataDir, { overwrite: true });
+    expect(result.staleLock).toEqual({ pid: 2 ** 30, holder: 'coordinator', since: '2025-01-01T00:00:00.000Z' });
+    expect(existsSync(lock.path)).toBe(false); // released after the restore
+    // A coordinator cannot take the lock while a live process holds it, and gets it once released.
+    const held = lockDataDir(dataDir, 'restore');
+    expect(() => lockDataDir(dataDir, 'coordinator')).toThrow(/STORAGE_LOCKED|is in use: restore process/);
+    held.release();
+    lockDataDir(dataDir, 'coordinator').release();
   });
 
   it("refuses a backup whose key is another federation's, or whose manifest misstates the database", async () => {
@@ -273,6 +418,7 @@ describe('scheduled backups', () => {
     expect(done.map((d) => (d instanceof Error ? d.message : d.manifest.database.lastFinishedRound))).toEqual([2]);
     // Rounds 4 to 6 finish while the round-4 backup runs: round 6's trigger waits its turn, nothing is lost.
     for (let r = 4; r <= 6; r++) finish(r);
+    await schedule.settled();
     await schedule.stop();
     expect(await schedule.take('after stop')).toBeUndefined();
     store.close();
@@ -297,5 +443,72 @@ describe('scheduled backups', () => {
     expect(done).toHaveLength(1);
     expect(done[0]).toMatchObject({ code: 'STORAGE_IO' });
     expect((done[0] as Error).message).toContain(join(file, 'backups'));
+  });
+
+  it('stop() drops the queued backup and waits for the one in progress; the store closes its connection after that copy', async () => {
+    const { dataDir } = dataDirWithRounds(2);
+    const store = SqliteStore.open(databasePath(dataDir));
+    store.resume(PARTICIPANTS);
+    const dir = join(tempDir(), 'backups');
+    const done: Array<BackupTaken | Error> = [];
+    let second = 0;
+    // One page per step: the copy spans many event-loop turns, as a large database's would.
+    let copying: () => void = () => undefined;
+    const copyStarted = new Promise<void>((resolve) => (copying = resolve));
+    const schedule = new BackupSchedule(
+      {
+        dataDir,
+        copyDatabase: (to) => {
+          const copy = store.backupTo(to, 1);
+          copying();
+          return copy;
+        },
+      },
+      { dir, everyRounds: 0, intervalMs: 0, keep: 5 },
+      silentLogger,
+      () => new Date(Date.UTC(2025, 0, 1, 0, 0, second++)),
+      (r) => done.push(r),
+    );
+    const first = schedule.take('first');
+    expect(await schedule.take('queued')).toBeUndefined();
+    await copyStarted;
+    // The CLI's order at SIGTERM: the coordinator stops (and closes the store), then the backup is awaited.
+    store.close();
+    await schedule.stop();
+    const taken = await first;
+    expect(done).toHaveLength(1);
+    expect(taken?.manifest.database.lastFinishedRound).toBe(2);
+    expect(readdirSync(dir)).toHaveLength(1);
+    // The copy verifies, and the store's connection is closed now: the database opens read-write elsewhere with no -wal left.
+    const copy = SqliteStore.open(join(taken!.path, DB_FILE_NAME), { readonly: true });
+    expect(copy.verify().ok).toBe(true);
+    copy.close();
+    expect(existsSync(`${databasePath(dataDir)}-wal`)).toBe(false);
+    await expect(store.backupTo(join(tempDir(), 'late.db'))).rejects.toMatchObject({ code: 'GOING_AWAY', message: expect.stringContaining('the store is closed') });
+  });
+
+  it('removes partial backups of processes that died, not those of live ones, and logs them', async () => {
+    const { dataDir } = dataDirWithRounds(1);
+    const dir = tempDir();
+    const dead = join(dir, `.${backupName(new Date(Date.UTC(2024, 0, 1)))}.partial-${2 ** 30}-0123abcd`);
+    const live = join(dir, `.${backupName(new Date(Date.UTC(2024, 0, 2)))}.partial-${process.pid}-89abcdef`);
+    for (const d of [dead, live]) {
+      mkdirSync(d);
+      writeFileSync(join(d, DB_FILE_NAME), 'half a copy');
+    }
+    mkdirSync(join(dir, '.not-a-partial'));
+    expect(await sweepPartialBackups(dir)).toEqual([dead]);
+    expect(existsSync(live)).toBe(true);
+    mkdirSync(dead);
+    const warnings: Array<{ msg: string; fields: unknown }> = [];
+    const log = { ...silentLogger, warn: (msg: string, fields?: unknown) => warnings.push({ msg, fields }) };
+    const store = SqliteStore.open(databasePath(dataDir));
+    const schedule = new BackupSchedule({ dataDir, copyDatabase: (to) => store.backupTo(to) }, { dir, everyRounds: 0, intervalMs: 0, keep: 5 }, log);
+    expect(await schedule.take('test')).toBeDefined();
+    await schedule.stop();
+    store.close();
+    expect(existsSync(dead)).toBe(false);
+    expect(warnings).toEqual([{ msg: 'removed partial backups left by a process that died mid-backup', fields: { paths: [dead] } }]);
+    expect(readdirSync(dir).sort()).toEqual([basename(live), '.not-a-partial', expect.stringMatching(/^fedwarden-backup-/)].sort());
   });
 });

@@ -10,11 +10,13 @@
  *
  * A backup holds the key, a secret: the directory is 0700 and its files 0600. It is written under a temporary
  * name beside the target, every file and the directory fsynced, then renamed into place, so a backup directory
- * is either complete or absent. A backup directory is also a data dir: `fedwarden verify --data-dir <backup>`.
+ * is either complete or absent; the temporary directory of a process killed mid-backup (.<name>.partial-<pid>-…)
+ * is removed by the next backup (sweepPartialBackups). A backup directory is also a data dir:
+ * `fedwarden verify --data-dir <backup>`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { FedwardenError } from '@fedwarden/shared';
@@ -22,6 +24,8 @@ import { KEY_FILE_NAME, keyPath, parseKeyFile } from '../identity.ts';
 import { AuditLog } from './audit-log.ts';
 import { DB_FILE_NAME, databasePath } from './database.ts';
 import { schemaVersion } from './migrations.ts';
+import { fsyncDir, fsyncFile } from './fsync.ts';
+import { processAlive, type ProcessAlive } from './process-alive.ts';
 import { RoundsTable } from './rounds.ts';
 import { storageError } from './storage-errors.ts';
 import { META_KEY_SHA256, SqliteStore } from './store.ts';
@@ -32,6 +36,9 @@ export const BACKUP_FORMAT = 'fedwarden-backup';
 export const BACKUP_FORMAT_VERSION = 1;
 /** Scheduled backups are directories named BACKUP_PREFIX + an ISO time, so that names sort by age. */
 export const BACKUP_PREFIX = 'fedwarden-backup-';
+/** writeBackup's temporary directory: .<name>.partial-<pid>-<8 hex>, beside the target. */
+const PARTIAL_INFIX = '.partial-';
+const PARTIAL_NAME = /^\..+\.partial-(\d+)-[0-9a-f]{8}$/;
 
 export interface BackupFileEntry {
   readonly bytes: number;
@@ -90,7 +97,7 @@ export async function writeBackup(source: BackupSource, target: string, options:
   const parent = dirname(dest);
   await io(`backup directory ${parent}`, 'create it', () => mkdir(parent, { recursive: true, mode: 0o700 }));
   if (await exists(dest)) throw new FedwardenError('USAGE', `backup: ${dest} exists; a backup goes into a new directory`);
-  const tmp = join(parent, `.${basename(dest)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(parent, `.${basename(dest)}${PARTIAL_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   await io(`backup directory ${tmp}`, 'create it', () => mkdir(tmp, { mode: 0o700 }));
   try {
     const db = join(tmp, DB_FILE_NAME);
@@ -149,6 +156,22 @@ export async function pruneBackups(dir: string, keep: number): Promise<string[]>
   return doomed.map((n) => join(dir, n));
 }
 
+/**
+ * Remove the temporary directories that writeBackup left in `dir` when its process died mid-backup (those of
+ * live processes, this one included, may still be written). Returns their paths, for the caller to report.
+ */
+export async function sweepPartialBackups(dir: string, alive: ProcessAlive = processAlive): Promise<string[]> {
+  if (!(await exists(dir))) return [];
+  const swept: string[] = [];
+  for (const name of await io(`backup directory ${dir}`, 'list it', () => readdir(dir))) {
+    const pid = PARTIAL_NAME.exec(name)?.[1];
+    if (pid === undefined || alive(Number(pid))) continue;
+    await io(`partial backup ${join(dir, name)}`, 'remove it', () => rm(join(dir, name), { recursive: true, force: true }));
+    swept.push(join(dir, name));
+  }
+  return swept;
+}
+
 /** SHA-256 and size of a file, streamed (a database may be large). */
 export async function fileEntry(path: string): Promise<BackupFileEntry> {
   return io(`file ${path}`, 'hash it', async () => {
@@ -194,35 +217,13 @@ function settleCopy(path: string, verify: boolean): { summary: BackupDatabaseSum
   }
 }
 
-/** Create `path` (never overwriting) with mode 0600, write `text` and fsync it. */
-export async function writeSecret(path: string, text: string): Promise<void> {
+/** Create `path` (never overwriting) with mode 0600, write `content` and fsync it. */
+export async function writeSecret(path: string, content: string | Uint8Array): Promise<void> {
   await io(`file ${path}`, 'write it', async () => {
-    await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+    await writeFile(path, content, { mode: 0o600, flag: 'wx' });
     await chmod(path, 0o600);
   });
   await fsyncFile(path);
-}
-
-export async function fsyncFile(path: string): Promise<void> {
-  await io(`file ${path}`, 'sync it', async () => {
-    const handle = await open(path, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
-}
-
-export async function fsyncDir(path: string): Promise<void> {
-  await io(`directory ${path}`, 'sync it', async () => {
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -146,7 +146,8 @@ export function assertNotNewer(db: Db, known: number = SCHEMA_VERSION): number {
   if (version > known) {
     throw new FedwardenError(
       'STORAGE_VERSION',
-      `database schema v${version} is newer than this coordinator's v${known}; upgrade fedwarden or use another data dir`,
+      `database schema v${version} is newer than this coordinator's v${known}: the database ${db.name} was written by a newer ` +
+        'fedwarden; upgrade fedwarden or use another data dir',
     );
   }
   return version;

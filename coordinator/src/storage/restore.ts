@@ -1,22 +1,25 @@
 /**
  * `fedwarden restore`: a backup (backup.ts) back into a data dir, trusted only after every check passes:
  *
- *   1. backup.json parses, and every file it lists has its recorded size and SHA-256 (nothing else may stand in
- *      for the database: a -wal or -journal beside the copy is refused);
- *   2. the key file holds the key whose fingerprint the manifest records;
+ *   1. backup.json parses, lists exactly the database and the key, and each has its recorded size and SHA-256
+ *      (nothing else may stand in for the database: a -wal or -journal beside the copy is refused);
+ *   2. the key file holds the key whose fingerprint the manifest records (the bytes hashed are the bytes restored);
  *   3. the database, copied into the data dir under a temporary name (and migrated if it is older), passes
  *      `verify`, and its audit head, last finished round and recorded key equal the manifest's;
  *   4. the data dir is empty, or the operator said --overwrite: then its key and database files are moved
  *      into <dataDir>/replaced-<time>/, not deleted.
  *
- * Only then are the copies renamed into place and the directory fsynced. The restored coordinator resumes as
- * after a restart: a round the backup caught in progress is recorded as interrupted and runs again. Stop the
- * coordinator of that data dir before restoring into it.
+ * Only then are the copies renamed into place and the directory fsynced. The restore holds the data-dir lock
+ * (data-dir-lock.ts) throughout: a data dir whose coordinator runs is refused (STORAGE_LOCKED), and a data dir
+ * the restore had to create is removed again if it fails. The restored coordinator resumes as after a restart:
+ * a round the backup caught in progress is recorded as interrupted and runs again.
  */
 import { chmod, copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { FedwardenError } from '@fedwarden/shared';
+import { LOCK_FILE_NAME, lockDataDir, type LockHolder } from '../data-dir-lock.ts';
 import { KEY_FILE_NAME, parseKeyFile } from '../identity.ts';
 import {
   BACKUP_FORMAT,
@@ -24,13 +27,12 @@ import {
   BACKUP_MANIFEST_NAME,
   exists,
   fileEntry,
-  fsyncDir,
-  fsyncFile,
   io,
   writeSecret,
   type BackupManifest,
 } from './backup.ts';
 import { DB_FILE_NAME } from './database.ts';
+import { fsyncDir, fsyncFile } from './fsync.ts';
 import { SqliteStore } from './store.ts';
 import type { VerifyReport } from './verify.ts';
 
@@ -49,7 +51,8 @@ const manifestSchema = z.strictObject({
     checkpoints: z.number().int().min(0),
   }),
   verified: z.boolean(),
-  files: z.record(z.string(), fileEntrySchema),
+  // Exactly these names: a manifest naming any other path (../../etc/passwd) must not make restore read it.
+  files: z.strictObject({ [DB_FILE_NAME]: fileEntrySchema, [KEY_FILE_NAME]: fileEntrySchema }),
 });
 
 /** Files of a data dir that a restore replaces (with --overwrite, they are moved aside). */
@@ -67,10 +70,17 @@ export interface RestoreResult {
   readonly report: VerifyReport;
   /** Where the data dir's previous files went (--overwrite), if there were any. */
   readonly replacedTo?: string;
+  /** A stale data-dir lock (its process was gone) that the restore took over. */
+  readonly staleLock?: LockHolder;
 }
 
 /** Read and check a backup's manifest and files (steps 1 and 2); nothing is written. */
 export async function checkBackup(from: string): Promise<BackupManifest> {
+  return (await readBackup(from)).manifest;
+}
+
+/** Steps 1 and 2; returns the key file's bytes as hashed, so that restore writes exactly what was checked. */
+async function readBackup(from: string): Promise<{ manifest: BackupManifest; key: Buffer }> {
   const dir = resolve(from);
   const manifestPath = join(dir, BACKUP_MANIFEST_NAME);
   if (!(await exists(manifestPath))) {
@@ -89,18 +99,19 @@ export async function checkBackup(from: string): Promise<BackupManifest> {
     throw new FedwardenError('STORAGE_CORRUPT', `backup manifest ${manifestPath} is malformed: ${problems}`);
   }
   const manifest = parsed.data as BackupManifest;
-  for (const name of [DB_FILE_NAME, KEY_FILE_NAME]) {
-    if (!manifest.files[name]) throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir}: its manifest does not list ${name}`);
-  }
   for (const stray of [`${DB_FILE_NAME}-wal`, `${DB_FILE_NAME}-journal`]) {
     if (await exists(join(dir, stray))) {
       throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir} holds ${stray}: the database was changed in place after the backup was taken`);
     }
   }
-  for (const [name, expected] of Object.entries(manifest.files)) {
+  const keyFile = join(dir, KEY_FILE_NAME);
+  let key: Buffer | undefined;
+  for (const name of [DB_FILE_NAME, KEY_FILE_NAME]) {
+    const expected = manifest.files[name]!;
     const path = join(dir, name);
     if (!(await exists(path))) throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir}: ${name} is missing`);
-    const actual = await fileEntry(path);
+    if (name === KEY_FILE_NAME) key = await io(`key file ${keyFile}`, 'read it', () => readFile(keyFile));
+    const actual = key && name === KEY_FILE_NAME ? { bytes: key.length, sha256: createHash('sha256').update(key).digest('hex') } : await fileEntry(path);
     if (actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) {
       throw new FedwardenError(
         'STORAGE_MISMATCH',
@@ -109,20 +120,20 @@ export async function checkBackup(from: string): Promise<BackupManifest> {
       );
     }
   }
-  const keyFile = join(dir, KEY_FILE_NAME);
-  const key = parseKeyFile(keyFile, await io(`key file ${keyFile}`, 'read it', () => readFile(keyFile, 'utf8')));
-  if (key.fingerprint !== manifest.keyFingerprint) {
-    throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir}: the key's fingerprint ${key.fingerprint.slice(0, 16)}… is not the manifest's ${manifest.keyFingerprint.slice(0, 16)}…`);
+  const { fingerprint } = parseKeyFile(keyFile, key!.toString('utf8'));
+  if (fingerprint !== manifest.keyFingerprint) {
+    throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir}: the key's fingerprint ${fingerprint.slice(0, 16)}… is not the manifest's ${manifest.keyFingerprint.slice(0, 16)}…`);
   }
-  return manifest;
+  return { manifest, key: key! };
 }
 
 /** Restore the backup at `from` into `dataDir` (steps 1-4 of the header). */
 export async function restoreBackup(from: string, dataDir: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const source = resolve(from);
-  const manifest = await checkBackup(source);
+  const { manifest, key } = await readBackup(source);
   const target = resolve(dataDir);
-  const present = (await exists(target)) ? await io(`data dir ${target}`, 'list it', () => readdir(target)) : [];
+  const listed = (await exists(target)) ? await io(`data dir ${target}`, 'list it', () => readdir(target)) : [];
+  const present = listed.filter((name) => name !== LOCK_FILE_NAME);
   if (present.length > 0 && !options.overwrite) {
     throw new FedwardenError(
       'USAGE',
@@ -130,7 +141,23 @@ export async function restoreBackup(from: string, dataDir: string, options: Rest
         'add --overwrite to replace its key and database (they are moved into a replaced-<time> directory inside it, not deleted)',
     );
   }
-  await io(`data dir ${target}`, 'create it', () => mkdir(target, { recursive: true, mode: 0o700 }));
+  // The first directory mkdir created (target or a parent of it), if any: removed again when the restore fails.
+  const created = await io(`data dir ${target}`, 'create it', () => mkdir(target, { recursive: true, mode: 0o700 }));
+  try {
+    const lock = lockDataDir(target, 'restore');
+    try {
+      const restored = await restoreLocked(source, target, manifest, key, options);
+      return { ...restored, ...(lock.tookOver ? { staleLock: lock.tookOver } : {}) };
+    } finally {
+      lock.release();
+    }
+  } catch (err) {
+    if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function restoreLocked(source: string, target: string, manifest: BackupManifest, key: Buffer, options: RestoreOptions): Promise<RestoreResult> {
   const stamp = (options.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
   const tmp = join(target, `.restore-${stamp}-${process.pid}`);
   await io(`directory ${tmp}`, 'create it', () => mkdir(tmp, { mode: 0o700 }));
@@ -145,7 +172,7 @@ export async function restoreBackup(from: string, dataDir: string, options: Rest
       throw new FedwardenError('STORAGE_MISMATCH', `restore: the copy of ${join(source, DB_FILE_NAME)} differs from the backup's manifest (changed while copying?)`);
     }
     const report = checkRestoredDatabase(db, manifest, source);
-    await writeSecret(join(tmp, KEY_FILE_NAME), await io(`key file ${join(source, KEY_FILE_NAME)}`, 'read it', () => readFile(join(source, KEY_FILE_NAME), 'utf8')));
+    await writeSecret(join(tmp, KEY_FILE_NAME), key);
     await fsyncFile(db);
     let replacedTo: string | undefined;
     for (const name of DATA_DIR_FILES) {

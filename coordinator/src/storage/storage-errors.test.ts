@@ -56,18 +56,27 @@ describe('storage error codes', () => {
     expect(storageCode('EACCES')).toBe('STORAGE_READONLY');
     expect(storageCode('ENOSPC')).toBe('STORAGE_FULL');
     expect(storageCode('EIO')).toBe('STORAGE_IO');
+    expect(storageCode('SQLITE_PROTOCOL')).toBe('STORAGE_LOCKED');
+    expect(storageCode('SQLITE_NOMEM')).toBe('STORAGE_IO');
+    expect(storageCode('ESTALE')).toBe('STORAGE_IO');
+    expect(storageCode('ENAMETOOLONG')).toBe('STORAGE_IO');
+    expect(storageCode('ELOOP')).toBe('STORAGE_IO');
     // Not storage failures: a constraint is a bug, and unknown codes are not guessed at.
     expect(storageCode('SQLITE_CONSTRAINT_UNIQUE')).toBeUndefined();
     expect(storageCode('SQLITE_IOERRX')).toBeUndefined();
     expect(storageCode(undefined)).toBeUndefined();
   });
 
-  it('names the file and what was being done; a FedwardenError passes through; anything else is INTERNAL, still named', () => {
+  it('names the file and what was being done; a STORAGE_* error gets the file when it lacks it; other FedwardenErrors pass through; anything else is INTERNAL, still named', () => {
     const io = storageError(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' }), 'database /srv/fw/fedwarden.db', 'finish round 3');
     expect(io.code).toBe('STORAGE_IO');
     expect(io.message).toBe('database /srv/fw/fedwarden.db: cannot finish round 3: disk I/O error');
     const own = new FedwardenError('STORAGE_CORRUPT', 'audit chain broken');
-    expect(storageError(own, 'x', 'y')).toBe(own);
+    const named = storageError(own, 'database /srv/fw/fedwarden.db', 'resume from it');
+    expect(named).toMatchObject({ code: 'STORAGE_CORRUPT', message: 'database /srv/fw/fedwarden.db: cannot resume from it: audit chain broken', cause: own });
+    expect(storageError(named, 'database /srv/fw/fedwarden.db', 'resume from it')).toBe(named);
+    const usage = new FedwardenError('BAD_CONFIG', 'participant p9 is not in the database');
+    expect(storageError(usage, 'x', 'y')).toBe(usage);
     expect(storageError(new Error('boom'), 'database d', 'read it')).toMatchObject({ code: 'INTERNAL', message: 'database d: cannot read it: boom' });
   });
 
@@ -135,5 +144,23 @@ describe('storage error codes', () => {
     expect(e.code).toBe('STORAGE_IO');
     expect(e.message).toContain(`data dir ${join(file, 'data')}: cannot create it`);
     expect(e.message).toContain('ENOTDIR');
+  });
+
+  it('integrity failures found deep in the tables name the database file; so does the audit head', () => {
+    const path = dbPath();
+    storeWithRounds(path, 2).close();
+    const raw = new Database(path);
+    raw.prepare('UPDATE checkpoints SET adapter = ? WHERE round = 1').run(Buffer.alloc(8));
+    raw.close();
+    const store = SqliteStore.open(path);
+    cleanups.push(() => store.close());
+    const e = thrown(() => store.checkpoint(1));
+    expect(e.code).toBe('STORAGE_CORRUPT');
+    expect(e.message).toMatch(new RegExp(`^database ${path}: cannot read a checkpoint: checkpoint of round 1 is corrupt`));
+    const raw2 = new Database(path);
+    raw2.exec('DROP TABLE audit_log');
+    raw2.close();
+    const head = thrown(() => store.auditHead());
+    expect(head.message).toContain(`database ${path}: cannot read the audit head`);
   });
 });

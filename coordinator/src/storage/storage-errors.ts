@@ -15,9 +15,13 @@ const SQLITE_CODES: ReadonlyArray<readonly [prefix: string, code: ErrorCode]> = 
   ['SQLITE_NOTADB', 'STORAGE_CORRUPT'],
   ['SQLITE_BUSY', 'STORAGE_LOCKED'],
   ['SQLITE_LOCKED', 'STORAGE_LOCKED'],
+  // WAL's lock protocol lost a race with another connection (https://sqlite.org/rescode.html#protocol).
+  ['SQLITE_PROTOCOL', 'STORAGE_LOCKED'],
   ['SQLITE_IOERR', 'STORAGE_IO'],
   ['SQLITE_CANTOPEN', 'STORAGE_IO'],
   ['SQLITE_NOLFS', 'STORAGE_IO'],
+  // SQLite could not allocate memory for the statement: the storage step failed, not the caller's logic.
+  ['SQLITE_NOMEM', 'STORAGE_IO'],
 ];
 
 const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -34,6 +38,9 @@ const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
   EEXIST: 'STORAGE_IO',
   EMFILE: 'STORAGE_IO',
   ENFILE: 'STORAGE_IO',
+  ESTALE: 'STORAGE_IO', // a file on NFS removed or replaced under an open handle
+  ENAMETOOLONG: 'STORAGE_IO', // a data dir or backup path the file system cannot name
+  ELOOP: 'STORAGE_IO', // a symbolic-link cycle in a data dir or backup path
 };
 
 /** The STORAGE_* code for an SQLite or errno code, or undefined when it is not a storage failure. */
@@ -45,10 +52,15 @@ export function storageCode(code: unknown): ErrorCode | undefined {
 
 /**
  * `err` as a FedwardenError naming `what` (e.g. "database /data/fedwarden.db") and what was being done. A
- * FedwardenError passes through unchanged; a failure that is not a storage one becomes INTERNAL, still named.
+ * STORAGE_* FedwardenError whose message does not name `what` gets it as a prefix (checks deep in the tables
+ * know the row, not the file); other FedwardenErrors pass through unchanged; a failure that is not a storage
+ * one becomes INTERNAL, still named.
  */
 export function storageError(err: unknown, what: string, doing: string): FedwardenError {
-  if (err instanceof FedwardenError) return err;
+  if (err instanceof FedwardenError) {
+    if (!err.code.startsWith('STORAGE_') || err.message.includes(what)) return err;
+    return new FedwardenError(err.code, `${what}: cannot ${doing}: ${err.message}`, { cause: err });
+  }
   const message = err instanceof Error ? err.message : String(err);
   const code = storageCode((err as { code?: unknown } | null)?.code);
   return new FedwardenError(code ?? 'INTERNAL', `${what}: cannot ${doing}: ${message}`, { cause: err });

@@ -116,6 +116,8 @@ export class SqliteStore implements CoordinatorStore {
   private params = 0;
   private resumed = false;
   private closed = false;
+  /** backupTo() copies in progress on this connection. */
+  private copies = 0;
 
   private constructor(
     private readonly db: Db,
@@ -245,14 +247,20 @@ export class SqliteStore implements CoordinatorStore {
   /**
    * Copy the database into the new file `destination` with SQLite's online backup API on this connection,
    * `pagesPerStep` pages per event-loop turn, so that rounds go on meanwhile; commits made through this
-   * connection while it copies reach the copy too (https://sqlite.org/backup.html). Do not close the store
-   * before the promise settles.
+   * connection while it copies reach the copy too (https://sqlite.org/backup.html). close() during the copy
+   * records the stop at once and closes the connection when the copy settles.
    */
   async backupTo(destination: string, pagesPerStep = 256): Promise<void> {
+    // GOING_AWAY: the coordinator stopped before this copy began (backup-schedule.ts logs it as not taken, not as a failure).
+    if (this.closed) throw new FedwardenError('GOING_AWAY', `database ${this.location}: cannot copy it to ${destination}: the store is closed`);
+    this.copies++;
     try {
       await this.db.backup(destination, { progress: () => pagesPerStep });
     } catch (err) {
       throw storageError(err, `database ${this.location}`, `copy it to ${destination}`);
+    } finally {
+      this.copies--;
+      if (this.closed && this.copies === 0) this.db.close();
     }
   }
 
@@ -328,7 +336,7 @@ export class SqliteStore implements CoordinatorStore {
   }
 
   auditHead(): { seq: number; hash: string } {
-    return this.audit.head();
+    return this.guard('read the audit head', () => this.audit.head());
   }
 
   /** The audit log's entries, of one kind or all, in order (inspection, tests). */
@@ -336,14 +344,17 @@ export class SqliteStore implements CoordinatorStore {
     return this.guard('read the audit log', () => [...this.audit.entries(kind)]);
   }
 
-  /** Record the stop in the audit log (when this store resumed a coordinator) and close the database. */
+  /**
+   * Record the stop in the audit log (when this store resumed a coordinator) and close the database; while a
+   * backupTo() copy runs, the connection closes when it settles.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     try {
       if (this.resumed) this.guard('record the stop', () => this.audit.append('coordinator-stopped', { lastFinishedRound: this.roundsTable.lastFinished() }, this.now()));
     } finally {
-      this.db.close();
+      if (this.copies === 0) this.db.close();
     }
   }
 
