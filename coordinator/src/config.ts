@@ -6,8 +6,17 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, FedwardenError } from '@fedwarden/shared';
 import { STRATEGY_NAMES } from './aggregation/registry.ts';
+import { TrustedProxies } from './net/trusted-proxies.ts';
 
 const positiveInt = z.number().int().positive();
+
+/**
+ * Sockets maxConnections keeps beyond maxParticipants (5%, at least 1, at most 64): room for participants that
+ * replace a half-open link, and for newcomers, while every participant is connected.
+ */
+export function connectionHeadroom(maxConnections: number): number {
+  return Math.max(1, Math.min(64, Math.ceil(maxConnections / 20)));
+}
 
 /** Stable participant id, used in logs, metrics and storage (and checked by `fedwarden token` before minting). */
 export const participantIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'id: letters, digits, . _ - only');
@@ -37,7 +46,11 @@ const alertSeverity = z.enum(['info', 'warning', 'critical']);
 const webhookSchema = z
   .strictObject({
     /** http(s) URL of the receiver. Its path and query are never logged (they often hold a token). */
-    url: z.string().refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'url: an http:// or https:// URL'),
+    url: z
+      .string()
+      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'url: an http:// or https:// URL')
+      // fetch refuses credentials in a URL with an error quoting it whole; the message must not echo it either.
+      .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'url: must not carry credentials (user:password@)'),
     /** The least severity sent to this receiver; a resolution follows its firing. */
     minSeverity: alertSeverity.default('warning'),
     /** Each request is aborted after this long without response headers, ms. */
@@ -47,7 +60,7 @@ const webhookSchema = z
     /** Exponential backoff with full jitter between attempts: random(0, min(backoffMaxMs, backoffBaseMs · 2^retry)), ms. */
     backoffBaseMs: positiveInt.default(500),
     backoffMaxMs: positiveInt.default(60_000),
-    /** Notifications waiting behind the one in flight; beyond it the oldest is dropped (counted and logged). */
+    /** Notifications waiting behind the one in flight; beyond it one of the same alert is replaced, else the oldest dropped (counted and logged). */
     queueSize: positiveInt.default(1_000),
     /** At shutdown, how long to keep delivering what is queued before dropping it, ms. */
     drainMs: z.number().int().min(0).default(5_000),
@@ -108,10 +121,12 @@ export const configSchema = z.strictObject({
       tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters, as `fedwarden token --operator` prints').optional(),
       /** Most simultaneous operator connections; each open dashboard holds one for its live updates. */
       maxConnections: positiveInt.default(64),
+      /** Of those, most from one address (an IPv6 /64 counts as one), so that one slow client cannot hold them all. */
+      maxConnectionsPerAddress: positiveInt.default(16),
       /** Time a client has to send a whole request, headers included, ms (then 408). Responses, live streams included, are not limited. */
-      requestTimeoutMs: positiveInt.default(10_000),
+      requestTimeoutMs: positiveInt.default(5_000),
     })
-    .default({ enabled: true, host: '127.0.0.1', port: 8788, maxConnections: 64, requestTimeoutMs: 10_000 }),
+    .default({ enabled: true, host: '127.0.0.1', port: 8788, maxConnections: 64, maxConnectionsPerAddress: 16, requestTimeoutMs: 5_000 }),
   /**
    * Enrolled participants (`fedwarden token <id>` prints an entry). A coordinator refuses to start with none, or
    * with fewer than rounds.minParticipants (checkEnrolment); other commands read a config without them.
@@ -280,9 +295,11 @@ export const configSchema = z.strictObject({
       maxGroupSize: z.number().int().min(3).max(255).default(DEFAULT_LIMITS.maxGroupSize),
       /**
        * Most simultaneous sockets on the participants' port, counted from TCP accept: before their WebSocket
-       * upgrade, handshaking, or authenticated. One beyond it is refused with FULL (net/admission.ts).
+       * upgrade, handshaking, or authenticated. One beyond it is refused with FULL (net/admission.ts). Must
+       * exceed maxParticipants by connectionHeadroom(maxConnections), so that participants replacing half-open links
+       * find room when every participant is connected.
        */
-      maxConnections: positiveInt.default(1000),
+      maxConnections: positiveInt.default(1064),
       /**
        * Share of maxConnections that unauthenticated sockets (not yet past their hello) cannot take: kept for
        * authenticated participants, so that stalled handshakes never crowd them out. In [0, 1).
@@ -291,18 +308,25 @@ export const configSchema = z.strictObject({
       /**
        * Most unauthenticated sockets from one address (IPv4 address; IPv6 /64 prefix); one more is refused with
        * RATE_LIMITED (4011). Authenticated participants behind one NAT are not limited by it. Behind a reverse
-       * proxy every socket comes from the proxy's address: raise it (0 turns it off) and limit per client there.
+       * proxy every socket comes from the proxy's address unless the proxy is listed in trustedProxies.
        */
       maxUnauthenticatedPerAddress: z.number().int().min(0).default(64),
       /**
+       * Reverse proxies (addresses or CIDR ranges) in front of the participants' port. A socket from one counts
+       * under the proxy's address without a per-address quota until its upgrade request, then under the client
+       * address its X-Forwarded-For names (the rightmost entry that is not a trusted proxy); the proxy must set or
+       * append that header. X-Forwarded-For from any other peer is ignored. Default: none.
+       */
+      trustedProxies: z.array(z.string().min(1)).max(256).default([]),
+      /**
        * When a new socket finds its address's quota or the unauthenticated room full, it displaces the oldest
        * socket there that has been unauthenticated this long (closed with FULL); only if none is that old is
-       * the newcomer refused. An honest handshake takes milliseconds, ms.
+       * the newcomer refused. An honest handshake takes milliseconds; a slow client on a slow link, a second, ms.
        */
-      displaceAfterMs: z.number().int().min(0).default(1_000),
+      displaceAfterMs: z.number().int().min(0).default(3_000),
       /**
-       * An address whose socket stalled (unauthenticated for displaceAfterMs, then gone without authenticating)
-       * may not displace others for this long, so that an attacker that reopens at once cannot keep displacing
+       * An address whose socket stalled (timed out, or unauthenticated for displaceAfterMs and then gone without
+       * authenticating, other than displaced by another address) may not displace others for this long, so that an attacker that reopens at once cannot keep displacing
        * its own stalled sockets ahead of honest newcomers. It may still take free room, ms.
        */
       stallPenaltyMs: z.number().int().min(0).default(30_000),
@@ -317,10 +341,11 @@ export const configSchema = z.strictObject({
       /**
        * Most authenticated participants connected at once; a hello beyond it closes with FULL (4009). A participant
        * reconnecting replaces its own connection and is always admitted. Sockets not yet authenticated count
-       * against maxConnections only, so keep maxConnections above this to leave room for them. (rounds.maxParticipants is
-       * how many of the connected a round selects.)
+       * against maxConnections only, so it must stay connectionHeadroom(maxConnections) below maxConnections.
+       * Default: 1000, or less to fit a smaller maxConnections. (rounds.maxParticipants is how many of the connected
+       * a round selects.)
        */
-      maxParticipants: positiveInt.default(1000),
+      maxParticipants: positiveInt.optional(),
       /**
        * Per-connection message rate limit (token bucket): sustained frames per second, and how many may come back
        * to back. Exceeding it closes the connection with RATE_LIMITED (4011). Every frame counts, pings and pongs
@@ -336,16 +361,18 @@ export const configSchema = z.strictObject({
        */
       maxUpdateNorm: z.number().positive().default(1e6),
     })
+    .transform((limits) => ({ ...limits, maxParticipants: limits.maxParticipants ?? Math.max(1, Math.min(1000, limits.maxConnections - connectionHeadroom(limits.maxConnections))) }))
     .default({
       maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
       maxVectorLength: DEFAULT_LIMITS.maxVectorLength,
       maxStringBytes: DEFAULT_LIMITS.maxStringBytes,
       maxManifestEntries: DEFAULT_LIMITS.maxManifestEntries,
       maxGroupSize: DEFAULT_LIMITS.maxGroupSize,
-      maxConnections: 1000,
+      maxConnections: 1064,
       reservedShare: 0.5,
       maxUnauthenticatedPerAddress: 64,
-      displaceAfterMs: 1_000,
+      trustedProxies: [],
+      displaceAfterMs: 3_000,
       stallPenaltyMs: 30_000,
       upgradeTimeoutMs: 5_000,
       handshakeTimeoutMs: 10_000,
@@ -379,6 +406,19 @@ export function parseConfig(input: unknown): CoordinatorConfig {
   const { secagg, limits, rounds, operator } = result.data;
   if (operator.enabled && operator.port !== 0 && operator.port === result.data.port) {
     throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: operator.port ${operator.port} is the participants' port; give the operator listener a port of its own`);
+  }
+  const headroom = connectionHeadroom(limits.maxConnections);
+  if (limits.maxParticipants + headroom > limits.maxConnections) {
+    throw new FedwardenError(
+      'BAD_CONFIG',
+      `invalid coordinator config: limits.maxConnections ${limits.maxConnections} leaves no room beyond limits.maxParticipants ${limits.maxParticipants}: ` +
+        `it must be at least maxParticipants + ${headroom}, so that a participant replacing a half-open link is not refused FULL when everyone is connected`,
+    );
+  }
+  try {
+    new TrustedProxies(limits.trustedProxies);
+  } catch (err) {
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: ${(err as Error).message}`, { cause: err });
   }
   if (rounds.minParticipants > limits.maxParticipants) {
     throw new FedwardenError('BAD_CONFIG', 'invalid coordinator config: rounds.minParticipants exceeds limits.maxParticipants');
