@@ -30,7 +30,7 @@ cp "$ROOT/scripts/install-check/join-round.mjs" .
 
 step "npx fedwarden --help"
 npx fedwarden --help
-for cmd in coordinator token fingerprint verify simulate client; do
+for cmd in coordinator token fingerprint verify backup restore simulate client; do
   npx fedwarden "$cmd" --help >/dev/null || fail "fedwarden $cmd --help exited $?"
 done
 set +e; npx fedwarden coordinator --confg x.json 2>typo.err; code=$?; set -e
@@ -75,6 +75,7 @@ wait "$COORD_PID" || fail "the coordinator exited $? after the federation"
 COORD_PID=""
 grep -q '"round 1 of 1 completed"' coordinator.log || fail "no completed round in the coordinator log"
 grep -q "$FEDWARDEN_TOKEN" coordinator.log && fail "the token appears in the coordinator log"
+[[ "$(stat -c %a participant.identity)" == 600 ]] || fail "identity file mode is $(stat -c %a participant.identity)"
 echo "round completed; coordinator exited 0"
 
 step "SIGTERM to the coordinator's pid mid-federation"

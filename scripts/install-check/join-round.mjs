@@ -1,10 +1,12 @@
 // A participant embedded in a fresh npm project, as a participant developer writes one: it imports only the
 // installed @fedwarden/client, builds a small frozen base model, and joins the coordinator started by
-// scripts/test-install.sh. The token comes from FEDWARDEN_TOKEN (readToken), never from the command line.
+// scripts/test-install.sh. The token comes from FEDWARDEN_TOKEN (readToken), never from the command line. Its
+// identity seed lives in participant.identity (created 0600 on first use), so that the coordinator, which
+// registered the identity key at the first run's hello, admits the second run too.
 //
 //   node join-round.mjs <url> <fingerprint> finish        take part until the federation finishes; exit 0 if a round was trained
 //   node join-round.mjs <url> <fingerprint> going-away    take part until the coordinator shuts down (close 1001); exit 0 then
-import { FederatedClient, createLoraModel, initTensorFlow, readToken, tf } from '@fedwarden/client';
+import { FederatedClient, createLoraModel, initTensorFlow, loadIdentityFile, readToken, tf } from '@fedwarden/client';
 
 const [url, fingerprint, mode] = process.argv.slice(2);
 if (!url || !fingerprint || (mode !== 'finish' && mode !== 'going-away')) {
@@ -42,6 +44,7 @@ const client = new FederatedClient({
   url,
   fingerprint,
   token: readToken(undefined),
+  identity: loadIdentityFile('participant.identity', { create: true }),
   model,
   data,
   reconnect: mode === 'going-away' ? false : { baseMs: 200, maxDelayMs: 2000, maxAttempts: 5 },
