@@ -9,7 +9,7 @@ import { FederatedClient } from '@fedwarden/client';
 import type { RoundRecord } from '@fedwarden/coordinator';
 import { createRng } from '@fedwarden/shared';
 import { FakeModel, fakeData } from './support/fake-model.ts';
-import { startFederation, type TestFederation } from './support/federation.ts';
+import { startFederation, whileStopping, type TestFederation } from './support/federation.ts';
 import { RawPeer } from './support/raw-peer.ts';
 
 let fed: TestFederation | undefined;
@@ -174,19 +174,12 @@ describe('/healthz and /readyz', () => {
 
   it('turns /readyz to 503 with a reason as soon as stop() begins, while /healthz still answers', async () => {
     fed = await startFederation(1);
-    const federation = fed;
-    // A connected socket that does not read keeps the listener open while the coordinator waits for it to
-    // close, which gives the test a window between "stop begun" and "listener shut".
-    const slow = await RawPeer.connect(federation.url);
-    await slow.nextFrame();
-    slow.ws.pause();
-    const stopping = federation.coordinator.stop();
-    const ready = await operator('/readyz');
-    expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: 'not ready', reason: 'shutting down' });
-    expect((await operator('/healthz')).status).toBe(200);
-    slow.ws.terminate();
-    await stopping;
+    await whileStopping(fed, async () => {
+      const ready = await operator('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'not ready', reason: 'shutting down' });
+      expect((await operator('/healthz')).status).toBe(200);
+    });
     fed = undefined;
   });
 });

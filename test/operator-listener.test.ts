@@ -10,8 +10,7 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator, ephemeralIdentity, generateOperatorToken, generateToken, hashToken, parseConfig, type OperatorRoute } from '@fedwarden/coordinator';
 import { createLogger, silentLogger } from '@fedwarden/shared';
-import { startFederation, type TestFederation } from './support/federation.ts';
-import { RawPeer } from './support/raw-peer.ts';
+import { startFederation, whileStopping, type TestFederation } from './support/federation.ts';
 import { within } from './support/within.ts';
 
 let fed: TestFederation | undefined;
@@ -196,17 +195,11 @@ describe("the participants' port", () => {
 
   it('says "not ready" without the reason once stop() begins', async () => {
     fed = await startFederation(1);
-    const federation = fed;
-    // A participant that does not read keeps the participants' listener open while stop() waits for it.
-    const slow = await RawPeer.connect(federation.url);
-    await slow.nextFrame();
-    slow.ws.pause();
-    const stopping = federation.coordinator.stop();
-    const ready = await fetch(participantsUrl('/readyz'));
-    expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: 'not ready' });
-    slow.ws.terminate();
-    await stopping;
+    await whileStopping(fed, async () => {
+      const ready = await fetch(participantsUrl('/readyz'));
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'not ready' });
+    });
     fed = undefined;
   });
 });

@@ -9,6 +9,7 @@ import {
   ML_DSA_SEED_BYTES,
   generateIdentity,
   identityFingerprint,
+  shortFingerprint,
   type IdentityKeyPair,
   type Logger,
   type SecaggPeer,
@@ -88,7 +89,7 @@ export function explainIdentityMismatch(error: FedwardenError, identity: Identit
   const fingerprint = identityFingerprint(identity.publicKey);
   return new FedwardenError(
     'IDENTITY_MISMATCH',
-    `the coordinator has another identity key registered for this participant than this client's (${fingerprint.slice(0, 16)}…): ` +
+    `the coordinator has another identity key registered for this participant than this client's (${shortFingerprint(fingerprint)}): ` +
       'start it with the identity seed it first joined with (the `identity` option, --identity-file), or have the coordinator operator run ' +
       '`fedwarden token <participant-id> --reset-identity` if the key changed on purpose. Not retried. ' +
       `(${error.message})`,

@@ -78,12 +78,6 @@ export function lockDataDir(dataDir: string, holder: string, alive: ProcessAlive
   };
 }
 
-/** Who holds the data dir's lock, if a live process does (undefined when there is no lock or it is stale). */
-export function liveLockHolder(dataDir: string, alive: ProcessAlive = processAlive): LockHolder | undefined {
-  const current = readLock(lockPath(dataDir));
-  return current !== undefined && alive(current.pid) ? current : undefined;
-}
-
 function lockedError(dataDir: string, path: string, current: LockHolder): FedwardenError {
   return new FedwardenError(
     'STORAGE_LOCKED',

@@ -17,7 +17,7 @@
  * quietly re-initialise a data dir that later loses a file.
  */
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { FedwardenError } from '@fedwarden/shared';
+import { FedwardenError, shortFingerprint } from '@fedwarden/shared';
 import { createIdentity, keyPath, readIdentity, type CoordinatorIdentity } from './identity.ts';
 import { databasePath, openDatabase } from './storage/database.ts';
 import { schemaVersion } from './storage/migrations.ts';
@@ -147,8 +147,8 @@ function missingKey(state: DataDirState): FedwardenError {
 function keyMismatch(state: DataDirState, found: string, recorded: string): FedwardenError {
   return new FedwardenError(
     'STORAGE_MISMATCH',
-    `data dir ${state.dataDir}: the coordinator key ${state.keyPath} (fingerprint ${found.slice(0, 16)}…) is not the key the ` +
-      `database ${state.databasePath} belongs to (${recorded.slice(0, 16)}…): put the matching key back (from a backup: ` +
+    `data dir ${state.dataDir}: the coordinator key ${state.keyPath} (fingerprint ${shortFingerprint(found)}) is not the key the ` +
+      `database ${state.databasePath} belongs to (${shortFingerprint(recorded)}): put the matching key back (from a backup: ` +
       `${restoreHint(state.dataDir)}), or, to adopt this key for the federation on purpose, start once with --init`,
   );
 }
@@ -160,7 +160,7 @@ function describeDatabase(path: string): string {
     try {
       const last = store.rounds().filter((r) => r.status === 'finished').at(-1)?.round ?? 0;
       const key = store.keyFingerprint();
-      return `last finished round ${last}${key ? `, key fingerprint ${key.slice(0, 16)}…` : ''}`;
+      return `last finished round ${last}${key ? `, key fingerprint ${shortFingerprint(key)}` : ''}`;
     } finally {
       store.close();
     }

@@ -10,15 +10,8 @@
  * participant presented at its latest accepted hello in this process (the one its connection signs with, even if
  * the operator resets it meanwhile), else the registered one.
  */
-import { FedwardenError, identityFingerprint, type Logger } from '@fedwarden/shared';
+import { FedwardenError, identityFingerprint, shortFingerprint, type Logger } from '@fedwarden/shared';
 import type { CoordinatorStore } from './storage/store.ts';
-
-/** How many hex characters of a fingerprint error messages show (64 bits: enough to tell keys apart by eye). */
-export const FINGERPRINT_PREFIX_CHARS = 16;
-
-export function shortFingerprint(fingerprint: string): string {
-  return `${fingerprint.slice(0, FINGERPRINT_PREFIX_CHARS)}…`;
-}
 
 /** The operator's command that lets a participant register a new identity key. */
 export function resetIdentityCommand(participantId: string): string {

@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { FedwardenError } from './errors.ts';
 
 /** Throw BAD_CONFIG if `mode` lets group or others at the file. `what` names it ("token file"). */
-export function assertOwnerOnly(mode: number, path: string, what: string): void {
+function assertOwnerOnly(mode: number, path: string, what: string): void {
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     throw new FedwardenError('BAD_CONFIG', `${what} ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
   }

@@ -13,6 +13,7 @@ import {
 import { FederatedClient } from '@fedwarden/client';
 import { silentLogger } from '@fedwarden/shared';
 import { FakeModel, fakeData } from './fake-model.ts';
+import { RawPeer } from './raw-peer.ts';
 
 export interface TestFederation {
   readonly coordinator: Coordinator;
@@ -85,4 +86,22 @@ export function fakeClients(fed: TestFederation, steps: readonly Float32Array[],
         reconnect: false,
       }),
   );
+}
+
+/**
+ * Stop the federation's coordinator and run `check` while it stops: a connected socket that does not read keeps
+ * the participants' listener open while the coordinator waits for it to close, which gives the check a window
+ * between "stop begun" and "listener shut". The socket is dropped and the stop awaited afterwards.
+ */
+export async function whileStopping(fed: TestFederation, check: () => Promise<void>): Promise<void> {
+  const slow = await RawPeer.connect(fed.url);
+  await slow.nextFrame();
+  slow.ws.pause();
+  const stopping = fed.coordinator.stop();
+  try {
+    await check();
+  } finally {
+    slow.ws.terminate();
+    await stopping;
+  }
 }

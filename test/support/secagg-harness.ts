@@ -8,7 +8,6 @@
  * name the same keys.
  */
 import {
-  FedwardenError,
   decodeMessage,
   encodeMessage,
   generateIdentity,
@@ -23,15 +22,8 @@ export function wire<M extends Message>(msg: M): M {
   return decodeMessage(encodeMessage(msg)) as M;
 }
 
-/** The FedwardenError code `fn` throws, undefined when it returns. */
-export function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof FedwardenError ? err.code : `not a FedwardenError: ${String(err)}`;
-  }
-  return undefined;
-}
+/** The FedwardenError code `fn` throws, undefined when it returns (the shared suites' helper). */
+export { codeOf } from '../../shared/src/test-support.ts';
 
 const IDENTITIES = new Map<number, IdentityKeyPair>();
 

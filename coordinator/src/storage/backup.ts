@@ -19,7 +19,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { FedwardenError } from '@fedwarden/shared';
+import { FedwardenError, shortFingerprint } from '@fedwarden/shared';
 import { KEY_FILE_NAME, keyPath, parseKeyFile } from '../identity.ts';
 import { AuditLog } from './audit-log.ts';
 import { DB_FILE_NAME, databasePath } from './database.ts';
@@ -27,7 +27,7 @@ import { schemaVersion } from './migrations.ts';
 import { fsyncDir, fsyncFile } from './fsync.ts';
 import { processAlive, type ProcessAlive } from './process-alive.ts';
 import { RoundsTable } from './rounds.ts';
-import { storageError } from './storage-errors.ts';
+import { io, storageError } from './storage-errors.ts';
 import { META_KEY_SHA256, SqliteStore } from './store.ts';
 import { verifyDatabase } from './verify.ts';
 
@@ -109,7 +109,7 @@ export async function writeBackup(source: BackupSource, target: string, options:
     if (recordedKey !== undefined && recordedKey !== fingerprint) {
       throw new FedwardenError(
         'STORAGE_MISMATCH',
-        `backup: the key ${keySource} (${fingerprint.slice(0, 16)}…) is not the one the database belongs to (${recordedKey.slice(0, 16)}…)`,
+        `backup: the key ${keySource} (${shortFingerprint(fingerprint)}) is not the one the database belongs to (${shortFingerprint(recordedKey)})`,
       );
     }
     await writeSecret(join(tmp, KEY_FILE_NAME), keyText);
@@ -233,14 +233,5 @@ export async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw storageError(err, path, 'look at it');
-  }
-}
-
-/** Run a file-system step, turning its failure into a STORAGE_* error naming `what`. */
-export async function io<T>(what: string, doing: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw storageError(err, what, doing);
   }
 }

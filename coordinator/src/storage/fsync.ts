@@ -14,7 +14,7 @@ function openFlags(kind: SyncTarget): string {
   return kind === 'file' ? 'r+' : 'r';
 }
 
-export async function fsyncPath(path: string, kind: SyncTarget): Promise<void> {
+async function fsyncPath(path: string, kind: SyncTarget): Promise<void> {
   try {
     const handle = await open(path, openFlags(kind));
     try {
@@ -27,7 +27,7 @@ export async function fsyncPath(path: string, kind: SyncTarget): Promise<void> {
   }
 }
 
-export function fsyncPathSync(path: string, kind: SyncTarget): void {
+function fsyncPathSync(path: string, kind: SyncTarget): void {
   try {
     const fd = openSync(path, openFlags(kind));
     try {

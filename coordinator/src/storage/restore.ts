@@ -18,7 +18,7 @@ import { chmod, copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/p
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { FedwardenError } from '@fedwarden/shared';
+import { FedwardenError, shortFingerprint } from '@fedwarden/shared';
 import { LOCK_FILE_NAME, lockDataDir, type LockHolder } from '../data-dir-lock.ts';
 import { KEY_FILE_NAME, parseKeyFile } from '../identity.ts';
 import {
@@ -27,12 +27,12 @@ import {
   BACKUP_MANIFEST_NAME,
   exists,
   fileEntry,
-  io,
   writeSecret,
   type BackupManifest,
 } from './backup.ts';
 import { DB_FILE_NAME } from './database.ts';
 import { fsyncDir, fsyncFile } from './fsync.ts';
+import { io } from './storage-errors.ts';
 import { SqliteStore } from './store.ts';
 import type { VerifyReport } from './verify.ts';
 
@@ -115,14 +115,14 @@ async function readBackup(from: string): Promise<{ manifest: BackupManifest; key
     if (actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) {
       throw new FedwardenError(
         'STORAGE_MISMATCH',
-        `backup ${dir}: ${name} differs from its manifest (${actual.bytes} bytes, SHA-256 ${actual.sha256.slice(0, 16)}…; ` +
-          `the manifest says ${expected.bytes} bytes, ${expected.sha256.slice(0, 16)}…): it was altered or damaged`,
+        `backup ${dir}: ${name} differs from its manifest (${actual.bytes} bytes, SHA-256 ${shortFingerprint(actual.sha256)}; ` +
+          `the manifest says ${expected.bytes} bytes, ${shortFingerprint(expected.sha256)}): it was altered or damaged`,
       );
     }
   }
   const { fingerprint } = parseKeyFile(keyFile, key!.toString('utf8'));
   if (fingerprint !== manifest.keyFingerprint) {
-    throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir}: the key's fingerprint ${fingerprint.slice(0, 16)}… is not the manifest's ${manifest.keyFingerprint.slice(0, 16)}…`);
+    throw new FedwardenError('STORAGE_MISMATCH', `backup ${dir}: the key's fingerprint ${shortFingerprint(fingerprint)} is not the manifest's ${shortFingerprint(manifest.keyFingerprint)}`);
   }
   return { manifest, key: key! };
 }
@@ -201,10 +201,10 @@ function checkRestoredDatabase(path: string, manifest: BackupManifest, source: s
       throw new FedwardenError('STORAGE_CORRUPT', `restore: the database in backup ${source} fails verify: ${report.problems.join('; ')}`);
     }
     const mismatches: string[] = [];
-    if (report.summary.headHash !== manifest.database.auditHead) mismatches.push(`audit head ${report.summary.headHash.slice(0, 16)}…, the manifest's ${manifest.database.auditHead.slice(0, 16)}…`);
+    if (report.summary.headHash !== manifest.database.auditHead) mismatches.push(`audit head ${shortFingerprint(report.summary.headHash)}, the manifest's ${shortFingerprint(manifest.database.auditHead)}`);
     if (report.summary.lastRound !== manifest.database.lastFinishedRound) mismatches.push(`last finished round ${report.summary.lastRound}, the manifest's ${manifest.database.lastFinishedRound}`);
     const recorded = store.keyFingerprint();
-    if (recorded !== undefined && recorded !== manifest.keyFingerprint) mismatches.push(`key fingerprint ${recorded.slice(0, 16)}…, the manifest's ${manifest.keyFingerprint.slice(0, 16)}…`);
+    if (recorded !== undefined && recorded !== manifest.keyFingerprint) mismatches.push(`key fingerprint ${shortFingerprint(recorded)}, the manifest's ${shortFingerprint(manifest.keyFingerprint)}`);
     if (mismatches.length > 0) throw new FedwardenError('STORAGE_MISMATCH', `restore: the database in backup ${source} does not match its manifest: ${mismatches.join('; ')}`);
     return report;
   } finally {

@@ -74,3 +74,12 @@ export function guardStorage<T>(what: string, doing: string, fn: () => T): T {
     throw storageError(err, what, doing);
   }
 }
+
+/** guardStorage for an asynchronous file-system step (backup, restore). */
+export async function io<T>(what: string, doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw storageError(err, what, doing);
+  }
+}
