@@ -11,6 +11,7 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    setupFiles: ['test/support/yield-between-tests.ts'],
     fileParallelism: false,
   },
 });

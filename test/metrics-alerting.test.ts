@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoundRecord } from '@fedwarden/coordinator';
 import { PROTOCOL_VERSION } from '@fedwarden/shared';
 import { fakeClients, startFederation, type TestFederation } from './support/federation.ts';
+import { runProcess } from './support/run-process.ts';
 import { within } from './support/within.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -145,6 +146,7 @@ describe('metrics an operator alerts on', () => {
 
 /** promtool from PATH, or the one $PROMTOOL names. */
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
+/** Sync on purpose: skipIf needs the answer while tests are collected, and `--version` returns at once. */
 const promtool = spawnSync(PROMTOOL, ['--version'], { encoding: 'utf8' });
 const hasPromtool = promtool.error === undefined && promtool.status === 0;
 const requirePromtool = process.env.FEDWARDEN_REQUIRE_PROMTOOL === '1';
@@ -152,9 +154,9 @@ const requirePromtool = process.env.FEDWARDEN_REQUIRE_PROMTOOL === '1';
 describe('promtool check metrics', () => {
   it.skipIf(!hasPromtool && !requirePromtool)(
     hasPromtool ? 'finds no problem in a real scrape' : `cannot run: ${PROMTOOL} not found (install it: apt-get install prometheus, or set PROMTOOL)`,
-    () => {
+    async () => {
       expect(hasPromtool, `${PROMTOOL} not found: apt-get install prometheus (FEDWARDEN_REQUIRE_PROMTOOL=1 is set)`).toBe(true);
-      const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: final, encoding: 'utf8' });
+      const check = await runProcess(PROMTOOL, ['check', 'metrics'], { input: final });
       expect({ status: check.status, problems: (check.stdout + check.stderr).trim() }).toEqual({ status: 0, problems: '' });
     },
   );
@@ -234,9 +236,9 @@ describe('the alerting rules (docs/prometheus/fedwarden-alerts.yml)', () => {
     expect(exprs.flatMap((e) => metricsIn(e).filter((m) => !names.has(m) && !SYNTHETIC.has(m)))).toEqual([]);
   });
 
-  it.skipIf(!hasPromtool && !requirePromtool)(hasPromtool ? 'pass promtool check rules' : `cannot run promtool check rules: ${PROMTOOL} not found`, () => {
+  it.skipIf(!hasPromtool && !requirePromtool)(hasPromtool ? 'pass promtool check rules' : `cannot run promtool check rules: ${PROMTOOL} not found`, async () => {
     expect(hasPromtool, `${PROMTOOL} not found: apt-get install prometheus (FEDWARDEN_REQUIRE_PROMTOOL=1 is set)`).toBe(true);
-    const check = spawnSync(PROMTOOL, ['check', 'rules', path], { encoding: 'utf8' });
+    const check = await runProcess(PROMTOOL, ['check', 'rules', path]);
     expect(check.status, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
   });
