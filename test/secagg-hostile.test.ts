@@ -73,8 +73,13 @@ function expectExact(global: Float32Array, expected: Float32Array): void {
 
 describe('a hostile member in a secure group, over sockets', () => {
   it('corrupts one unmask share while a secret has exactly t shares: the round aborts cleanly, the culprit named', async () => {
-    const hand: HostileHand = (stage, msg) =>
-      stage === 'unmask' && msg.kind === 'saUnmaskReply' ? { ...msg, selfShares: mapEntries(msg.selfShares, (e, k) => (k === 0 ? flip(e.bytes) : e.bytes)) } : msg;
+    // p0 vanishes at unmask, so every other survivor's self-mask seed has exactly t = 4 shares left (held by the
+    // other four survivors): corrupting p1's leaves it 3. (Group order follows the grouping key: p1 is found by id.)
+    const hand: HostileHand = (stage, msg, place) => {
+      if (stage !== 'unmask' || msg.kind !== 'saUnmaskReply') return msg;
+      const p1 = place.peers.find((p) => p.participantId === 'p1')!.index;
+      return { ...msg, selfShares: mapEntries(msg.selfShares, (e) => (e.index === p1 ? flip(e.bytes) : e.bytes)) };
+    };
     const { record, global, reputation } = await round(hand, [0, 'unmask']);
     expect(record.outcome).toBe('aborted');
     expect(record.reason).toMatch(/good shares, threshold is 4/);

@@ -22,6 +22,7 @@ describe('fedwarden simulate', async () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--group-policy <policy>\s+secure groups across rounds[\s\S]*default:\s+"fixed"/);
     expect(help.stdout).toContain('--attack-option <attack.option=value>');
+    expect(help.stdout).toMatch(/--placement <how>\s+which participants are Byzantine: random, or spread[\s\S]*?the same as random\)[\s\S]*?default:\s+"random"/);
     const typo = await sim(['simulate', '--clints', '3']);
     expect(typo.status).toBe(2);
     expect(typo.stderr).toContain("error [USAGE]: unknown option '--clints'");
@@ -36,6 +37,9 @@ describe('fedwarden simulate', async () => {
     expect(option.status).toBe(2);
     expect(option.stderr).toContain('alie has no settable option "q"; it has z');
     expect(option.stdout).toBe('');
+    const placement = await sim(['simulate', '--placement', 'clustered']);
+    expect(placement.status).toBe(2);
+    expect(placement.stderr).toContain('error [BAD_CONFIG]: --placement must be "random" or "spread", got "clustered"');
   }, CLI_TEST_MS);
 });
 

@@ -174,15 +174,25 @@ export const configSchema = z.strictObject({
       /** Members per secure group; a round with fewer selected participants than this aborts. */
       groupSize: z.number().int().min(3).max(DEFAULT_LIMITS.maxGroupSize).default(5),
       /**
-       * "fixed": the same participants share a group every round (as far as selection allows), so an observer
-       * of many rounds cannot difference group sums to isolate one participant (Lam et al., ICML 2021), but
-       * per-participant reputation only sees group evidence. "reshuffle": new groups each round, which lets
-       * reputation single out attackers but lets an observer of many rounds disaggregate updates.
-       * "reputation": new groups each round, filled in order of reputation, so that suspects share groups
-       * with suspects and trusted participants with trusted ones (adaptive group testing); the privacy cost
-       * of "reshuffle", and the groups' composition follows the reputation book.
+       * "fixed": every enrolled participant has a home group (slices of the enrolled in the order of a keyed hash
+       * under the coordinator's grouping key, secagg/grouping-key.ts), run each round with its selected members;
+       * absences, exclusions and dropouts never move anyone, enrolling or removing participants re-cuts the
+       * slices. An observer of many rounds can difference group sums only where a group ran with different
+       * members (minGroupSize), and per-participant reputation only sees group evidence. "reshuffle": new groups
+       * each round, which lets reputation single out attackers but lets an observer of many rounds disaggregate
+       * updates (Lam et al., ICML 2021). "reputation": new groups each round, filled in order of reputation, so
+       * that suspects share groups with suspects and trusted participants with trusted ones (adaptive group
+       * testing); the privacy cost of "reshuffle". Groups are drawn with the grouping key, never config.seed, so
+       * participants cannot predict them. Numbers: docs/secure-groups.md.
        */
       groupPolicy: z.enum(['fixed', 'reshuffle', 'reputation']).default('fixed'),
+      /**
+       * "fixed" only: the fewest selected members with which a home group runs; one with fewer sits out the round
+       * (recorded with a reason per group) rather than join another group. 0 = default max(3, groupSize − 1), so that
+       * one absent or excluded member does not idle the other four; groupSize stops disaggregation for good but
+       * idles every group that misses anyone (docs/secure-groups.md has the numbers). At most groupSize.
+       */
+      minGroupSize: z.number().int().min(0).default(0),
       /**
        * Neighbour degree k in the group's graph; 0 = default: complete up to 16 members, else the smallest
        * even k ≥ 2·⌈log2 n⌉ (SecAgg+) that survives `maxDropout` with failure probability ≤ 1e-3.
@@ -197,7 +207,7 @@ export const configSchema = z.strictObject({
       /** Deadline for each protocol stage after training (keys → encaps → shares → masked → unmask), ms. */
       stageTimeoutMs: positiveInt.default(30_000),
     })
-    .default({ groupSize: 5, groupPolicy: 'fixed', degree: 0, maxDropout: 0.1, threshold: 0, clip: 1, stageTimeoutMs: 30_000 }),
+    .default({ groupSize: 5, groupPolicy: 'fixed', minGroupSize: 0, degree: 0, maxDropout: 0.1, threshold: 0, clip: 1, stageTimeoutMs: 30_000 }),
   aggregation: z
     .strictObject({
       /**
@@ -239,8 +249,15 @@ export const configSchema = z.strictObject({
       isolationThreshold: z.number().gt(0.5).lt(1).default(0.6),
       /** Accuracy drop (absolute) below the recent best that raises a degradation alert. */
       accuracyDrop: z.number().positive().default(0.05),
+      /**
+       * An isolation-forest alert (warning or worse) gives its unit's members doubt evidence (reputation) only when
+       * the forest scored against at least this many rounds and rows of history (anomaly/anomaly-doubt.ts). A
+       * evidenceMinRounds above windowRounds means never.
+       */
+      evidenceMinRounds: z.number().int().min(1).default(3),
+      evidenceMinRows: z.number().int().min(1).default(50),
     })
-    .default({ windowRounds: 10, isolationThreshold: 0.6, accuracyDrop: 0.05 }),
+    .default({ windowRounds: 10, isolationThreshold: 0.6, accuracyDrop: 0.05, evidenceMinRounds: 3, evidenceMinRows: 50 }),
   /**
    * Rules over the anomaly detectors' findings and the channels they notify (alerting/; README "Alerting"). One
    * open alert per key (a participant, a secure group's members, or a round-level feature); repeats update it.
@@ -426,6 +443,16 @@ export function parseConfig(input: unknown): CoordinatorConfig {
   if (secagg.groupSize > limits.maxGroupSize) {
     throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.groupSize exceeds limits.maxGroupSize`);
   }
+  const minGroupSize = effectiveMinGroupSize(secagg);
+  if (secagg.minGroupSize !== 0 && (secagg.minGroupSize < 3 || secagg.minGroupSize > secagg.groupSize)) {
+    throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.minGroupSize ${secagg.minGroupSize} must be 0 (default) or in 3..groupSize ${secagg.groupSize}`);
+  }
+  if (secagg.groupPolicy === 'fixed' && secagg.threshold > 0 && secagg.threshold > Math.min(secagg.degree > 0 ? secagg.degree : Infinity, minGroupSize - 1)) {
+    throw new FedwardenError(
+      'BAD_CONFIG',
+      `invalid coordinator config: secagg.threshold ${secagg.threshold} exceeds the degree of a fixed group running with secagg.minGroupSize ${minGroupSize} members`,
+    );
+  }
   if (secagg.degree % 2 === 1) {
     throw new FedwardenError('BAD_CONFIG', 'invalid coordinator config: secagg.degree must be even (a k-regular ring needs k/2 per side)');
   }
@@ -439,6 +466,11 @@ export function parseConfig(input: unknown): CoordinatorConfig {
     throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.threshold must exceed half the degree (${k})`);
   }
   return result.data;
+}
+
+/** secagg.minGroupSize, its default (0) resolved: max(3, groupSize − 1). */
+export function effectiveMinGroupSize(secagg: Pick<CoordinatorConfig['secagg'], 'groupSize' | 'minGroupSize'>): number {
+  return secagg.minGroupSize > 0 ? secagg.minGroupSize : Math.max(3, secagg.groupSize - 1);
 }
 
 /** How an operator enrols a participant, for the messages of a config that cannot run. */

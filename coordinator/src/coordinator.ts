@@ -40,6 +40,7 @@ import type { RoundRecord } from './rounds/round-record.ts';
 import type { LoopStage, StageChange } from './rounds/round-stage.ts';
 import { reputationStandings, type ReputationStanding } from './reputation/standing.ts';
 import { RoundRunner, type RoundHooks } from './rounds/round-runner.ts';
+import { checkGroupingKey, groupingKeyFromIdentity } from './secagg/grouping-key.ts';
 import { updateRefused } from './rounds/update-collector.ts';
 import { SqliteStore, type CoordinatorStore, type ResumeState } from './storage/store.ts';
 
@@ -71,6 +72,12 @@ export interface CoordinatorOptions extends RoundHooks {
    * the same operator token. Ignored when config.operator.enabled is false.
    */
   readonly operatorRoutes?: readonly OperatorRoute[];
+  /**
+   * The secret that orders participants into secure groups (secagg/grouping-key.ts). Default: derived from the
+   * identity's secret key, so participants cannot predict their groups. Simulations and tests pass
+   * groupingKeyFromSeed(seed) to replay a run; a real federation must not (anyone with the seed can recompute it).
+   */
+  readonly groupingKey?: Uint8Array;
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -117,6 +124,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     super();
     // Before anything is opened: a config no round can start with would otherwise wait forever.
     checkEnrolment(config);
+    if (options.groupingKey !== undefined) checkGroupingKey(options.groupingKey, 'Coordinator: options.groupingKey');
     this.store = options.store ?? SqliteStore.open();
     this.hasEvaluator = options.evaluate !== undefined;
     const resumed = this.store.resume(config.participants);
@@ -126,6 +134,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.identities = new ParticipantIdentities(this.store, this.log);
     this.manifests = new ManifestAgreement(config.model.manifestSha256);
     this.restore(resumed);
+    this.resumeDefences(resumed);
     this.metrics = new CoordinatorMetrics({
       participants: () => this.participants.size,
       connections: () => this.server.connectionCount,
@@ -156,6 +165,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       store: this.store,
       metrics: this.metrics,
       participants: this.participants,
+      groupingKey: options.groupingKey ?? groupingKeyFromIdentity(identity.keyPair),
       identityKey: (id) => this.identities.key(id),
       evaluate: options.evaluate,
       reference: options.reference,
@@ -392,6 +402,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Continue from storage: the federation's manifest and latest global adapter, and its finished rounds. */
+  /**
+   * The anomaly detector's state from storage: the isolation forest's history, and the last completed round's
+   * global step (cosineToPrevious) as the difference of its checkpoint and the one before it, equal to the step
+   * up to float32 rounding. Reputation resumes from the store by itself.
+   */
+  private resumeDefences(state: ResumeState): void {
+    const completed = this.records.filter((r) => r.outcome === 'completed').map((r) => r.round);
+    const last = completed.at(-1);
+    const after = last === undefined ? undefined : this.store.checkpoint(last)?.adapter;
+    const before = last === undefined ? undefined : this.store.checkpoint(completed.at(-2) ?? 0)?.adapter;
+    const step = after !== undefined && before !== undefined && after.length === before.length ? Float32Array.from(after, (x, i) => x - (before[i] as number)) : undefined;
+    this.defences.resume(state.isolationHistory, step);
+  }
+
   private restore(state: ResumeState): void {
     if (state.manifest) {
       try {

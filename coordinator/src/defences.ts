@@ -1,7 +1,9 @@
 /**
  * The coordinator's defences around aggregation, for one federation: the configured strategy, the beta
  * reputation book it feeds (and that weights and excludes participants), and the anomaly detectors that
- * watch every round. Pure bookkeeping over the round's units: no sockets, storage or clocks.
+ * watch every round. The isolation forest's reliable findings are doubt evidence (anomaly/anomaly-doubt.ts),
+ * recorded with the rest of the round's evidence in one recordRound, so that they are stored with the round
+ * and never counted twice. Pure bookkeeping over the round's units: no sockets, storage or clocks.
  */
 import { deriveSeed, type RoundOutcome } from '@fedwarden/shared';
 import { createStrategy } from './aggregation/registry.ts';
@@ -9,12 +11,13 @@ import { checkAggregationResult } from './aggregation/result-check.ts';
 import { capWeights } from './aggregation/weight-cap.ts';
 import type { AggregationResult, AggregationUnit, Strategy, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 import type { Alert } from './anomaly/alert.ts';
+import { anomalyDoubts, type AnomalyDoubtOptions } from './anomaly/anomaly-doubt.ts';
 import { DegradationDetector } from './anomaly/degradation-detector.ts';
-import { IsolationForestDetector } from './anomaly/isolation-forest-detector.ts';
+import { IsolationForestDetector, type FeatureRow } from './anomaly/isolation-forest-detector.ts';
 import { computeUnitFeatures } from './anomaly/unit-features.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { createBetaReputation, type BetaReputation, type UnitEvidence } from './reputation/beta-reputation.ts';
-import { evidenceFromResult } from './reputation/evidence.ts';
+import { evidenceFromResult, withDoubts } from './reputation/evidence.ts';
 import type { ReputationStore } from './reputation/reputation-store.ts';
 
 /** What participants reported about the training behind a unit (a group's means in secagg mode). */
@@ -35,13 +38,18 @@ export interface RefusedUnit {
 }
 
 export interface Review extends AggregationResult {
-  /** Units kept although they point against the trusted reference within its noise (negative reputation evidence). */
+  /**
+   * Units kept with doubt evidence against their members: pointing against the trusted reference (or the
+   * consensus) within its noise, or anomalous to a reliable isolation forest.
+   */
   readonly doubted: readonly UnitVerdict[];
   readonly alerts: Alert[];
   /** Participants this round's evidence excluded from the next rounds. */
   readonly excluded: readonly string[];
   /** Why the isolation forest did not score this round's units (too little history…); absent when it did. */
   readonly isolationSkipped?: string;
+  /** The rows this round added to the isolation forest's history: stored with the round, for resume() after a restart. */
+  readonly isolationHistory: readonly FeatureRow[];
 }
 
 export class Defences {
@@ -51,6 +59,7 @@ export class Defences {
   private readonly degradation: DegradationDetector;
   private previousStep: Float32Array | undefined;
   private readonly weightCap: number;
+  private readonly anomalyDoubt: AnomalyDoubtOptions;
 
   /** `strategy`: the operator's own (extensions), in place of the one config.aggregation names. */
   constructor(config: CoordinatorConfig, store?: ReputationStore, strategy?: Strategy) {
@@ -62,6 +71,18 @@ export class Defences {
       threshold: config.anomaly.isolationThreshold,
     });
     this.degradation = new DegradationDetector({ accuracyDrop: config.anomaly.accuracyDrop });
+    this.anomalyDoubt = { minHistoryRounds: config.anomaly.evidenceMinRounds, minHistoryRows: config.anomaly.evidenceMinRows };
+  }
+
+  /**
+   * Take up where a stopped coordinator left off: the isolation forest's history from the rows its reviewed
+   * rounds added (each review's isolationHistory, oldest first, as storage kept them), and the last completed
+   * round's global step (the cosineToPrevious feature's reference), when known. The reputation book resumes
+   * from its own store.
+   */
+  resume(isolationHistory: ReadonlyArray<readonly FeatureRow[]>, previousStep?: Float32Array): void {
+    this.isolation.restore(isolationHistory);
+    if (previousStep !== undefined) this.previousStep = previousStep.slice();
   }
 
   get strategyName(): string {
@@ -86,7 +107,8 @@ export class Defences {
    * Throws, before anything is recorded, when the strategy throws or returns a malformed result. `refused`
    * units never reach the strategy: they are listed as rejected, and their members get 'rejected' evidence.
    * `blamed`: participants the secure-aggregation protocol found at fault this round (negative evidence, like a
-   * rejection).
+   * rejection). Units the isolation forest reliably finds anomalous give doubt evidence (anomaly/anomaly-doubt.ts)
+   * and are listed as doubted; the forest never rejects a unit.
    */
   review(
     round: number,
@@ -108,7 +130,6 @@ export class Defences {
       this.strategy.name,
     );
     const evidence = [...refusedEvidence(refused), ...(result.evidence ?? evidenceFromResult(units, result)), ...blameEvidence(blamed)];
-    const excluded = this.reputation.recordRound(round, evidence);
     // Malformed units were rejected by the strategy's sanity check; the detectors score the well-formed ones.
     const observations = units
       .filter((u) => u.delta.length === dim)
@@ -117,16 +138,24 @@ export class Defences {
     // strategy drew from `seed`.
     const rows = computeUnitFeatures(observations, result.step, previousStep, deriveSeed(seed, 0x6e636f73));
     const report = this.isolation.observe(round, rows, deriveSeed(seed, 0x69666f72), new Set(result.kept));
+    const kept = new Set(result.kept);
+    const anomalous = [...anomalyDoubts(report, this.anomalyDoubt).units].filter(([id]) => kept.has(id));
+    const excluded = this.reputation.recordRound(round, withDoubts(evidence, new Set(anomalous.map(([id]) => id))));
+    const doubted = result.doubted ?? [];
+    const alsoDoubted = anomalous
+      .filter(([id]) => !doubted.some((v) => v.id === id))
+      .map(([id, f]) => ({ id, reason: `anomalous to the isolation forest (${f.alert.severity}, score ${f.alert.score.toFixed(3)}, ${f.feature} robust z ${f.z >= 0 ? '+' : ''}${f.z.toFixed(1)})` }));
     if (result.kept.length > 0) this.previousStep = result.step;
     return {
       step: result.step,
       kept: result.kept,
       rejected: [...refusedVerdicts(refused), ...result.rejected],
       adjusted: result.adjusted,
-      doubted: result.doubted ?? [],
+      doubted: [...doubted, ...alsoDoubted],
       alerts: report.alerts,
       excluded,
       ...(report.skipped !== undefined ? { isolationSkipped: report.skipped } : {}),
+      isolationHistory: report.remembered,
     };
   }
 

@@ -20,6 +20,7 @@ export {
   type FedwardenStrategy,
   type PipelineStep,
 } from './aggregation/robust-pipeline.ts';
+export type { CollusionDiagnostics, CollusionOptions } from './aggregation/collusion.ts';
 export { createFedAvg } from './aggregation/fedavg-strategy.ts';
 export { createCoordinateMedian } from './aggregation/coordinate-median.ts';
 export { createTrimmedMean } from './aggregation/trimmed-mean.ts';
@@ -62,7 +63,8 @@ export type { ReputationStanding } from './reputation/standing.ts';
 export { fedAvg } from './aggregation/fedavg.ts';
 export type { AggregationUnit, AggregationResult, Strategy, StrategyContext, TrustedReference, UnitVerdict } from './aggregation/strategy.ts';
 export { SecaggGroup, type SecaggResult, type SecaggGroupParams } from './secagg/group-protocol.ts';
-export { partitionGroups, type GroupPolicy } from './secagg/groups.ts';
+export { homeGroups, partitionGroups, type GroupPolicy, type Grouping, type GroupingRequest, type PlannedGroup, type SittingOut } from './secagg/groups.ts';
+export { GROUPING_KEY_BYTES, groupingKeyFromIdentity, groupingKeyFromSeed } from './secagg/grouping-key.ts';
 export { checkSumRange, honestSumRange, type SumRange, type SumRangeVerdict } from './secagg/sum-range.ts';
 export { SqliteStore, type CoordinatorStore, type ResumeState, type SqliteStoreOptions, type StoredRoundRecord } from './storage/store.ts';
 export { DB_FILE_NAME, databasePath } from './storage/database.ts';

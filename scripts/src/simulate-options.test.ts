@@ -5,7 +5,7 @@ describe('pnpm simulate options', () => {
   it('runs a single federation without a trusted reference by default', () => {
     const cmd = parseSimulateArgs([]);
     expect(cmd.mode).toBe('single');
-    expect(cmd.options).toMatchObject({ clients: 10, rounds: 10, root: 0, groupPolicy: 'fixed', attack: 'none', byzantine: 0 });
+    expect(cmd.options).toMatchObject({ clients: 10, rounds: 10, root: 0, groupPolicy: 'fixed', attack: 'none', byzantine: 0, placement: 'random' });
   });
 
   it('defaults the matrix to the adversarial setting with 100 root digits, and passes every flag to its cells', () => {
@@ -16,6 +16,17 @@ describe('pnpm simulate options', () => {
     const flag = (name: string) => cmd.matrix.cellArgs[cmd.matrix.cellArgs.indexOf(name) + 1];
     expect([flag('--root'), flag('--group-policy'), flag('--clients')]).toEqual(['100', 'reputation', '50']);
     expect(cmd.matrix.attacks).toEqual(['none', 'label-flip', 'sign-flip', 'gaussian-noise', 'scaling', 'alie', 'ipm', 'sybil', 'free-rider', 'on-off']);
+  });
+
+  it('takes --placement random or spread, passes it to the matrix cells, and keeps a spread matrix apart', () => {
+    expect(parseSimulateArgs(['--placement', 'spread']).options.placement).toBe('spread');
+    const cmd = parseSimulateArgs(['--matrix', '--privacy', 'secagg', '--placement', 'spread']);
+    if (cmd.mode !== 'matrix') throw new Error('expected a matrix');
+    expect(cmd.matrix.cellArgs[cmd.matrix.cellArgs.indexOf('--placement') + 1]).toBe('spread');
+    expect(cmd.matrix.outDir).toBe('out/matrix-secagg-seed1-spread');
+    const random = parseSimulateArgs(['--matrix']);
+    expect(random.mode === 'matrix' && random.matrix.outDir).toBe('out/matrix-trusted-seed1');
+    expect(() => parseSimulateArgs(['--placement', 'clustered'])).toThrow('--placement must be "random" or "spread", got "clustered"');
   });
 
   it('takes explicit values over either default', () => {

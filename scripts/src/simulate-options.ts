@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { STRATEGY_NAMES, type StrategyName } from '@fedwarden/coordinator';
 import { parseAttackSetting, settingsFor, type AttackSetting } from './attacks/attack-settings.ts';
 import { attackNames, createAttack } from './attacks/registry.ts';
+import { PLACEMENTS, type Placement } from './byzantine-placement.ts';
 
 /** A defence is one of the coordinator's aggregation strategies. */
 export const DEFENCES = STRATEGY_NAMES;
@@ -27,6 +28,8 @@ export interface SimulationOptions {
   readonly attackSettings: readonly AttackSetting[];
   /** Fraction of participants that are Byzantine. */
   readonly byzantine: number;
+  /** Where the Byzantine participants sit (byzantine-placement.ts): a seeded draw, or spread over round 1's secure groups. */
+  readonly placement: Placement;
   readonly defence: Defence;
   /** Root digits the coordinator trains its trusted reference update on (FLTrust); 0: no reference. */
   readonly root: number;
@@ -85,12 +88,18 @@ export const SIMULATE_FLAGS = {
   attack: { type: 'string', value: 'name', default: 'none', help: 'attack of the Byzantine participants (none, label-flip, sign-flip, …)' },
   'attack-option': { type: 'string', value: 'attack.option=value', multiple: true, help: "set an attack's parameter (repeatable)" },
   byzantine: { type: 'string', value: 'f', help: 'fraction of Byzantine participants (default 0; --matrix: 0.2)' },
+  placement: {
+    type: 'string',
+    value: 'how',
+    default: 'random',
+    help: 'which participants are Byzantine: random, or spread (at most one per secure group of the first secagg round, as evenly as possible when there are more; with --privacy trusted the same as random)',
+  },
   defence: { type: 'string', value: 'name', default: 'fedwarden', help: `aggregation strategy: ${STRATEGY_NAMES.join(', ')}` },
   root: { type: 'string', value: 'n', help: "root digits for the coordinator's trusted reference (default 0; --matrix: 100)" },
   matrix: { type: 'boolean', default: false, help: 'run attacks × defences and write a table and plot' },
   attacks: { type: 'string', value: 'a,b', help: '--matrix: attacks to run (default: none and every attack)' },
   defences: { type: 'string', value: 'x,y', help: '--matrix: defences to run (default: all)' },
-  out: { type: 'string', value: 'dir', help: '--matrix: output directory (default out/matrix-<privacy>-seed<seed>)' },
+  out: { type: 'string', value: 'dir', help: '--matrix: output directory (default out/matrix-<privacy>-seed<seed>, with -spread for --placement spread)' },
   dashboard: {
     type: 'string',
     value: 'port',
@@ -170,6 +179,8 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
   if (groupPolicy !== 'fixed' && groupPolicy !== 'reshuffle' && groupPolicy !== 'reputation') {
     throw new Error(`--group-policy must be "fixed", "reshuffle" or "reputation", got "${groupPolicy}"`);
   }
+  const placement = values.placement;
+  if (!(PLACEMENTS as readonly string[]).includes(placement)) throw new Error(`--placement must be ${PLACEMENTS.map((p) => `"${p}"`).join(' or ')}, got "${placement}"`);
   const defence = checkDefence(values.defence);
   const options: SimulationOptions = {
     clients: int('clients', pick('clients', '10'), 1),
@@ -186,6 +197,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     attack: values.attack,
     attackSettings: (values['attack-option'] ?? []).map(parseAttackSetting),
     byzantine: fraction('byzantine', pick('byzantine', '0')),
+    placement: placement as Placement,
     defence,
     root: int('root', pick('root', '0'), 0),
     json: values.json,
@@ -211,6 +223,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     ['--group-policy', options.groupPolicy],
     ['--dropout', options.dropout],
     ['--byzantine', options.byzantine],
+    ['--placement', options.placement],
     ['--root', options.root],
   ].flatMap(([flag, value]) => [String(flag), String(value)]);
   return {
@@ -219,7 +232,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     matrix: {
       attacks,
       defences: values.defences ? values.defences.split(',').map(checkDefence) : [...DEFENCES],
-      outDir: values.out ?? `out/matrix-${options.privacy}-seed${options.seed}`,
+      outDir: values.out ?? `out/matrix-${options.privacy}-seed${options.seed}${options.placement === 'spread' ? '-spread' : ''}`,
       cellArgs,
     },
   };

@@ -4,15 +4,27 @@
  * fraction of Byzantine participants driven by one adversary (attacks/), vanishing participants, and either
  * privacy mode. Returns the per-round records and a JSON-ready summary.
  */
-import { Coordinator, ephemeralIdentity, generateOperatorToken, generateToken, hashToken, parseConfig, type RoundRecord } from '@fedwarden/coordinator';
+import {
+  Coordinator,
+  ephemeralIdentity,
+  generateOperatorToken,
+  generateToken,
+  groupingKeyFromSeed,
+  hashToken,
+  parseConfig,
+  partitionGroups,
+  type RoundRecord,
+} from '@fedwarden/coordinator';
 import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
-import { createLogger, createRng, deriveSeed, seededBytes, shuffle } from '@fedwarden/shared';
+import { createLogger, deriveSeed, seededBytes } from '@fedwarden/shared';
 import { Adversary } from './attacks/adversary.ts';
 import { settingsFor } from './attacks/attack-settings.ts';
 import { createAttack } from './attacks/registry.ts';
+import { attackersPerGroup, placeByzantine, type Placement } from './byzantine-placement.ts';
 import { alertRates, type AlertRates } from './report/alert-rates.ts';
 import type { SimulationOptions } from './simulate-options.ts';
 import { SimulatedParticipant } from './simulated-participant.ts';
+import { SimulatedTimeModel } from './simulated-train-time.ts';
 import { createReferenceTrainer } from './task/reference-trainer.ts';
 import { prepareMnistTask } from './task/mnist-task.ts';
 
@@ -26,6 +38,7 @@ export interface SimulationSummary {
   /** The attack's options set from the command line (--attack-option); {} for its defaults. */
   readonly attackOptions: Readonly<Record<string, number | string>>;
   readonly byzantine: number;
+  readonly placement: Placement;
   readonly defence: string;
   /** Root digits behind the coordinator's trusted reference update; 0: none. */
   readonly rootSamples: number;
@@ -59,6 +72,8 @@ export interface SimulationHooks {
   readonly dashboard?: (url: string) => void | Promise<void>;
   /** Awaited after the last round, while the coordinator and its dashboard still run. */
   readonly beforeStop?: () => Promise<void>;
+  /** Each round's record as the coordinator emits it (the replay test compares two runs' records). */
+  readonly round?: (record: RoundRecord) => void;
 }
 
 export async function runSimulation(opts: SimulationOptions, say: (line: string) => void, hooks: SimulationHooks = {}): Promise<SimulationSummary> {
@@ -83,7 +98,14 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   say(`  base model accuracy on rotated digits: ${(task.baseAccuracy * 100).toFixed(1)}%`);
 
   const ids = task.shards.map((_, i) => `p${String(i).padStart(3, '0')}`);
-  const byzantine = new Set(shuffle(createRng(deriveSeed(opts.seed, 0xb42)), [...ids]).slice(0, byzantineCount));
+  // Groups are ordered by a key from the seed (a real coordinator's comes from its secret key), so a run replays.
+  const groupingKey = groupingKeyFromSeed(opts.seed);
+  // Round 1 selects everyone (minParticipants is all of them), with equal reputation: its groups are these.
+  const firstGroups =
+    opts.privacy === 'secagg'
+      ? partitionGroups({ policy: opts.groupPolicy, enrolled: ids, selected: ids, groupSize: opts.groupSize, minGroupSize: opts.groupSize, key: groupingKey, round: 1, score: () => 1 }).groups.map((g) => g.members)
+      : undefined;
+  const byzantine = placeByzantine({ placement: opts.placement, ids, count: byzantineCount, seed: opts.seed, ...(firstGroups ? { firstGroups } : {}) });
   const attack = opts.attack === 'none' ? undefined : createAttack(opts.attack, attackOptions);
   const adversary = attack ? new Adversary(attack, opts.clients, [...byzantine], deriveSeed(opts.seed, 0xad7)) : undefined;
 
@@ -121,6 +143,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     : undefined;
   const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger('error', { component: 'coordinator' }), {
     evaluate,
+    groupingKey,
     ...(reference ? { reference } : {}),
   });
   const port = await coordinator.listen();
@@ -132,19 +155,27 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   coordinator.on('round', (record) => {
     const accuracy = record.accuracy ?? rows.at(-1)?.accuracy ?? task.baseAccuracy;
     rows.push({ record, accuracy });
+    hooks.round?.(record);
     say(
       `${String(record.round).padStart(5)}  ${`${record.reported.length}/${record.selected.length}`.padStart(12)}  ` +
         `${(record.meanLoss?.toFixed(4) ?? '-').padStart(15)}  ${`${(accuracy * 100).toFixed(1)}%`.padStart(15)}` +
         `  ${String(record.rejected.length).padStart(8)}  ${String(record.alerts.length).padStart(6)}` +
         (record.outcome === 'aborted' ? `  aborted: ${record.reason}` : ''),
     );
+    if (record.round === 1 && record.groups && byzantine.size > 0) {
+      const ran = record.groups.filter((g) => g.status !== 'sat-out').map((g) => g.members);
+      const most = Math.max(0, ...attackersPerGroup(ran, byzantine));
+      say(`  round 1: at most ${most} Byzantine participant(s) in one of its ${ran.length} secure groups (--placement ${opts.placement})`);
+    }
   });
 
   const participants = task.shards.map((shard, i) => {
     const id = ids[i] as string;
     const isByzantine = adversary !== undefined && byzantine.has(id);
     // A Byzantine participant's wrapped model poisons its data per round itself (on-off poisons only later).
-    const model: TrainableModel = isByzantine ? adversary.wrap(id, task.createModel()) : task.createModel();
+    const trainer: TrainableModel = isByzantine ? adversary.wrap(id, task.createModel()) : task.createModel();
+    // Reports a training time drawn from the seed, not the measured one, so that the anomaly detectors replay.
+    const model = new SimulatedTimeModel(trainer, deriveSeed(opts.seed, 4000 + i));
     return new SimulatedParticipant(
       {
         url: `ws://127.0.0.1:${port}`,
@@ -186,6 +217,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     attack: opts.attack,
     attackOptions,
     byzantine: opts.byzantine,
+    placement: opts.placement,
     defence: opts.defence,
     rootSamples: opts.root,
     seed: opts.seed,

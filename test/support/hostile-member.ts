@@ -5,7 +5,7 @@
  * own identity key (a hostile member signs its lies; resign.ts). It answers rounds until the coordinator finishes.
  */
 import { SecaggClient } from '@fedwarden/client';
-import { toFedwardenError, type AdapterManifest, type Message, type MessageOf } from '@fedwarden/shared';
+import { toFedwardenError, type AdapterManifest, type Message, type MessageOf, type SecaggSetup } from '@fedwarden/shared';
 import { RawPeer } from './raw-peer.ts';
 import { resign } from './resign.ts';
 
@@ -15,7 +15,7 @@ export type SecaggStage = 'keys' | 'encaps' | 'shares' | 'masked' | 'survivors' 
  * Rewrites one stage message of the hostile member (`index` is its place in the group, `neighbours` its
  * partners); null withholds it.
  */
-export type HostileHand = (stage: SecaggStage, msg: Message, place: { index: number; neighbours: readonly number[] }) => Message | null;
+export type HostileHand = (stage: SecaggStage, msg: Message, place: Pick<SecaggSetup, 'index' | 'neighbours' | 'peers'>) => Message | null;
 
 export interface HostileMember {
   /** How each round ended, as the coordinator told it. */

@@ -137,24 +137,39 @@ export function checkAgainstReference(
   reference: TrustedReference,
   options: ReferenceOptions = {},
 ): ReferenceCheck {
-  const minCosine = options.minCosine ?? REFERENCE_DEFAULTS.minCosine;
-  if (!(minCosine >= -1 && minCosine < 1)) throw new RangeError(`checkAgainstReference: minCosine ${minCosine} not in [-1, 1)`);
   if (norms.length !== units.length) throw new RangeError('checkAgainstReference: one norm per unit');
   const norm = referenceNorm(reference.delta, 'reference');
-  const fraction = options.opposeFraction ?? REFERENCE_DEFAULTS.opposeFraction;
-  const mads = options.outlierMads ?? REFERENCE_DEFAULTS.outlierMads;
-  const sigmas = options.opposeSigmas ?? REFERENCE_DEFAULTS.opposeSigmas;
-  if (!(fraction >= 0 && Number.isFinite(fraction))) throw new RangeError(`checkAgainstReference: opposeFraction ${fraction}`);
-  if (!(mads >= 0 && Number.isFinite(mads))) throw new RangeError(`checkAgainstReference: outlierMads ${mads}`);
-  if (!(sigmas >= 0 && Number.isFinite(sigmas))) throw new RangeError(`checkAgainstReference: opposeSigmas ${sigmas}`);
   if (reference.replicates.length === 1) throw new RangeError('checkAgainstReference: one replicate gives no noise estimate; give none or ≥ 2');
   if (reference.replicates.some((v) => v.length !== reference.delta.length)) throw new RangeError('checkAgainstReference: a replicate differs in length from the reference');
   const cosines = cosinesWith(units, norms, reference.delta, norm);
   const noise = replicateNoise(units, norms, reference.replicates);
+  return { norm, cosines, noise, ...judgeByCosines(units, cosines, noise, options) };
+}
+
+/**
+ * The rules of the header over given cosines with some reference (aligned with `units`) and that reference's
+ * noise: what passed, what is rejected and what doubted. consensus.ts calls it with its own cosines.
+ */
+export function judgeByCosines(
+  units: readonly AggregationUnit[],
+  cosines: Float64Array,
+  noise: number,
+  options: ReferenceOptions = {},
+  name = 'the trusted reference',
+): Pick<ReferenceCheck, 'passed' | 'rejected' | 'doubted'> {
+  const minCosine = options.minCosine ?? REFERENCE_DEFAULTS.minCosine;
+  const fraction = options.opposeFraction ?? REFERENCE_DEFAULTS.opposeFraction;
+  const mads = options.outlierMads ?? REFERENCE_DEFAULTS.outlierMads;
+  const sigmas = options.opposeSigmas ?? REFERENCE_DEFAULTS.opposeSigmas;
+  if (!(minCosine >= -1 && minCosine < 1)) throw new RangeError(`checkAgainstReference: minCosine ${minCosine} not in [-1, 1)`);
+  if (!(fraction >= 0 && Number.isFinite(fraction))) throw new RangeError(`checkAgainstReference: opposeFraction ${fraction}`);
+  if (!(mads >= 0 && Number.isFinite(mads))) throw new RangeError(`checkAgainstReference: outlierMads ${mads}`);
+  if (!(sigmas >= 0 && Number.isFinite(sigmas))) throw new RangeError(`checkAgainstReference: opposeSigmas ${sigmas}`);
+  if (cosines.length !== units.length) throw new RangeError(`judgeByCosines: ${cosines.length} cosines for ${units.length} units`);
   const passed: boolean[] = [];
   const rejected: UnitVerdict[] = [];
   const doubted: UnitVerdict[] = [];
-  if (units.length === 0) return { norm, cosines, noise, passed, rejected, doubted };
+  if (units.length === 0) return { passed, rejected, doubted };
   const signal = quantile(cosines, 0.9);
   const against = -fraction * signal;
   const beyondNoise = -sigmas * noise;
@@ -169,10 +184,10 @@ export function checkAgainstReference(
       : cos < outlier ? `< ${outlier.toFixed(3)}, an outlier`
       : undefined;
     passed.push(why === undefined);
-    if (why !== undefined) rejected.push({ id: u.id, reason: `points away from the trusted reference (cosine ${cos.toFixed(3)} ${why})` });
+    if (why !== undefined) rejected.push({ id: u.id, reason: `points away from ${name} (cosine ${cos.toFixed(3)} ${why})` });
     else if (opposes) {
-      doubted.push({ id: u.id, reason: `points away from the trusted reference within its noise (cosine ${cos.toFixed(3)} ≤ ${against.toFixed(3)}, > ${beyondNoise.toFixed(3)} = −${sigmas} σ)` });
+      doubted.push({ id: u.id, reason: `points away from ${name} within its noise (cosine ${cos.toFixed(3)} ≤ ${against.toFixed(3)}, > ${beyondNoise.toFixed(3)} = −${sigmas} σ)` });
     }
   });
-  return { norm, cosines, noise, passed, rejected, doubted };
+  return { passed, rejected, doubted };
 }

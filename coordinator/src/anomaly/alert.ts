@@ -1,7 +1,8 @@
 /**
  * An alert: one finding of an anomaly detector about one round, and possibly one aggregation unit. Alerts are
  * logged, counted in metrics, shown on the dashboard and recorded with the round (DESIGN.md, "Anomaly
- * detectors"); detectors only produce them and never act on them.
+ * detectors"); detectors only produce them and never act on them (the defences turn reliable isolation-forest
+ * alerts into doubt evidence: anomaly-doubt.ts).
  *
  * Severity:
  *   info      weak evidence, worth recording, not worth a look on its own (e.g. a unit unusual only jointly).

@@ -71,7 +71,8 @@ describe('IsolationForestDetector', () => {
     const rows = ordinaryRows(SEED);
     const detector = new IsolationForestDetector();
     const first = detector.observe(1, withUnit(rows(1), 'u0', { norm: 50 }), 1);
-    expect(first).toEqual({ alerts: [], scores: [], skipped: 'history has 0 rows, needs 20' });
+    expect(first).toMatchObject({ alerts: [], scores: [], skipped: 'history has 0 rows, needs 20', historyRows: 0, historyRounds: 0 });
+    expect(first.remembered).toHaveLength(10); // every row counts as kept here; they joined the history
     // Five secure groups a round: rounds 1–4 are skipped (0, 5, 10, 15 rows < 20), round 5 runs.
     const groups = new IsolationForestDetector();
     const skipped = [1, 2, 3, 4, 5].map((round) => groups.observe(round, rows(round, 5), round).skipped);
@@ -82,6 +83,27 @@ describe('IsolationForestDetector', () => {
     large.observe(1, first50, 1, new Set(first50.slice(0, 40).map((r) => r.id)));
     expect(large.observe(2, rows(2, 50), 2).skipped).toBe('history has 40 rows, needs 50');
     expect(large.observe(3, rows(3, 50), 3).skipped).toBeUndefined();
+  });
+
+  it('reports the rows that joined its history, from which a restarted detector scores as the first one does', () => {
+    const rows = ordinaryRows(SEED);
+    const detector = new IsolationForestDetector({ windowRounds: 3 });
+    const remembered = [1, 2, 3, 4].map((round) => {
+      const report = detector.observe(round, round >= 3 ? withUnit(rows(round), 'u9', { norm: 20, cosineToAggregate: -1 }) : rows(round), round);
+      return report.remembered;
+    });
+    // Round 3, the first scored, is u9's first as an outlier: alerted at warning or above, it stays out of the history.
+    expect(remembered.map((r) => r.some((row) => row.id === 'u9'))).toEqual([true, true, false, false]);
+    const restarted = new IsolationForestDetector({ windowRounds: 3 });
+    restarted.restore(remembered);
+    expect(restarted.historyRounds).toBe(3);
+    expect(restarted.historyRows).toBe(detector.historyRows);
+    const next = withUnit(rows(5), 'u9', { norm: 20, cosineToAggregate: -1 });
+    const a = detector.observe(5, next, 5);
+    const b = restarted.observe(5, next, 5);
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ historyRounds: 3, historyRows: 28 });
+    expect(a.alerts.map((x) => x.unit)).toEqual(['u9']);
   });
 
   it('keeps flagging a persistent attacker: its rows stay out of the history', () => {

@@ -44,7 +44,9 @@
  * more than half of the round's scored units were alerted, the whole federation moved (a learning-rate change,
  * convergence), and the round's kept rows enter the history anyway. Rows with a non-finite feature raise a
  * critical alert of their own and never enter the history. The bootstrap is a limit: units kept in the first
- * rounds define normal, so an attack that the strategy keeps from round 1 on is learnt as normal.
+ * rounds define normal, so an attack that the strategy keeps from round 1 on is learnt as normal. Each report
+ * lists the rows that joined the history (`remembered`); the coordinator stores them with the round, and a
+ * restarted one rebuilds the history from storage (restore()) instead of starting cold.
  *
  * Limits, measured on rows of 7 independent Gaussian features (ordinary-rows.ts, as in the tests), 200 trees,
  * 10 rounds of history, with 10, 100 and 1,000 units a round (histories of 100 rows, fitted whole, and of
@@ -118,6 +120,8 @@ export interface UnitScore {
   readonly feature: string;
   readonly value: number;
   readonly z: number;
+  /** Every feature's robust z against the history (0 for a feature constant over it). */
+  readonly zs: Readonly<Record<string, number>>;
 }
 
 export interface IsolationForestReport {
@@ -126,6 +130,11 @@ export interface IsolationForestReport {
   readonly scores: UnitScore[];
   /** Why the forest did not run this round, if it did not. */
   readonly skipped?: string;
+  /** The history the round was scored against (before this round's rows joined it): rows and rounds. */
+  readonly historyRows: number;
+  readonly historyRounds: number;
+  /** This round's rows that joined the history (what a restarted detector needs to rebuild it: restore()). */
+  readonly remembered: readonly FeatureRow[];
 }
 
 export const ISOLATION_FOREST = 'isolation-forest';
@@ -195,14 +204,16 @@ export function scoreUnits(
   return current.map((row, i) => {
     let feature = names[0] as string;
     let z = 0;
+    const zs: Record<string, number> = {};
     for (const n of names) {
       const zn = robustZ(row.features[n] as number, scales.get(n) as RobustScale);
+      zs[n] = zn;
       if (Math.abs(zn) > Math.abs(z)) {
         feature = n;
         z = zn;
       }
     }
-    return { id: row.id, score: scores[i] as number, feature, value: row.features[feature] as number, z };
+    return { id: row.id, score: scores[i] as number, feature, value: row.features[feature] as number, z, zs };
   });
 }
 
@@ -273,16 +284,26 @@ export class IsolationForestDetector {
     }
     const accepted = kept === undefined ? finite : finite.filter((r) => kept.has(r.id));
     const history = this.history.flat();
+    const scoredAgainst = { historyRows: history.length, historyRounds: this.history.length };
     const result = scoreUnits(history, finite, seed, this.options);
     if (!Array.isArray(result)) {
       this.remember(accepted);
-      return { alerts, scores: [], skipped: result.skipped };
+      return { alerts, scores: [], skipped: result.skipped, ...scoredAgainst, remembered: accepted };
     }
     const unitLevel = unitAlerts(round, result, history.length, this.options);
     alerts.push(...unitLevel);
     const flagged = new Set(unitLevel.filter((a) => a.severity !== 'info').map((a) => a.unit));
-    this.remember(flagged.size * 2 > finite.length ? accepted : accepted.filter((r) => !flagged.has(r.id)));
-    return { alerts, scores: result };
+    const remembered = flagged.size * 2 > finite.length ? accepted : accepted.filter((r) => !flagged.has(r.id));
+    this.remember(remembered);
+    return { alerts, scores: result, ...scoredAgainst, remembered };
+  }
+
+  /**
+   * Rebuild the history of a restarted coordinator from the rows earlier rounds remembered (their reports'
+   * `remembered`, oldest first, one entry per observed round); keeps the last windowRounds. Replaces any history.
+   */
+  restore(rounds: ReadonlyArray<readonly FeatureRow[]>): void {
+    this.history = rounds.slice(-this.options.windowRounds).map((rows) => [...rows]);
   }
 
   /** Rounds of history held (at most windowRounds). */

@@ -39,6 +39,8 @@ import { PROJECTION_DEFAULTS, projectDeltas } from '../aggregation/projection.ts
 
 export const UNIT_FEATURES = ['norm', 'cosineToAggregate', 'cosineToPrevious', 'nearestCosine', 'meanLoss', 'trainMs', 'numSamples'] as const;
 export type UnitFeature = (typeof UNIT_FEATURES)[number];
+/** The features the coordinator measures on the update itself; the others are what participants report. */
+export const MEASURED_FEATURES: readonly UnitFeature[] = ['norm', 'cosineToAggregate', 'cosineToPrevious', 'nearestCosine'];
 
 export interface UnitObservation {
   readonly id: string;

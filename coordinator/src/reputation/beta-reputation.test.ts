@@ -112,6 +112,26 @@ describe('beta reputation (Jøsang & Ismail 2002) with forgetting', () => {
     expect(divided.score('e')).toBeCloseTo(1 / 2.2, 12); // β = 1/5
   });
 
+  it('remembers which of the last participations were suspect, whatever the score', () => {
+    const book = createBetaReputation();
+    let round = 0;
+    for (let i = 0; i < 20; i++) book.recordRound(++round, [solo('x', 'kept')]);
+    expect(book.recentSuspicions('x', 5)).toBe(0);
+    book.recordRound(++round, [solo('x', 'doubted')]);
+    book.recordRound(++round, [solo('y', 'kept')]); // x sat this one out: the window counts participations
+    book.recordRound(++round, [solo('x', 'clipped')]); // ½ against ½: not suspect
+    book.recordRound(++round, [solo('x', 'rejected')]);
+    expect(book.score('x')).toBeGreaterThan(0.7); // a score test (< ½) sees nothing wrong
+    expect([1, 2, 3, 5].map((w) => book.recentSuspicions('x', w))).toEqual([1, 1, 2, 2]);
+    for (let i = 0; i < 3; i++) book.recordRound(++round, [solo('x', 'kept')]);
+    expect([3, 4, 5, 6].map((w) => book.recentSuspicions('x', w))).toEqual([0, 1, 1, 2]);
+    for (let i = 0; i < 40; i++) book.recordRound(++round, [solo('x', 'doubted')]);
+    expect(book.recentSuspicions('x', 30)).toBe(30); // the record holds 30 participations
+    expect(book.recentSuspicions('new', 5)).toBe(0);
+    expect(() => book.recentSuspicions('x', 0)).toThrow(/window 0 not an integer in \[1, 30\]/);
+    expect(() => book.recentSuspicions('x', 31)).toThrow(/window 31/);
+  });
+
   it('persists through its store and refuses to record a round twice', () => {
     const store = new MemoryReputationStore();
     const book = createBetaReputation({ store });

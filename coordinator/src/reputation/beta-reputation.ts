@@ -4,7 +4,8 @@
  *   Each round a participant takes part in:  α ← λ·α + r,  β ← λ·β + s,  with r, s its positive and negative
  *   evidence (kept: r = 1; clipped: r = s = ½, an outsized norm is suspicious but common under non-IID data;
  *   rejected: s = 1; doubted: s = 1, a unit kept in the round's aggregate although it points against the
- *   trusted reference, by less than the reference's own noise (aggregation/reference.ts): one such round
+ *   trusted reference, by less than the reference's own noise (aggregation/reference.ts), or that a reliable
+ *   isolation forest finds anomalous (anomaly/anomaly-doubt.ts): one such round
  *   proves nothing, which is why its data is kept, but the evidence adds up over rounds here, where a
  *   participant that always opposes the reference — a label flipper late in training — falls while an honest
  *   one, doubted now and then by chance, recovers). Score = E[Beta(α + 1, β + 1)] = (α + 1)/(α + β + 2): 0.5 for a newcomer; one always
@@ -37,6 +38,12 @@
  *   time; if those groups are all rejected its score settles near 0.42, just above flagBelow).
  *   weightMultiplier(id) = the score (0 while excluded): a newcomer counts half as much as a veteran, which
  *   limits what a wave of fresh Sybil identities can weigh. A unit's multiplier is the mean over its members.
+ *   Recent record: besides the discounted α, β the book keeps, per participant, which of its last
+ *   RECENT_PARTICIPATIONS (30) participations were suspect (more negative than positive evidence: rejected or
+ *   doubted), as bits. The score answers "how has it behaved on the whole", where a long good record outweighs
+ *   a few bad rounds; recentSuspicions() answers "has it been doubted lately", which a good record does not
+ *   excuse (the robust pipeline's step 1b rejects a doubted unit on it). Counted per participation, like the
+ *   forgetting, and kept across an exclusion.
  */
 import { MemoryReputationStore, type ReputationRecord, type ReputationStore } from './reputation-store.ts';
 
@@ -104,6 +111,11 @@ export interface BetaReputation {
   flagged(round?: number): string[];
   /** Participants excluded in `round`, sorted. */
   excluded(round?: number): string[];
+  /**
+   * Of the participant's last `window` participations (1 ≤ window ≤ RECENT_PARTICIPATIONS), how many brought
+   * more negative than positive evidence (rejected, doubted); 0 for a newcomer.
+   */
+  recentSuspicions(id: string, window: number): number;
   /** The last round recorded (0 before any). */
   readonly lastRound: number;
 }
@@ -111,7 +123,11 @@ export interface BetaReputation {
 /** Rounds of evidence before a lifetime rejection rate can flag a participant. */
 const FLAG_MIN_ROUNDS = 5;
 
-const NEWCOMER: ReputationRecord = { alpha: 0, beta: 0, lastRound: 0, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 };
+/** Participations the recent record (ReputationRecord.recent) remembers: bits of a non-negative 31-bit integer. */
+export const RECENT_PARTICIPATIONS = 30;
+const RECENT_MASK = 2 ** RECENT_PARTICIPATIONS - 1;
+
+const NEWCOMER: ReputationRecord = { alpha: 0, beta: 0, lastRound: 0, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 };
 
 function scoreOf(r: ReputationRecord): number {
   return (r.alpha + 1) / (r.alpha + r.beta + 2);
@@ -189,13 +205,15 @@ export function createBetaReputation(options: BetaReputationOptions = {}): BetaR
       const newlyExcluded: string[] = [];
       for (const [id, e] of gathered) {
         const before = recordAt(id, round) ?? NEWCOMER;
+        const suspect = e.negative > e.positive;
         let next: ReputationRecord = {
           ...before,
           alpha: lambda * before.alpha + e.positive,
           beta: lambda * before.beta + e.negative,
           lastRound: round,
           participations: before.participations + 1,
-          rejections: before.rejections + (e.negative > e.positive ? 1 : 0),
+          rejections: before.rejections + (suspect ? 1 : 0),
+          recent: ((before.recent * 2) & RECENT_MASK) | (suspect ? 1 : 0),
         };
         if (e.negative > 0 && scoreOf(next) < excludeBelow && cooldown > 0) {
           next = { ...next, excludedThrough: round + cooldown, exclusions: next.exclusions + 1 };
@@ -222,6 +240,15 @@ export function createBetaReputation(options: BetaReputationOptions = {}): BetaR
       const out: string[] = [];
       for (const [id, r] of store.entries()) if (r.excludedThrough >= at) out.push(id);
       return out.sort();
+    },
+    recentSuspicions(id, window) {
+      if (!(Number.isInteger(window) && window >= 1 && window <= RECENT_PARTICIPATIONS)) {
+        throw new RangeError(`recentSuspicions: window ${window} not an integer in [1, ${RECENT_PARTICIPATIONS}]`);
+      }
+      let bits = (store.get(id)?.recent ?? 0) & (2 ** window - 1);
+      let n = 0;
+      for (; bits !== 0; bits &= bits - 1) n++;
+      return n;
     },
   };
   return book;

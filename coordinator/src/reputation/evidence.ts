@@ -3,7 +3,7 @@
  * adjusted (clipped) → 'clipped', kept → 'kept'. Any strategy's result can feed the reputation book this way,
  * so simulations can compare reputation under every baseline. Units listed in `skip` get no evidence (units
  * left out for their members' reputation: counting that as a rejection would feed exclusion back into
- * itself). A repeated unit id yields evidence once.
+ * itself). A repeated unit id yields evidence once. withDoubts() marks doubted units.
  */
 import type { AggregationResult, AggregationUnit } from '../aggregation/strategy.ts';
 import type { UnitEvidence } from './beta-reputation.ts';
@@ -25,4 +25,12 @@ export function evidenceFromResult(
     if (outcome !== undefined) out.push({ unitId: u.id, members: u.members, outcome });
   }
   return out;
+}
+
+/**
+ * The evidence with the units in `doubted` turned from kept or clipped into 'doubted' (a unit the reference or
+ * the isolation forest doubts); a rejected unit keeps its verdict, and units with no evidence get none.
+ */
+export function withDoubts(evidence: readonly UnitEvidence[], doubted: ReadonlySet<string>): UnitEvidence[] {
+  return evidence.map((e) => (doubted.has(e.unitId) && e.outcome !== 'rejected' ? { ...e, outcome: 'doubted' as const } : e));
 }

@@ -19,6 +19,11 @@ export interface ReputationRecord {
   readonly participations: number;
   /** Of those, rounds whose evidence was more negative than positive. */
   readonly rejections: number;
+  /**
+   * The last 30 participations as bits, the latest in bit 0: set where the evidence was more negative than
+   * positive (rejected, doubted). What a participant did lately, which the discounted α, β blur.
+   */
+  readonly recent: number;
 }
 
 export interface ReputationStore {

@@ -38,8 +38,9 @@ export interface Blame {
 
 /**
  * How one secure group of a round ended: 'summed' (its unit went on to aggregation, where the strategy's verdict
- * on unit `id` applies), 'refused' (its sum was outside the honest range, secagg/sum-range.ts) or 'aborted' (too
- * few members got through a stage; `reason` says which).
+ * on unit `id` applies), 'refused' (its sum was outside the honest range, secagg/sum-range.ts), 'aborted' (too
+ * few members got through a stage; `reason` says which) or 'sat-out' (never started: a fixed home group with too
+ * few members selected, or selected participants in no group; `members` are those selected, `reason` says why).
  */
 export interface SecureGroupOutcome {
   /** The group's unit id, e.g. "group-2". */
@@ -48,7 +49,7 @@ export interface SecureGroupOutcome {
   readonly members: readonly string[];
   /** Members whose input is in its sum. */
   readonly contributors: readonly string[];
-  readonly status: 'summed' | 'refused' | 'aborted';
+  readonly status: 'summed' | 'refused' | 'aborted' | 'sat-out';
   readonly reason: string;
 }
 
@@ -69,8 +70,9 @@ export interface RoundRecord {
   readonly rejected: readonly UnitVerdict[];
   readonly adjusted: readonly UnitVerdict[];
   /**
-   * Units kept although they point against the trusted reference by less than its noise; their members got
-   * negative reputation evidence (aggregation/reference.ts). Absent in records stored before it existed.
+   * Units kept although they point against the trusted reference by less than its noise (aggregation/reference.ts),
+   * or found anomalous by a reliable isolation forest (anomaly/anomaly-doubt.ts); their members got doubt
+   * evidence. Absent in records stored before it existed.
    */
   readonly doubted?: readonly UnitVerdict[];
   /** Alerts of the anomaly detectors about this round. */

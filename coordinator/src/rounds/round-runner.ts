@@ -46,6 +46,8 @@ export interface RoundRunnerDeps extends RoundHooks {
   readonly metrics: CoordinatorMetrics;
   /** The coordinator's live registry: selection reads it when the round starts, every send when it sends. */
   readonly participants: ReadonlyMap<string, ParticipantConnection>;
+  /** The secret that orders participants into secure groups (secagg/grouping-key.ts); never logged. */
+  readonly groupingKey: Uint8Array;
   /** A participant's identity key (coordinator: participant-identities.ts), for RoundContext.identityKey. */
   identityKey(participantId: string): Uint8Array | undefined;
   /** True once the coordinator is stopping: the round in progress is then recorded as interrupted. */
@@ -143,7 +145,7 @@ export class RoundRunner {
     };
     // Stored before participants hear of it: a round they were told had ended is never lost.
     if (interrupted) store.interruptRound(attempt, record);
-    else store.finishRound(attempt, record, next);
+    else store.finishRound(attempt, record, next, review?.isolationHistory);
     if (interrupted) log.info('round interrupted by shutdown', { reason, durationMs: record.durationMs });
     else {
       const figures = {
@@ -176,7 +178,7 @@ export class RoundRunner {
     state: RoundState,
     selected: readonly string[],
   ): Promise<{ collected: CollectedRound; reference: TrustedReference | undefined }> {
-    const collector: RoundCollector = ctx.config.privacy === 'secagg' ? new SecaggCollector(ctx) : new TrustedCollector(ctx);
+    const collector: RoundCollector = ctx.config.privacy === 'secagg' ? new SecaggCollector(ctx, this.deps.groupingKey) : new TrustedCollector(ctx);
     this.active = collector;
     ctx.log.info('round started', { selected: selected.length, privacy: ctx.config.privacy });
 

@@ -1,30 +1,45 @@
 /**
  * Secure-aggregation collection (privacy "secagg"): the selected participants are partitioned into secure
- * groups, every group runs SecAgg+ in parallel, and each group that completes yields one aggregation unit:
- * its members' sample-weighted mean update, weighted by their total sample count. The coordinator never
- * holds an individual update.
+ * groups (groups.ts, with the coordinator's grouping key), every group runs SecAgg+ in parallel, and each group
+ * that completes yields one aggregation unit: its members' sample-weighted mean update, weighted by their total
+ * sample count. The coordinator never holds an individual update. Selected participants in no group (a fixed
+ * home group short of members) are logged and recorded as a 'sat-out' group with the reason.
  */
 import { FedwardenError, type Message } from '@fedwarden/shared';
 import type { UnitStats } from '../defences.ts';
+import { effectiveMinGroupSize } from '../config.ts';
 import type { CollectedRound, RoundCollector, RoundContext } from '../rounds/round-context.ts';
+import type { SecureGroupOutcome } from '../rounds/round-record.ts';
 import { weightedMeanLoss } from '../rounds/round-context.ts';
 import { GroupRun } from './group-run.ts';
-import { partitionGroups } from './groups.ts';
+import { partitionGroups, type SittingOut } from './groups.ts';
 
 export class SecaggCollector implements RoundCollector {
   private readonly byParticipant = new Map<string, GroupRun>();
 
-  constructor(private readonly ctx: RoundContext) {}
+  constructor(
+    private readonly ctx: RoundContext,
+    private readonly groupingKey: Uint8Array,
+  ) {}
 
   async collect(selected: readonly string[]): Promise<CollectedRound> {
-    const { config, round } = this.ctx;
+    const { config, round, log } = this.ctx;
     const { groupSize, groupPolicy } = config.secagg;
-    const groups = partitionGroups(selected, groupSize, groupPolicy, config.seed, round, (id) => this.ctx.reputationWeight(id));
-    if (groups.length === 0) {
-      return empty(`${selected.length} selected, fewer than one secure group of ${groupSize}`);
-    }
-    const runs = groups.map((members, g) => new GroupRun(this.ctx, g + 1, members));
-    runs.forEach((run, g) => (groups[g] as string[]).forEach((id) => this.byParticipant.set(id, run)));
+    const { groups, sittingOut } = partitionGroups({
+      policy: groupPolicy,
+      enrolled: config.participants.map((p) => p.id),
+      selected,
+      groupSize,
+      minGroupSize: effectiveMinGroupSize(config.secagg),
+      key: this.groupingKey,
+      round,
+      score: (id) => this.ctx.reputationWeight(id),
+    });
+    for (const s of sittingOut) log.info('secure group sits out', { ...(s.number !== undefined ? { group: s.number } : {}), participants: s.members, reason: s.reason });
+    const satOut = sittingOut.map(satOutRecord);
+    if (groups.length === 0) return { ...empty(sittingOut.map((s) => s.reason)), groups: satOut };
+    const runs = groups.map((g) => new GroupRun(this.ctx, g.number, g.members));
+    runs.forEach((run, g) => (groups[g]?.members ?? []).forEach((id) => this.byParticipant.set(id, run)));
     const outcomes = await Promise.all(runs.map((r) => r.run()));
     this.byParticipant.clear();
 
@@ -41,16 +56,19 @@ export class SecaggCollector implements RoundCollector {
       samples: entries.reduce((s, e) => s + e.numSamples, 0),
       uploadBytes: done.reduce((s, o) => s + o.uploadBytes, 0),
       protocolMs: outcomes.reduce((s, o) => s + o.protocolMs, 0),
-      notes: outcomes.filter((o) => o.unit === undefined && o.refused === undefined).map((o) => o.reason),
+      notes: [...outcomes.filter((o) => o.unit === undefined && o.refused === undefined).map((o) => o.reason), ...sittingOut.map((s) => s.reason)],
       refused: refused.map((o) => o.refused!),
       blamed: outcomes.flatMap((o) => o.blamed),
-      groups: outcomes.map((o, g) => ({
-        id: `group-${o.group}`,
-        members: groups[g] as string[],
-        contributors: o.contributors,
-        status: o.unit !== undefined ? 'summed' : o.refused !== undefined ? 'refused' : 'aborted',
-        reason: o.reason,
-      })),
+      groups: [
+        ...outcomes.map((o, g) => ({
+          id: `group-${o.group}`,
+          members: groups[g]?.members ?? [],
+          contributors: o.contributors,
+          status: o.unit !== undefined ? ('summed' as const) : o.refused !== undefined ? ('refused' as const) : ('aborted' as const),
+          reason: o.reason,
+        })),
+        ...satOut,
+      ],
     };
   }
 
@@ -81,8 +99,13 @@ export class SecaggCollector implements RoundCollector {
   }
 }
 
-function empty(note: string): CollectedRound {
-  return { units: [], unitStats: new Map(), contributors: [], meanLoss: null, samples: 0, uploadBytes: 0, protocolMs: 0, notes: [note] };
+function empty(notes: string[]): CollectedRound {
+  return { units: [], unitStats: new Map(), contributors: [], meanLoss: null, samples: 0, uploadBytes: 0, protocolMs: 0, notes };
+}
+
+/** Selected participants in no group, as the round records them: a home group's own id, else "ungrouped". */
+function satOutRecord(s: SittingOut): SecureGroupOutcome {
+  return { id: s.number !== undefined ? `group-${s.number}` : 'ungrouped', members: s.members, contributors: [], status: 'sat-out', reason: s.reason };
 }
 
 /** A group's unit stats: the members' sample-weighted mean loss, mean training time, total samples. */

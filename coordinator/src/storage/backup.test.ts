@@ -158,7 +158,7 @@ describe('backup while rounds commit continuously', () => {
         if (stopped) return resolve(round - 1);
         try {
           const attempt = store.beginRound(round, CONFIG, ['p0', 'p1', 'p2']);
-          store.reputation.set('p0', { alpha: round, beta: 0, lastRound: round, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+          store.reputation.set('p0', { alpha: round, beta: 0, lastRound: round, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
           store.finishRound(attempt, record(round), globalAfter(round));
           round++;
           setImmediate(next);

@@ -31,7 +31,7 @@ describe('schema migrations', () => {
     expect(schemaVersion(db)).toBe(0);
     expect(migrate(db)).toEqual({ from: 0, to: SCHEMA_VERSION });
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    expect(tables(db)).toEqual(['alerts', 'audit_log', 'checkpoints', 'meta', 'participants', 'reputation', 'rounds']);
+    expect(tables(db)).toEqual(['alerts', 'audit_log', 'checkpoints', 'isolation_history', 'meta', 'participants', 'reputation', 'rounds']);
     expect(columns(db, 'participants')).toEqual([
       'id',
       'token_sha256',
@@ -71,7 +71,7 @@ describe('schema migrations', () => {
       },
     ]);
     expect(db.prepare('SELECT round, status FROM rounds').all()).toEqual([{ round: 1, status: 'started' }]);
-    db.prepare("INSERT INTO reputation VALUES ('alice', 1, 0, 1, 0, 0, 3, 1)").run();
+    db.prepare("INSERT INTO reputation VALUES ('alice', 1, 0, 1, 0, 0, 3, 1, 0)").run();
     db.close();
   });
 
@@ -112,6 +112,26 @@ describe('schema migrations', () => {
     insert.run('k@2', 'firing');
     expect(() => insert.run('k@3', 'firing')).toThrow(/UNIQUE constraint failed/);
     expect(() => insert.run('k@4', 'open')).toThrow(/CHECK constraint failed/);
+    db.close();
+  });
+
+  it('gives v5 reputation rows an empty recent record when upgrading to v6, keeps it to 30 bits, and adds the isolation history', () => {
+    const db = new Database(MEMORY);
+    migrate(db, MIGRATIONS.slice(0, 5));
+    expect(columns(db, 'reputation')).not.toContain('recent');
+    expect(tables(db)).not.toContain('isolation_history');
+    db.prepare("INSERT INTO participants (id, token_sha256, enrolled_at) VALUES ('alice', ?, 5)").run('a'.repeat(64));
+    db.prepare("INSERT INTO reputation VALUES ('alice', 2.5, 0.5, 4, 0, 1, 9, 2)").run();
+    expect(migrate(db)).toEqual({ from: 5, to: SCHEMA_VERSION });
+    expect(db.prepare('SELECT alpha, participations, rejections, recent FROM reputation').all()).toEqual([
+      { alpha: 2.5, participations: 9, rejections: 2, recent: 0 },
+    ]);
+    const setRecent = db.prepare("UPDATE reputation SET recent = ? WHERE participant_id = 'alice'");
+    setRecent.run(2 ** 30 - 1);
+    expect(() => setRecent.run(2 ** 30)).toThrow(/CHECK constraint failed/);
+    expect(() => setRecent.run(-1)).toThrow(/CHECK constraint failed/);
+    expect(db.prepare('SELECT count(*) AS n FROM isolation_history').get()).toEqual({ n: 0 });
+    expect(() => db.prepare("INSERT INTO isolation_history VALUES (0, '[]')").run()).toThrow(/CHECK constraint failed/);
     db.close();
   });
 

@@ -10,6 +10,8 @@
  *   v3  lifetime participation and rejection counts in the reputation book (repeat-offender flagging)
  *   v4  each participant's registered ML-DSA-65 identity key, its SHA-256 fingerprint and when it was registered
  *   v5  alerts: the alerting lifecycle's open alerts and recent resolved ones (alerting/, storage/alerts.ts)
+ *   v6  each participant's recent record in the reputation book (its last 30 participations as suspect bits),
+ *       and the isolation forest's history (storage/isolation-history.ts)
  */
 import { FedwardenError } from '@fedwarden/shared';
 import type { Db } from './database.ts';
@@ -129,6 +131,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE UNIQUE INDEX alerts_one_firing ON alerts (key) WHERE status = 'firing';
       CREATE INDEX alerts_by_update ON alerts (updated_at);
+    `,
+  },
+  {
+    version: 6,
+    description: 'recent suspect participations per participant, and the isolation forest history',
+    // recent: bit k set when the participation k before the latest was suspect (rejected or doubted;
+    // reputation/beta-reputation.ts, recentSuspicions). A row from an older version starts with no recent
+    // suspicion: its history before the upgrade is only in alpha and beta. isolation_history: the feature rows
+    // each round added to the forest's history, JSON, the last rounds only; a database upgraded from v5 has none
+    // and its forest starts cold once.
+    sql: `
+      ALTER TABLE reputation ADD COLUMN recent INTEGER NOT NULL DEFAULT 0 CHECK (recent >= 0 AND recent < 1073741824);
+
+      CREATE TABLE isolation_history (
+        round INTEGER PRIMARY KEY CHECK (round >= 1),
+        rows TEXT NOT NULL
+      ) STRICT;
     `,
   },
 ];

@@ -29,16 +29,16 @@ describe('SqliteReputationStore', () => {
     const db = openDatabase(path);
     enrol(db, ['a', 'b']);
     const store = new SqliteReputationStore(db);
-    store.set('a', { alpha: 1.9, beta: 0.1, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
-    store.set('b', { alpha: 0, beta: 2.71, lastRound: 2, excludedThrough: 7, exclusions: 1, participations: 4, rejections: 3 });
+    store.set('a', { alpha: 1.9, beta: 0.1, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
+    store.set('b', { alpha: 0, beta: 2.71, lastRound: 2, excludedThrough: 7, exclusions: 1, participations: 4, rejections: 3, recent: 0b1011 });
     db.transaction(() => store.flush())();
     store.committed();
     db.close();
 
     const reopened = openDatabase(path);
     const loaded = new SqliteReputationStore(reopened);
-    expect(loaded.get('a')).toEqual({ alpha: 1.9, beta: 0.1, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
-    expect(loaded.get('b')).toEqual({ alpha: 0, beta: 2.71, lastRound: 2, excludedThrough: 7, exclusions: 1, participations: 4, rejections: 3 });
+    expect(loaded.get('a')).toEqual({ alpha: 1.9, beta: 0.1, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
+    expect(loaded.get('b')).toEqual({ alpha: 0, beta: 2.71, lastRound: 2, excludedThrough: 7, exclusions: 1, participations: 4, rejections: 3, recent: 0b1011 });
     expect(loaded.get('c')).toBeUndefined();
     expect([...loaded.entries()].map(([id]) => id)).toEqual(['a', 'b']);
     reopened.close();
@@ -49,7 +49,7 @@ describe('SqliteReputationStore', () => {
     const db = openDatabase(path);
     enrol(db, ['a']);
     const store = new SqliteReputationStore(db);
-    store.set('a', { alpha: 1, beta: 0, lastRound: 1, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+    store.set('a', { alpha: 1, beta: 0, lastRound: 1, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
     expect(store.get('a')?.alpha).toBe(1);
     expect(store.pending).toBe(1);
     expect(db.prepare('SELECT count(*) AS n FROM reputation').get()).toEqual({ n: 0 });
@@ -103,7 +103,7 @@ describe('SqliteReputationStore', () => {
   it('refuses reputation for a participant that is not enrolled (foreign key)', () => {
     const db = openDatabase(freshFile());
     const store = new SqliteReputationStore(db);
-    store.set('ghost', { alpha: 1, beta: 0, lastRound: 1, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+    store.set('ghost', { alpha: 1, beta: 0, lastRound: 1, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
     expect(() => db.transaction(() => store.flush())()).toThrow(/FOREIGN KEY/);
     db.close();
   });

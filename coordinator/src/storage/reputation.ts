@@ -17,6 +17,7 @@ interface Row {
   exclusions: number;
   participations: number;
   rejections: number;
+  recent: number;
 }
 
 export class SqliteReputationStore implements ReputationStore {
@@ -33,6 +34,7 @@ export class SqliteReputationStore implements ReputationStore {
         exclusions: r.exclusions,
         participations: r.participations,
         rejections: r.rejections,
+        recent: r.recent,
       });
     }
   }
@@ -58,11 +60,11 @@ export class SqliteReputationStore implements ReputationStore {
   /** Write the changed records. Call inside the round-end transaction, and committed() once it committed. */
   flush(): number {
     const upsert = this.db.prepare(
-      `INSERT INTO reputation (participant_id, alpha, beta, last_round, excluded_through, exclusions, participations, rejections)
-       VALUES (@id, @alpha, @beta, @lastRound, @excludedThrough, @exclusions, @participations, @rejections)
+      `INSERT INTO reputation (participant_id, alpha, beta, last_round, excluded_through, exclusions, participations, rejections, recent)
+       VALUES (@id, @alpha, @beta, @lastRound, @excludedThrough, @exclusions, @participations, @rejections, @recent)
        ON CONFLICT (participant_id) DO UPDATE SET alpha = excluded.alpha, beta = excluded.beta,
          last_round = excluded.last_round, excluded_through = excluded.excluded_through, exclusions = excluded.exclusions,
-         participations = excluded.participations, rejections = excluded.rejections`,
+         participations = excluded.participations, rejections = excluded.rejections, recent = excluded.recent`,
     );
     const ids = [...this.#dirty];
     for (const id of ids) upsert.run({ id, ...(this.#records.get(id) as ReputationRecord) });

@@ -29,7 +29,7 @@ describe('SqliteStore', () => {
   it('a fresh store has nothing to resume', () => {
     const store = SqliteStore.open();
     const state = store.resume(PARTICIPANTS);
-    expect(state).toEqual({ checkpointRound: 0, lastFinishedRound: 0, records: [], interrupted: [] });
+    expect(state).toEqual({ checkpointRound: 0, lastFinishedRound: 0, records: [], interrupted: [], isolationHistory: [] });
     expect(store.participants().map((p) => p.id)).toEqual(['p0', 'p1', 'p2']);
     expect(store.verify().ok).toBe(true);
     store.close();
@@ -48,7 +48,7 @@ describe('SqliteStore', () => {
     expect(state.manifest?.manifest).toEqual(MANIFEST);
     expect([...state.manifest!.global]).toEqual([...globalAfter(2)]);
     expect(state.records).toEqual([record(1), record(2)]);
-    expect(store.reputation.get('p0')).toEqual({ alpha: 2, beta: 0, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+    expect(store.reputation.get('p0')).toEqual({ alpha: 2, beta: 0, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
     expect(store.beginRound(3, CONFIG, [])).toBe(1);
     store.close();
   });
@@ -57,7 +57,7 @@ describe('SqliteStore', () => {
     const p = path();
     const first = storeWithRounds(p, 1);
     first.beginRound(2, CONFIG, ['p0']);
-    first.reputation.set('p1', { alpha: 9, beta: 0, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 }); // evidence never committed
+    first.reputation.set('p1', { alpha: 9, beta: 0, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 }); // evidence never committed
     first.close(); // as far as the rounds table is concerned, the same as a kill: round 2 is still open
 
     const store = SqliteStore.open(p);
@@ -81,7 +81,7 @@ describe('SqliteStore', () => {
     const p = path();
     const store = storeWithRounds(p, 1);
     const attempt = store.beginRound(2, CONFIG, ['p0']);
-    store.reputation.set('p2', { alpha: 1, beta: 0, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+    store.reputation.set('p2', { alpha: 1, beta: 0, lastRound: 2, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
     const before = {
       audit: count(p, 'SELECT count(*) AS n FROM audit_log'),
       checkpoints: count(p, 'SELECT count(*) AS n FROM checkpoints'),

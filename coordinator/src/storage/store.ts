@@ -6,8 +6,9 @@
  *                   the state to continue from: manifest, latest verified checkpoint, finished round records.
  *   adoptManifest   manifest + initial adapter (checkpoint 0) + audit entry, one transaction.
  *   beginRound      the attempt's row + audit entry, one transaction.
- *   finishRound     round record + reputation + checkpoint + audit entries, ONE transaction: a crash leaves
- *                   the whole finished round or none of it, and the round then runs again.
+ *   finishRound     round record + reputation + checkpoint + the isolation forest's new rows + audit entries,
+ *                   ONE transaction: a crash leaves the whole finished round or none of it, and the round then
+ *                   runs again.
  *   interruptRound  the attempt marked interrupted (shutdown mid-round) + audit entry.
  *   registerIdentity a participant's identity key, if it has none yet, + audit entry (its fingerprint, never more).
  *   resetIdentity   the registered key forgotten (`fedwarden token <id> --reset-identity`) + audit entry.
@@ -30,6 +31,8 @@ import { AuditLog, type AuditEntry, type AuditKind } from './audit-log.ts';
 import { CheckpointsTable, type Checkpoint } from './checkpoints.ts';
 import { MEMORY, openDatabase, type Db } from './database.ts';
 import { ParticipantsTable, type EnrolledParticipant, type ParticipantRow, type RegisteredIdentity } from './participants.ts';
+import type { FeatureRow } from '../anomaly/isolation-forest-detector.ts';
+import { IsolationHistoryTable } from './isolation-history.ts';
 import { SqliteReputationStore } from './reputation.ts';
 import { AlertsTable } from './alerts.ts';
 import type { AlertStateStore } from '../alerting/alert-state-store.ts';
@@ -54,6 +57,8 @@ export interface ResumeState {
   readonly records: readonly unknown[];
   /** Rounds found open (coordinator killed mid-round), now recorded as interrupted; they run again. */
   readonly interrupted: readonly number[];
+  /** The isolation forest's history as the last finished rounds left it: each round's new rows, oldest first. */
+  readonly isolationHistory: ReadonlyArray<readonly FeatureRow[]>;
 }
 
 export interface CoordinatorStore {
@@ -82,9 +87,15 @@ export interface CoordinatorStore {
   adoptManifest(manifest: AdapterManifest, digest: string, initial: Float32Array): void;
   /** Open an attempt at `round`; returns the attempt number. */
   beginRound(round: number, config: CoordinatorConfig, selected: readonly string[]): number;
-  /** The round's end, atomically; `global` is the new global adapter when the round changed it. */
-  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void;
+  /**
+   * The round's end, atomically; `global` is the new global adapter when the round changed it, `isolationRows`
+   * the rows the round added to the isolation forest's history when it was reviewed (the last
+   * config.anomaly.windowRounds rounds' are kept).
+   */
+  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined, isolationRows?: readonly FeatureRow[]): void;
   interruptRound(attempt: number, record: StoredRoundRecord): void;
+  /** A round's checkpoint (default: the latest), verified against its hash; undefined when there is none. */
+  checkpoint(round?: number): Checkpoint | undefined;
   verify(): VerifyReport;
   /** The audit log's last entry: its sequence number and hash (0 and the genesis hash when empty). */
   auditHead(): { seq: number; hash: string };
@@ -112,6 +123,9 @@ export class SqliteStore implements CoordinatorStore {
   private readonly participantsTable: ParticipantsTable;
   private readonly roundsTable: RoundsTable;
   private readonly checkpoints: CheckpointsTable;
+  private readonly isolationHistory: IsolationHistoryTable;
+  /** Rounds of isolation-forest history to keep: config.anomaly.windowRounds of the round begun last. */
+  private isolationRounds = 10;
   private readonly now: () => number;
   private params = 0;
   private resumed = false;
@@ -129,6 +143,7 @@ export class SqliteStore implements CoordinatorStore {
     this.participantsTable = new ParticipantsTable(db);
     this.roundsTable = new RoundsTable(db);
     this.checkpoints = new CheckpointsTable(db);
+    this.isolationHistory = new IsolationHistoryTable(db);
     this.reputation = new SqliteReputationStore(db);
     this.alerts = new AlertsTable(db);
   }
@@ -181,6 +196,7 @@ export class SqliteStore implements CoordinatorStore {
         lastFinishedRound,
         records: finished.map((r) => parseRecord(r)),
         interrupted,
+        isolationHistory: this.isolationHistory.all(),
       };
     }).immediate();
     this.params = state.manifest?.global.length ?? 0;
@@ -283,6 +299,7 @@ export class SqliteStore implements CoordinatorStore {
     const at = this.now();
     // The config as the round ran it; enrolment lives in the participants table.
     const snapshot = JSON.stringify({ ...config, participants: config.participants.length });
+    this.isolationRounds = config.anomaly.windowRounds;
     return this.guard(`start round ${round}`, () => this.db.transaction(() => {
       const attempt = this.roundsTable.begin(round, snapshot, at);
       this.audit.append('round-started', { round, attempt, selected: selected.length }, at);
@@ -290,12 +307,13 @@ export class SqliteStore implements CoordinatorStore {
     }).immediate());
   }
 
-  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined): void {
+  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined, isolationRows?: readonly FeatureRow[]): void {
     const at = this.now();
     const text = JSON.stringify(record);
     this.guard(`finish round ${record.round}`, () => this.db.transaction(() => {
       this.roundsTable.finish(record.round, attempt, record.outcome, record.reason, text, at);
       this.reputation.flush();
+      if (isolationRows !== undefined) this.isolationHistory.save(record.round, isolationRows, this.isolationRounds);
       if (global !== undefined) {
         const c = this.checkpoints.save(record.round, global, this.params, at);
         this.audit.append('checkpoint', { round: record.round, sha256: c.sha256, params: c.params }, at);

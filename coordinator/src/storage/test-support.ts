@@ -33,7 +33,7 @@ export function storeWithRounds(path: string, rounds: number): SqliteStore {
   store.adoptManifest(MANIFEST, manifestHash(MANIFEST), globalAfter(0));
   for (let r = 1; r <= rounds; r++) {
     const attempt = store.beginRound(r, CONFIG, ['p0', 'p1', 'p2']);
-    store.reputation.set('p0', { alpha: r, beta: 0, lastRound: r, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0 });
+    store.reputation.set('p0', { alpha: r, beta: 0, lastRound: r, excludedThrough: 0, exclusions: 0, participations: 0, rejections: 0, recent: 0 });
     store.finishRound(attempt, record(r), globalAfter(r));
   }
   return store;

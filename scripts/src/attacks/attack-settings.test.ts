@@ -39,6 +39,8 @@ describe('attack settings (--attack-option)', () => {
       'alie.z': '1.25',
       'ipm.epsilon': '0.75',
       'sybil.scale': '2.5',
+      'sybil.noise': '0.3',
+      'sybil.normJitter': '0.05',
       'on-off.honestRounds': '4',
     };
     for (const name of attackNames) {

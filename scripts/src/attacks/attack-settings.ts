@@ -20,7 +20,7 @@ const SETTABLE: { readonly [N in AttackName]: Readonly<Record<string, OptionKind
   scaling: { lambda: 'number' },
   alie: { z: 'number' },
   ipm: { epsilon: 'number' },
-  sybil: { mode: ['fixed-direction', 'negated-mean'], scale: 'number' },
+  sybil: { mode: ['fixed-direction', 'negated-mean'], scale: 'number', noise: 'number', normJitter: 'number' },
   'free-rider': {},
   'on-off': { honestRounds: 'number' },
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LabeledData } from '@fedwarden/client';
-import { createRng, l2Norm } from '@fedwarden/shared';
+import { cosine, createRng, l2Norm, normal } from '@fedwarden/shared';
 import type { Attack, AttackContext } from './attack.ts';
 import { alie, alieZMax } from './alie.ts';
 import { freeRider } from './free-rider.ts';
@@ -172,6 +172,44 @@ describe('Sybils', () => {
 
   it('send −scale·mean in negated-mean mode', () => {
     expect(rows(sybil({ mode: 'negated-mean', scale: 2 }).craft(context()))).toEqual([[-4, -4, -2], [-4, -4, -2], [-4, -4, -2]]);
+  });
+
+  it('add independent noise of `noise` × the shared vector\'s norm, so that pairs have a cosine near 1/(1 + noise²)', () => {
+    // d = 4,000 so that norms and cosines are close to their expectations (relative error ≈ 1/√d ≈ 0.016).
+    const d = 4000;
+    const benign = Array.from({ length: 4 }, (_, i) => Float32Array.from({ length: d }, (_, j) => ((i + j) % 7) - 3));
+    const ctx = () => context({ global: new Float32Array(d), benign, rng: createRng(7) });
+    const p = sybil().craft(ctx())[0] as Float32Array; // same seed, same direction: the shared vector without noise
+    const [a, b, c] = sybil({ noise: 0.5 }).craft(ctx()) as [Float32Array, Float32Array, Float32Array];
+    const diff = Float32Array.from(a, (x, j) => x - (p[j] as number));
+    expect(l2Norm(diff) / l2Norm(p)).toBeCloseTo(0.5, 1);
+    expect(cosine(a, b)).toBeCloseTo(1 / (1 + 0.25), 1);
+    expect(cosine(b, c)).toBeCloseTo(0.8, 1);
+    // the mean of the identities keeps the shared vector: noise averages out
+    const mean = Float32Array.from(a, (x, j) => (x + (b[j] as number) + (c[j] as number)) / 3);
+    expect(cosine(mean, p)).toBeGreaterThan(0.93); // 1/√(1 + 0.25/3) ≈ 0.96
+  });
+
+  it('jitter each identity\'s norm by its own factor in [1 − normJitter, 1 + normJitter], direction unchanged', () => {
+    const out = sybil({ normJitter: 0.2 }).craft(context());
+    const p = sybil().craft(context())[0] as Float32Array; // context() brings a fresh rng: the same direction
+    const factors = out.map((x) => l2Norm(x) / l2Norm(p));
+    for (const f of factors) expect(Math.abs(f - 1)).toBeLessThanOrEqual(0.2 + 1e-6);
+    expect(new Set(factors.map((f) => f.toFixed(6))).size).toBe(3);
+    for (const x of out) expect(cosine(x, p)).toBeCloseTo(1, 6);
+  });
+
+  it('with the defaults, draw nothing beyond the direction, and refuse bad noise and jitter', () => {
+    // The direction takes one normal per coordinate (three here); the copies take nothing more.
+    const rng = createRng(7);
+    sybil({ noise: 0, normJitter: 0 }).craft(context({ rng }));
+    const manual = createRng(7);
+    for (let j = 0; j < 3; j++) normal(manual);
+    expect(rng.next()).toBe(manual.next());
+    expect(() => sybil({ noise: -0.1 })).toThrow(/noise must be a finite number/);
+    expect(() => sybil({ normJitter: 1 })).toThrow(/normJitter must be below 1/);
+    expect(() => sybil({ normJitter: 2 })).toThrow(/normJitter must be a finite number in \[0, 1\]/);
+    expect(sybil({ noise: 0.3 }).description).toMatch(/independent noise 0.3$/);
   });
 });
 

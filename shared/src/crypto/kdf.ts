@@ -42,6 +42,8 @@ export const KDF_LABELS = {
   secaggShares: 'fedwarden/v1/secagg/shares',
   /** Prefix of the handshake transcript hash, channel version 2: long-term and ephemeral ML-KEM (channel.ts). */
   handshakeForwardSecret: 'fedwarden/v1/channel/handshake',
+  /** The coordinator's secure-grouping key, from its long-term ML-KEM secret key (coordinator/src/secagg/grouping-key.ts). */
+  secaggGrouping: 'fedwarden/v1/secagg/grouping',
 } as const;
 
 export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];

@@ -84,6 +84,13 @@ describe('secure groups', () => {
     ]);
   });
 
+  it('shows a fixed home group that sat out as such, with its reason, never as kept', () => {
+    const reason = 'home group 5 sits out: 2 of its 5 members selected, fewer than secagg.minGroupSize 4 (not merged into another group, whose sum would then overlap its own)';
+    const record = secagg();
+    const rows = groupRows({ ...record, groups: [...(record.groups ?? []), { id: 'group-5', members: ['m', 'n'], contributors: [], status: 'sat-out', reason }] });
+    expect(rows.at(-1)).toEqual({ id: 'group-5', members: ['m', 'n'], contributors: 0, outcome: 'sat-out', reason, blamed: [] });
+  });
+
   it('gives no verdict to the groups of a round aborted before aggregation', () => {
     const rows = groupRows(secagg({ outcome: 'aborted', rejected: [], adjusted: [] }));
     expect(rows[0]).toMatchObject({ outcome: 'kept', reason: 'round aborted before aggregation' });

@@ -53,8 +53,8 @@ export interface GroupRow {
   readonly id: string;
   readonly members: readonly string[];
   readonly contributors: number;
-  /** aborted / refused (out of range) before aggregation, else the strategy's verdict on its unit. */
-  readonly outcome: 'aborted' | 'refused' | UnitFate;
+  /** aborted / sat out (a fixed home group short of members) / refused (out of range) before aggregation, else the strategy's verdict on its unit. */
+  readonly outcome: 'aborted' | 'sat-out' | 'refused' | UnitFate;
   readonly reason: string;
   /** Members the secure-aggregation protocol blamed in this group. */
   readonly blamed: readonly string[];
@@ -150,7 +150,7 @@ export function groupRows(record: RoundRecord): GroupRow[] {
   return (record.groups ?? []).map((g) => {
     const blamed = [...new Set((record.blamed ?? []).filter((b) => g.members.includes(b.participant)).map((b) => b.participant))];
     const base = { id: g.id, members: g.members, contributors: g.contributors.length, blamed };
-    if (g.status === 'aborted') return { ...base, outcome: 'aborted', reason: g.reason };
+    if (g.status === 'aborted' || g.status === 'sat-out') return { ...base, outcome: g.status, reason: g.reason };
     // A refused group's unit is listed as rejected too; 'refused' says it never reached the strategy.
     if (g.status === 'refused') return { ...base, outcome: 'refused', reason: unitFate(record, g.id).reason || g.reason };
     // An aborted round never ran the strategy: its summed groups have no verdict.
