@@ -8,25 +8,20 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DB_FILE_NAME } from './storage/database.ts';
 import { SCHEMA_VERSION } from './storage/migrations.ts';
-import { storeWithRounds, tempDbPath } from './storage/test-support.ts';
+import { storeWithRounds, tempDbPaths } from './storage/test-support.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'coordinator', 'src', 'cli.ts');
 
-let cleanup: (() => void) | undefined;
-afterEach(() => {
-  cleanup?.();
-  cleanup = undefined;
-});
+const freshDbPath = tempDbPaths();
 
 function dataDirWithRounds(rounds: number): { dataDir: string; path: string } {
-  const t = tempDbPath();
-  cleanup = t.cleanup;
-  storeWithRounds(t.path, rounds).close();
-  return { dataDir: dirname(t.path), path: t.path };
+  const dbPath = freshDbPath();
+  storeWithRounds(dbPath, rounds).close();
+  return { dataDir: dirname(dbPath), path: dbPath };
 }
 
 const execFileAsync = promisify(execFile);
@@ -79,9 +74,8 @@ describe('coordinator verify', async () => {
   });
 
   it('exits 2 when there is no database', async () => {
-    const t = tempDbPath();
-    cleanup = t.cleanup;
-    const r = await verify(dirname(t.path));
+    const dbPath = freshDbPath();
+    const r = await verify(dirname(dbPath));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/error \[BAD_CONFIG\]: cannot open database/);
   });

@@ -1,21 +1,13 @@
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import type { FeatureRow } from '../anomaly/isolation-forest-detector.ts';
 import { SqliteStore } from './store.ts';
-import { PARTICIPANTS, globalAfter, record, storeWithRounds, tempDbPath } from './test-support.ts';
+import { PARTICIPANTS, globalAfter, record, storeWithRounds, tempDbPaths } from './test-support.ts';
 
-let cleanup: (() => void) | undefined;
-afterEach(() => {
-  cleanup?.();
-  cleanup = undefined;
-});
+const freshDbPath = tempDbPaths();
 
-function path(): string {
-  const t = tempDbPath();
-  cleanup = t.cleanup;
-  return t.path;
-}
+const path = freshDbPath;
 
 const rows = (round: number): FeatureRow[] => [
   { id: 'p0', features: { norm: round, cosineToAggregate: 0.5 } },

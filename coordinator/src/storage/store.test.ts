@@ -1,20 +1,12 @@
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ML_DSA65_PUBLIC_KEY_BYTES, identityFingerprint, manifestHash } from '@fedwarden/shared';
 import { SqliteStore } from './store.ts';
-import { CONFIG, MANIFEST, PARTICIPANTS, globalAfter, record, storeWithRounds, tempDbPath } from './test-support.ts';
+import { CONFIG, MANIFEST, PARTICIPANTS, globalAfter, record, storeWithRounds, tempDbPaths } from './test-support.ts';
 
-let cleanup: (() => void) | undefined;
-afterEach(() => {
-  cleanup?.();
-  cleanup = undefined;
-});
+const freshDbPath = tempDbPaths();
 
-function path(): string {
-  const t = tempDbPath();
-  cleanup = t.cleanup;
-  return t.path;
-}
+const path = freshDbPath;
 
 function count(p: string, sql: string): number {
   const raw = new Database(p, { readonly: true });

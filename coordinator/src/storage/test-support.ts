@@ -6,6 +6,7 @@ import { manifestHash, type AdapterManifest } from '@fedwarden/shared';
 import { parseConfig, type CoordinatorConfig } from '../config.ts';
 import { DB_FILE_NAME } from './database.ts';
 import { SqliteStore, type StoredRoundRecord } from './store.ts';
+import { afterEach } from 'vitest';
 
 export const PARTICIPANTS = ['p0', 'p1', 'p2'].map((id, i) => ({ id, tokenSha256: String(i).repeat(64) }));
 export const MANIFEST: AdapterManifest = { entries: [{ name: 'w', shape: [4], init: { kind: 'zeros' } }] };
@@ -14,6 +15,22 @@ export const CONFIG: CoordinatorConfig = parseConfig({ participants: PARTICIPANT
 export function tempDbPath(): { path: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'fedwarden-store-'));
   return { path: join(dir, DB_FILE_NAME), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Call once at the top of a test file: returns a function handing out fresh temporary database paths, whose
+ * directories an afterEach it registers removes after each test.
+ */
+export function tempDbPaths(): () => string {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+  return () => {
+    const t = tempDbPath();
+    cleanups.push(t.cleanup);
+    return t.path;
+  };
 }
 
 export function record(round: number, outcome: 'completed' | 'aborted' = 'completed'): StoredRoundRecord & { extra: number } {

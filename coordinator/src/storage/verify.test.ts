@@ -1,22 +1,17 @@
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapterSha256 } from './checkpoints.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import { SqliteStore } from './store.ts';
-import { CONFIG, storeWithRounds, tempDbPath } from './test-support.ts';
+import { CONFIG, storeWithRounds, tempDbPaths } from './test-support.ts';
 
-let cleanup: (() => void) | undefined;
-afterEach(() => {
-  cleanup?.();
-  cleanup = undefined;
-});
+const freshDbPath = tempDbPaths();
 
 /** A closed database with three finished rounds; returns its path. */
 function threeRounds(): string {
-  const t = tempDbPath();
-  cleanup = t.cleanup;
-  storeWithRounds(t.path, 3).close();
-  return t.path;
+  const dbPath = freshDbPath();
+  storeWithRounds(dbPath, 3).close();
+  return dbPath;
 }
 
 function verify(path: string) {
@@ -48,12 +43,11 @@ describe('verify', () => {
   });
 
   it('notes a round left open by a killed coordinator without calling it a problem', () => {
-    const t = tempDbPath();
-    cleanup = t.cleanup;
-    const store = storeWithRounds(t.path, 1);
+    const dbPath = freshDbPath();
+    const store = storeWithRounds(dbPath, 1);
     store.beginRound(2, CONFIG, []);
     store.close();
-    const report = verify(t.path);
+    const report = verify(dbPath);
     expect(report.ok).toBe(true);
     expect(report.notes).toEqual(['round 2 attempt 1 was left open (coordinator killed); the next start reruns it']);
   });
