@@ -101,6 +101,17 @@ describe('the fedwarden strategy without a reference, late in training', () => {
     }
   });
 
+  it('lets a bloc of small units lower the norm bound, but honest units above it are clipped, never rejected', () => {
+    // 30 honest late-round units and 20 units like them but a tenth their size: the median norm, so the bound,
+    // falls among the honest units' smallest, and the larger honest units exceed it.
+    const { units, dim } = lateRound(31, 30, 0);
+    const small = lateRound(32, 20, 0).units.map((u, i) => ({ ...u, id: `small-${i}`, members: [`small-${i}`], delta: u.delta.map((x) => 0.1 * x) }));
+    const r = createFedwardenStrategy().aggregate([...units, ...small], context(dim));
+    expect(r.diagnostics.majority).toBe(false);
+    expect(r.rejected.filter((v) => v.id.startsWith('honest'))).toEqual([]);
+    expect(r.adjusted.filter((v) => v.id.startsWith('honest')).length).toBeGreaterThan(0); // measured 4
+  });
+
   it('keeps an honest participant whose data is unlike anyone else\'s: mostly its own direction, a little of the shared one', () => {
     const { units, g, dim } = lateRound(21, 45, 0);
     const own = gaussian(createRng(99), dim);
