@@ -47,3 +47,14 @@ describe('Coordinator construction', () => {
     );
   });
 });
+
+describe('parseConfig and fixed secure groups', () => {
+  it('refuses sampling participants one by one with fixed home groups, which would leave most of them short', () => {
+    const base = { port: 0, participants: participants(10), privacy: 'secagg' };
+    expect(() => parseConfig({ ...base, rounds: { maxParticipants: 5 } })).toThrow(
+      expect.objectContaining({ code: 'BAD_CONFIG', message: expect.stringMatching(/rounds\.maxParticipants samples participants one by one.*groupPolicy "reshuffle" or "reputation"/) }),
+    );
+    expect(() => parseConfig({ ...base, rounds: { maxParticipants: 5 }, secagg: { groupPolicy: 'reputation' } })).not.toThrow();
+    expect(() => parseConfig({ ...base, privacy: 'trusted', rounds: { maxParticipants: 5 } })).not.toThrow();
+  });
+});

@@ -447,6 +447,13 @@ export function parseConfig(input: unknown): CoordinatorConfig {
   if (secagg.minGroupSize !== 0 && (secagg.minGroupSize < 3 || secagg.minGroupSize > secagg.groupSize)) {
     throw new FedwardenError('BAD_CONFIG', `invalid coordinator config: secagg.minGroupSize ${secagg.minGroupSize} must be 0 (default) or in 3..groupSize ${secagg.groupSize}`);
   }
+  if (result.data.privacy === 'secagg' && secagg.groupPolicy === 'fixed' && rounds.maxParticipants > 0) {
+    throw new FedwardenError(
+      'BAD_CONFIG',
+      'invalid coordinator config: rounds.maxParticipants samples participants one by one, which leaves most fixed home groups ' +
+        'short of secagg.minGroupSize (they sit out the round); with privacy "secagg" use groupPolicy "reshuffle" or "reputation", or rounds.maxParticipants 0',
+    );
+  }
   if (secagg.groupPolicy === 'fixed' && secagg.threshold > 0 && secagg.threshold > Math.min(secagg.degree > 0 ? secagg.degree : Infinity, minGroupSize - 1)) {
     throw new FedwardenError(
       'BAD_CONFIG',

@@ -401,7 +401,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  /** Continue from storage: the federation's manifest and latest global adapter, and its finished rounds. */
   /**
    * The anomaly detector's state from storage: the isolation forest's history, and the last completed round's
    * global step (cosineToPrevious) as the difference of its checkpoint and the one before it, equal to the step
@@ -416,6 +415,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.defences.resume(state.isolationHistory, step);
   }
 
+  /** Continue from storage: the federation's manifest and latest global adapter, and its finished rounds. */
   private restore(state: ResumeState): void {
     if (state.manifest) {
       try {

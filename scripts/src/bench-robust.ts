@@ -8,7 +8,8 @@
  * Steps (the strategy's own onStep hook; the strategy reads no clock): sanity (shape, finiteness, norms),
  * clip (median norm bound), project (count sketch, drawn anew each rep since the seed changes every round),
  * cosine (Gram of the sketches), collusion (near-duplicates, and unusually similar groups in this round and in
- * the participants' histories: a second sketch of the deltas and two n × n similarity statistics), dbscan (k-distances, eps, density-clustering), rest (reputation weighting and
+ * the participants' histories: a second sketch of the deltas and two n × n similarity statistics), consensus (each
+ * unit against the median of the others' directions, on at most 2^23 values; consensus.ts), dbscan (k-distances, eps, density-clustering), rest (reputation weighting and
  * the weighted average). Median over --reps repetitions after one warm-up. The target from the issue:
  * clipping + DBSCAN + reputation for 1,000 units × 10^5 parameters under 1 s; "total" below includes sanity.
  * The detection columns check that the timed runs also filtered correctly.
@@ -20,8 +21,8 @@ import { createBetaReputation, createFedwardenStrategy, syntheticUnits, type Pip
 import { median } from '@fedwarden/shared';
 import { textTable } from './report/text-table.ts';
 
-const STEPS: readonly PipelineStep[] = ['sanity', 'clip', 'project', 'cosine', 'collusion', 'dbscan', 'reputation', 'average'];
-const COLUMNS = ['sanity', 'clip', 'project', 'cosine', 'collusion', 'dbscan', 'rest', 'total'] as const;
+const STEPS: readonly PipelineStep[] = ['sanity', 'clip', 'project', 'cosine', 'collusion', 'consensus', 'dbscan', 'reputation', 'average'];
+const COLUMNS = ['sanity', 'clip', 'project', 'cosine', 'collusion', 'consensus', 'dbscan', 'rest', 'total'] as const;
 type Column = (typeof COLUMNS)[number];
 
 interface Row {
@@ -63,7 +64,7 @@ function benchOne(n: number, d: number): Row {
     1,
     units.map((u, i) => ({ unitId: u.id, members: u.members, outcome: kinds[i] === 'honest' ? ('kept' as const) : ('rejected' as const) })),
   );
-  const samples: Record<Column, number[]> = { sanity: [], clip: [], project: [], cosine: [], collusion: [], dbscan: [], rest: [], total: [] };
+  const samples: Record<Column, number[]> = { sanity: [], clip: [], project: [], cosine: [], collusion: [], consensus: [], dbscan: [], rest: [], total: [] };
   let last = 0;
   const marks = new Map<PipelineStep, number>();
   const strategy = createFedwardenStrategy({
@@ -88,6 +89,7 @@ function benchOne(n: number, d: number): Row {
     samples.project.push(at('project'));
     samples.cosine.push(at('cosine'));
     samples.collusion.push(at('collusion'));
+    samples.consensus.push(at('consensus'));
     samples.dbscan.push(at('dbscan'));
     samples.rest.push(at('reputation') + at('average'));
     samples.total.push(total);

@@ -93,6 +93,14 @@ export interface CollusionDiagnostics {
 export interface CollusionVerdicts {
   /** Index (in the units given) → the reason it is rejected. */
   readonly colluding: Map<number, string>;
+  /**
+   * Rejected units that get no reputation evidence: the two units of a similarity pair. One identity that
+   * copies an honest participant's update (plus noise) links itself to its victim, and the check cannot tell
+   * copier from copied; rejecting both keeps the copy out, and withholding blame keeps the victim's standing
+   * (a bloc of three or more is blamed: framing one victim then costs the attacker two identities per round,
+   * both of them rejected too).
+   */
+  readonly unblamed: Set<number>;
   readonly diagnostics: CollusionDiagnostics;
 }
 
@@ -136,7 +144,8 @@ export class CollusionCheck {
     const duplicates = nearDuplicates(dist, norms, n, this.options.duplicateDistance);
     const colluding = new Map<number, string>();
     for (const i of duplicates) colluding.set(i, 'near-duplicate of another unit (collusion)');
-    if (this.options.similarity === false) return { colluding, diagnostics: { duplicates: duplicates.size, similar: 0 } };
+    const unblamed = new Set<number>();
+    if (this.options.similarity === false) return { colluding, unblamed, diagnostics: { duplicates: duplicates.size, similar: 0 } };
 
     const cos = cosinesOf(dist);
     const roundView = outlyingLinks(cos, n, this.options);
@@ -165,6 +174,7 @@ export class CollusionCheck {
       const more = group.length > NAMED_IN_REASON ? `, +${group.length - NAMED_IN_REASON} more` : '';
       for (const i of group) {
         if (colluding.has(i)) continue;
+        if (group.length === 2) unblamed.add(i);
         const s = strongest.get(i);
         if (s === undefined) continue; // every member of a group has a link; for the type checker
         const { link, view, stats } = s.evidence;
@@ -179,6 +189,7 @@ export class CollusionCheck {
     }
     return {
       colluding,
+      unblamed,
       diagnostics: {
         duplicates: duplicates.size,
         similar,

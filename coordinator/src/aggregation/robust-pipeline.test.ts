@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosine } from '@fedwarden/shared';
+import { cosine, createRng, normal } from '@fedwarden/shared';
 import { createBetaReputation } from '../reputation/beta-reputation.ts';
 import { createFedAvg } from './fedavg-strategy.ts';
 import { createFedwardenStrategy, type PipelineStep } from './robust-pipeline.ts';
@@ -132,5 +132,28 @@ describe('fedwarden strategy', () => {
     const r = createFedwardenStrategy().aggregate([unit('z', [0, 0]), unit('w', [1, 1], 0)], context(2));
     expect(Array.from(r.step)).toEqual([0, 0]);
     expect(r.kept).toEqual([]);
+  });
+});
+
+describe('fedwarden strategy against a copier', () => {
+  it('rejects a copier and the participant it imitates without blaming either: a pair cannot say who copied whom', () => {
+    const dim = 2000;
+    const rng = createRng(3);
+    const direction = () => Float32Array.from({ length: dim }, () => normal(rng) / Math.sqrt(dim));
+    const own = Array.from({ length: 30 }, direction); // each participant's data pulls its own way, round after round
+    const strategy = createFedwardenStrategy();
+    let linked = 0;
+    for (let round = 1; round <= 6; round++) {
+      const honest = own.map((d, i) => unit(`h${i}`, Array.from(d, (x) => x + 0.3 * (normal(rng) / Math.sqrt(dim)))));
+      const copier = unit('copier', Array.from(own[0]!, (x) => x + normal(rng) / Math.sqrt(dim)));
+      const r = strategy.aggregate([...honest, copier], { ...context(dim), round, seed: round });
+      const victim = r.rejected.find((v) => v.id === 'h0');
+      if (victim === undefined) continue;
+      linked++;
+      expect(victim.reason).toMatch(/^collusion: .* group of 2: /);
+      expect(r.rejected.map((v) => v.id)).toContain('copier');
+      expect(r.evidence.filter((e) => e.unitId === 'h0' || e.unitId === 'copier')).toEqual([]);
+    }
+    expect(linked).toBeGreaterThan(0); // the history links them (measured from round 2)
   });
 });

@@ -24,8 +24,9 @@
  *      the round's units in general, in this round's updates or in their participants' histories
  *      (similarity-groups.ts, similarity-history.ts: colluders that add independent noise to one direction);
  *   4b. without a trusted reference, every round, the units' consensus (consensus.ts: each unit against the
- *      coordinate-wise median of the other units' directions) judges direction by the rules of 1b: opposing
- *      units and outliers with cosine ≤ 0 are rejected. This
+ *      coordinate-wise median of the other units' directions) judges direction by the rules of 1b, its noise
+ *      the spread of the upper half of the cosines: opposing units beyond 2 σ and outliers with cosine ≤ 0 are
+ *      rejected, opposing units within the noise doubted. This
  *      is the directional check of the late rounds, where honest non-IID updates are nearly orthogonal and no
  *      DBSCAN cluster holds a majority;
  *   then the DBSCAN majority cluster (dbscan-filter.ts): minority clusters are rejected, and noise units
@@ -48,7 +49,7 @@ import { deriveSeed } from '@fedwarden/shared';
 import { RECENT_PARTICIPATIONS, type BetaReputation, type UnitEvidence } from '../reputation/beta-reputation.ts';
 import { evidenceFromResult } from '../reputation/evidence.ts';
 import { CollusionCheck, subMatrix, type CollusionDiagnostics, type CollusionOptions } from './collusion.ts';
-import { consensusCosines } from './consensus.ts';
+import { consensusCosines, consensusNoise } from './consensus.ts';
 import { cosineDistances } from './cosine.ts';
 import { dbscanMajority, type DbscanOptions } from './dbscan-filter.ts';
 import { normBoundFactors, type NormBoundOptions } from './norm-bound.ts';
@@ -161,7 +162,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       step('collusion');
       const screened = Array.from({ length: n }, (_, i) => i).filter((i) => !colluding.has(i));
       // 4b. Without a trusted reference, the units' own consensus judges their direction (consensus.ts).
-      const consensus = ref === undefined && options.consensus !== false ? judgeByConsensus(kept, keptNorms, screened, ctx.dim, options) : undefined;
+      const consensus = ref === undefined && options.consensus !== false ? judgeByConsensus(kept, keptNorms, screened, ctx, options) : undefined;
       const consensusSuspects = consensus ? doubtedSuspects(consensus.check.doubted, kept, options.reputation, doubtWindow) : new Map<string, string>();
       const candidates = screened.filter((i, k) => (consensus?.check.passed[k] ?? true) && !consensusSuspects.has((kept[i] as AggregationUnit).id));
       step('consensus');
@@ -186,7 +187,8 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       for (const r of clusters.rejected) {
         rejected.push({ id: (kept[candidates[r.index] as number] as AggregationUnit).id, reason: r.reason });
       }
-      const excludedByReputation = new Set<string>();
+      // Units rejected without reputation evidence: whole-excluded ones, and similarity pairs (collusion.ts).
+      const unblamed = new Set<string>(Array.from(collusionVerdicts.unblamed, (i) => (kept[i] as AggregationUnit).id));
       const survivors: AggregationUnit[] = [];
       const weights: number[] = [];
       const scales: number[] = [];
@@ -196,7 +198,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
         const multiplier = options.reputation?.unitMultiplier(u.members, ctx.round) ?? 1;
         if (!(multiplier > 0)) {
           rejected.push({ id: u.id, reason: 'reputation: every member excluded' });
-          excludedByReputation.add(u.id);
+          unblamed.add(u.id);
           continue;
         }
         survivors.push(u);
@@ -217,7 +219,7 @@ export function createFedwardenStrategy(options: FedwardenOptions = {}): Fedward
       // A doubted unit that the later steps kept gives negative evidence; one they rejected keeps that verdict.
       const allDoubted = [...(ref?.doubted ?? []), ...(consensus?.check.doubted ?? [])];
       const doubted = new Set(allDoubted.map((v) => v.id));
-      const evidence = evidenceFromResult(units, result, excludedByReputation).map((e) =>
+      const evidence = evidenceFromResult(units, result, unblamed).map((e) =>
         doubted.has(e.unitId) && e.outcome !== 'rejected' ? { ...e, outcome: 'doubted' as const } : e,
       );
       return {
@@ -250,13 +252,13 @@ function judgeByConsensus(
   kept: readonly AggregationUnit[],
   norms: Float64Array,
   indices: readonly number[],
-  dim: number,
+  ctx: StrategyContext,
   options: ReferenceOptions,
 ): { readonly units: AggregationUnit[]; readonly cosines: Float64Array; readonly check: Pick<ReferenceCheck, 'passed' | 'rejected' | 'doubted'> } | undefined {
   const units = indices.map((i) => kept[i] as AggregationUnit);
-  const cosines = consensusCosines(units, Float64Array.from(indices, (i) => norms[i] as number), dim);
+  const cosines = consensusCosines(units, Float64Array.from(indices, (i) => norms[i] as number), ctx.dim, deriveSeed(ctx.seed, 2));
   if (cosines === undefined) return undefined;
-  return { units, cosines, check: judgeByCosines(units, cosines, 0, options, "the units' consensus") };
+  return { units, cosines, check: judgeByCosines(units, cosines, consensusNoise(cosines), options, "the units' consensus") };
 }
 
 /** W of the header's step 1b: participations in which a member's own doubt still counts against its unit. */
