@@ -40,8 +40,12 @@ import type { AggregationUnit } from './strategy.ts';
 const CONSENSUS_BLOCK = 64;
 
 export const CONSENSUS_DEFAULTS = {
-  /** Fewer units than this give no consensus: a median of a handful of directions is no one's. */
-  minUnits: 6,
+  /**
+   * Fewer units than this give no consensus: the median of a few others' directions is too noisy to reject
+   * anyone by (measured with 10 participants on the MNIST simulation, seed 1: an honest participant rejected in 2
+   * of 10 rounds, final accuracy 88.9 % against 89.7 % without the step).
+   */
+  minUnits: 20,
   /**
    * Above this many values (units × coordinates) the cosines are taken on a seeded random subset of
    * ⌊maxCells / n⌋ coordinates (header). 2^23: exact for 100 units of 80,000 parameters.
