@@ -55,7 +55,7 @@ describe('consensus cosines', () => {
     for (const n of [6, 7, 10, 13]) {
       // Coordinates drawn from a few values make ties in every column.
       const units = Array.from({ length: n }, (_, i) => unit(`u${i}`, Array.from({ length: 12 }, () => Math.floor(rng.next() * 5) - 2 || 1)));
-      const fast = consensusCosines(units, norms(units), 12, 1, { minUnits: 3 })!;
+      const fast = consensusCosines(units, norms(units), 12, 1)!;
       bruteForce(units).forEach((c, i) => expect(fast[i], `n ${n}, unit ${i}`).toBeCloseTo(c, 5));
     }
   });
@@ -73,7 +73,7 @@ describe('consensus cosines', () => {
   it('have no direction where the others cancel up to rounding: cosine 0, not ±1', () => {
     // d = 1: leaving the third unit out leaves −1 and +1 up to rounding (−0.0827 / 0.0827 is not exactly −1)
     const units = [unit('a', [-0.0827]), unit('b', [0.0655]), unit('c', [-0.562]), unit('d', [0.3]), unit('e', [-0.4]), unit('f', [0.2]), unit('g', [-0.1])];
-    const cos = consensusCosines(units, norms(units), 1, 1, { minUnits: 3 })!;
+    const cos = consensusCosines(units, norms(units), 1, 1)!;
     for (const c of cos) expect([-1, 0, 1]).toContain(c);
     // 7 values: leaving out a negative leaves 3 negatives and 3 positives, whose median cancels
     expect(Array.from(cos)).toEqual([0, -1, 0, -1, 0, -1, 0]);
@@ -102,16 +102,13 @@ describe('consensus cosines', () => {
   it('give no consensus for too few units, and refuse mismatched norms', () => {
     const few = [unit('a', [1]), unit('b', [1]), unit('c', [1]), unit('d', [1]), unit('e', [1])];
     expect(consensusCosines(few, norms(few), 1, 1)).toBeUndefined();
-    const nineteen = Array.from({ length: 19 }, (_, i) => unit(`u${i}`, [1]));
-    expect(consensusCosines(nineteen, norms(nineteen), 1, 1)).toBeUndefined(); // the default minimum is 20
-    expect(consensusCosines([...nineteen, unit('v', [1])], norms([...nineteen, unit('v', [1])]), 1, 1)).toHaveLength(20);
     expect(() => consensusCosines(few, new Float64Array(2), 1, 1)).toThrow(/2 norms for 5 units/);
     expect(() => consensusCosines(few, norms(few), 1, 1, { minUnits: 2 })).toThrow(/minUnits 2/);
     expect(() => consensusCosines(few, norms(few), 1, 1, { maxCells: 0 })).toThrow(/maxCells 0/);
     // Leaving out a +1 leaves three of each sign: the median is 0, and the cosine 0 (not NaN). Leaving out a −1
     // leaves a majority of +1: that unit opposes the others' consensus.
     const cancel = [1, -1, 1, -1, 1, -1, 1].map((x, i) => unit(`u${i}`, [x]));
-    expect(Array.from(consensusCosines(cancel, norms(cancel), 1, 1, { minUnits: 3 })!)).toEqual([0, -1, 0, -1, 0, -1, 0]);
+    expect(Array.from(consensusCosines(cancel, norms(cancel), 1, 1)!)).toEqual([0, -1, 0, -1, 0, -1, 0]);
   });
 });
 
