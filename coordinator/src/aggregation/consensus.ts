@@ -34,6 +34,7 @@
  * within about 1/√(sample) (0.01 at 8,388 coordinates for 1,000 units), far inside the gap the rules need.
  */
 import { createRng, selectInPlace, shuffle } from '@fedwarden/shared';
+import { MAD_TO_SD } from '../anomaly/robust-stats.ts';
 import type { AggregationUnit } from './strategy.ts';
 
 /** Coordinates transposed at a time (see consensusCosines). */
@@ -158,5 +159,5 @@ export function consensusNoise(cosines: ArrayLike<number>): number {
   if (sorted.length < 2) return 0;
   const mid = sorted[sorted.length >> 1] as number;
   const above = Float64Array.from(sorted.subarray(sorted.length >> 1), (c) => c - mid);
-  return 1.4826 * (above[above.length >> 1] as number);
+  return MAD_TO_SD * (above[above.length >> 1] as number);
 }

@@ -33,14 +33,14 @@ describe('DBSCAN majority filter, hand-made distances', () => {
     expect(r.clusterSizes).toEqual([3]);
   });
 
-  it('without a majority cluster keeps the units within the norm bound', () => {
+  it('without a majority cluster keeps every unit (the norm bound has capped them already)', () => {
     // two pairs, far apart: clusters of 2 and 2 among 4
     const pairs = matrix(4, [0.1, 1, 1, 1, 1, 0.1]);
-    const r = dbscanMajority(pairs, 4, {}, [true, true, true, false]);
+    const r = dbscanMajority(pairs, 4, {});
     expect(r.majority).toBe(false);
     expect(r.clusterSizes).toEqual([2, 2]);
-    expect(r.kept).toEqual([0, 1, 2]);
-    expect(r.rejected).toEqual([{ index: 3, reason: 'no majority cluster (largest 2 of 4); norm above the bound' }]);
+    expect(r.kept).toEqual([0, 1, 2, 3]);
+    expect(r.rejected).toEqual([]);
   });
 
   it('keeps everything when n < 3', () => {

@@ -3,9 +3,9 @@
  * matrix, through `density-clustering` (its dataset is [[0], [1], …] and its distance function looks the pair up
  * in the matrix). The largest cluster is kept if it holds more than half of the units (by unit count: sample
  * counts are claimed by the units themselves and do not vote); every other unit — noise or a minority cluster —
- * is rejected. Without such a majority nothing is singled out: every unit within the norm bound is kept,
- * those above it are rejected, and the outcome says "no majority cluster". With fewer than 3 units DBSCAN says
- * nothing and every unit is kept.
+ * is rejected. Without such a majority nothing is singled out: every unit is kept (the norm bound has capped
+ * each one already) and the outcome says so (majority false). With fewer than 3 units DBSCAN says nothing and
+ * every unit is kept.
  *
  * Parameters, from the data unless configured:
  *   minPts = max(2, ⌈n/5⌉): a cluster needs a fifth of the units, so small coordinated groups (Sybils, a few
@@ -181,16 +181,8 @@ export function admissionCosine(memberCosines: readonly number[], floor: number)
   return Math.max(floor, Math.min(Math.min(...memberCosines), center - 3 * scale));
 }
 
-/**
- * Runs the filter on an n × n cosine-distance matrix. `withinNormBound[i]` (default: all true) decides the
- * fallback when no cluster holds a majority.
- */
-export function dbscanMajority(
-  dist: Float64Array,
-  n: number,
-  options: DbscanOptions = {},
-  withinNormBound?: ArrayLike<boolean>,
-): DbscanOutcome {
+/** Runs the filter on an n × n cosine-distance matrix. */
+export function dbscanMajority(dist: Float64Array, n: number, options: DbscanOptions = {}): DbscanOutcome {
   if (dist.length !== n * n) throw new RangeError(`dbscanMajority: matrix of ${dist.length} ≠ ${n}²`);
   const all = Array.from({ length: n }, (_, i) => i);
   const minPts = options.minPts ?? defaultMinPts(n);
@@ -224,9 +216,5 @@ export function dbscanMajority(
     return { kept, rejected, majority: true, eps, minPts, clusterSizes, rescued };
   }
 
-  const kept = all.filter((i) => withinNormBound === undefined || withinNormBound[i] === true);
-  const rejected = all
-    .filter((i) => withinNormBound !== undefined && withinNormBound[i] !== true)
-    .map((index) => ({ index, reason: `no majority cluster (largest ${largest.length} of ${n}); norm above the bound` }));
-  return { kept, rejected, majority: false, eps, minPts, clusterSizes, rescued: [] };
+  return { kept: all, rejected: [], majority: false, eps, minPts, clusterSizes, rescued: [] };
 }

@@ -28,11 +28,9 @@
  * is flagged.
  */
 import { medianInPlace } from '@fedwarden/shared';
+import { MAD_TO_SD } from '../anomaly/robust-stats.ts';
 
 export const SIMILARITY_DEFAULTS = { floor: 0.6, mads: 3, minUnits: 4 } as const;
-
-/** 1.4826 · MAD estimates a normal distribution's standard deviation. */
-const MAD_TO_SIGMA = 1.4826;
 
 export interface SimilarityOptions {
   /** The least excess similarity a link needs, whatever the round's spread. Default 0.6. */
@@ -107,7 +105,7 @@ export function outlyingLinks(cos: Float64Array, n: number, options: SimilarityO
   const scratch = excess.slice();
   const median = medianInPlace(scratch);
   for (let k = 0; k < pairs; k++) scratch[k] = Math.abs((excess[k] as number) - median);
-  const mad = MAD_TO_SIGMA * medianInPlace(scratch);
+  const mad = MAD_TO_SD * medianInPlace(scratch);
   const threshold = Math.max(floor, median + mads * mad);
   const links: SimilarityLink[] = [];
   p = 0;

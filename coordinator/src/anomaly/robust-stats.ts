@@ -25,7 +25,7 @@ export interface RobustScale {
 }
 
 /** 1.4826 = 1/Φ⁻¹(0.75): MAD → standard deviation for normal data. */
-const MAD_TO_SD = 1.4826;
+export const MAD_TO_SD = 1.4826;
 /** √(π/2): mean absolute deviation → standard deviation for normal data. */
 const MEAN_AD_TO_SD = 1.2533;
 
