@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, FedwardenError } from '@fedwarden/shared';
 import { STRATEGY_NAMES } from './aggregation/registry.ts';
+import { SERVER_OPTIMIZERS } from './aggregation/server-optimizer.ts';
 import { TrustedProxies } from './net/trusted-proxies.ts';
 
 const positiveInt = z.number().int().positive();
@@ -73,6 +74,23 @@ const webhookSchema = z
   })
   .refine((w) => w.secretFile === undefined || w.secretEnv === undefined, 'give secretFile or secretEnv, not both')
   .refine((w) => w.backoffMaxMs >= w.backoffBaseMs, 'backoffMaxMs must be at least backoffBaseMs');
+
+/** Server optimizer defaults; learningRate, when not given, comes from the kind (DEFAULT_SERVER_LEARNING_RATE). */
+export const SERVER_OPTIMIZER_DEFAULTS = { kind: 'none', momentum: 0.9, beta2: 0.99, tau: 1e-3 } as const;
+
+const serverOptimizerSchema = z
+  .strictObject({
+    kind: z.enum(SERVER_OPTIMIZERS).default(SERVER_OPTIMIZER_DEFAULTS.kind),
+    /** η; default per kind (aggregation/server-optimizer.ts, DEFAULT_SERVER_LEARNING_RATE). */
+    learningRate: z.number().positive().optional(),
+    /** β₁: server momentum (fedavgm) or first-moment decay (fedadam, fedyogi). */
+    momentum: z.number().min(0).lt(1).default(SERVER_OPTIMIZER_DEFAULTS.momentum),
+    /** β₂: second-moment decay (fedadam, fedyogi). */
+    beta2: z.number().min(0).lt(1).default(SERVER_OPTIMIZER_DEFAULTS.beta2),
+    /** τ: adaptivity floor (fedadam, fedyogi). */
+    tau: z.number().positive().default(SERVER_OPTIMIZER_DEFAULTS.tau),
+  })
+  .default(SERVER_OPTIMIZER_DEFAULTS);
 
 export const configSchema = z.strictObject({
   /** Interface to listen on. Default loopback; set "0.0.0.0" (behind TLS) for a real deployment. */
@@ -228,8 +246,14 @@ export const configSchema = z.strictObject({
        * capped at weightCap × the round's median. 0 disables.
        */
       weightCap: z.number().min(0).default(3),
+      /**
+       * How the round's aggregate moves the global adapter (aggregation/server-optimizer.ts; Reddi et al., ICLR
+       * 2021): "none" adds it (FedAvg), "fedavgm" with server momentum, "fedadam" / "fedyogi" with adaptive
+       * per-coordinate steps. The aggregate is the strategy's output, robust or not.
+       */
+      serverOptimizer: serverOptimizerSchema,
     })
-    .default({ strategy: 'fedwarden', clipFactor: 2, trimFraction: 0.2, byzantineFraction: 0.2, weightCap: 3 }),
+    .default({ strategy: 'fedwarden', clipFactor: 2, trimFraction: 0.2, byzantineFraction: 0.2, weightCap: 3, serverOptimizer: SERVER_OPTIMIZER_DEFAULTS }),
   reputation: z
     .strictObject({
       /** λ: weight of past evidence each round (beta reputation with forgetting). */

@@ -175,6 +175,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       },
       stageChanged: (round, phase, deadline) => this.stageChanged(round, phase, deadline),
     });
+    this.runner.resumeServerOptimizer(resumed.serverOptimizer, resumed.checkpointRound, this.global?.length ?? 0);
     const ready = () => this.readiness();
     const dashboardLog = this.log.child({ component: 'dashboard' });
     this.dashboard = config.operator.enabled ? dashboardRoutes(new DashboardFeed(this, { log: dashboardLog }), { log: dashboardLog }) : undefined;

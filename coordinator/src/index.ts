@@ -14,6 +14,16 @@ export {
 } from './extensions/load-extensions.ts';
 export { STRATEGY_NAMES, createStrategy, type StrategyName } from './aggregation/registry.ts';
 export {
+  DEFAULT_SERVER_LEARNING_RATE,
+  SERVER_OPTIMIZERS,
+  initialServerOptimizerState,
+  resolveServerOptimizer,
+  serverOptimizerStep,
+  type ServerOptimizerKind,
+  type ServerOptimizerSettings,
+  type ServerOptimizerState,
+} from './aggregation/server-optimizer.ts';
+export {
   createFedwardenStrategy,
   type FedwardenOptions,
   type FedwardenResult,

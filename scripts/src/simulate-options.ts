@@ -1,6 +1,6 @@
 /** Command-line options of `pnpm simulate`, parsed and checked (bad input → an error naming the flag). */
 import { parseArgs } from 'node:util';
-import { STRATEGY_NAMES, type StrategyName } from '@fedwarden/coordinator';
+import { SERVER_OPTIMIZERS, STRATEGY_NAMES, type ServerOptimizerKind, type StrategyName } from '@fedwarden/coordinator';
 import { parseAttackSetting, settingsFor, type AttackSetting } from './attacks/attack-settings.ts';
 import { attackNames, createAttack } from './attacks/registry.ts';
 import { PLACEMENTS, type Placement } from './byzantine-placement.ts';
@@ -31,6 +31,10 @@ export interface SimulationOptions {
   /** Where the Byzantine participants sit (byzantine-placement.ts): a seeded draw, or spread over round 1's secure groups. */
   readonly placement: Placement;
   readonly defence: Defence;
+  /** The coordinator's server optimizer (aggregation.serverOptimizer.kind); undefined: the coordinator's default. */
+  readonly serverOptimizer?: ServerOptimizerKind;
+  /** Its learning rate η; undefined: the kind's default. */
+  readonly serverLearningRate?: number;
   /** Root digits the coordinator trains its trusted reference update on (FLTrust); 0: no reference. */
   readonly root: number;
   readonly json: boolean;
@@ -95,6 +99,8 @@ export const SIMULATE_FLAGS = {
     help: 'which participants are Byzantine: random, or spread (at most one per secure group of the first secagg round, as evenly as possible when there are more; with --privacy trusted the same as random)',
   },
   defence: { type: 'string', value: 'name', default: 'fedwarden', help: `aggregation strategy: ${STRATEGY_NAMES.join(', ')}` },
+  'server-optimizer': { type: 'string', value: 'name', help: `how the aggregate moves the global adapter: ${SERVER_OPTIMIZERS.join(', ')} (default: the coordinator's)` },
+  'server-lr': { type: 'string', value: 'rate', help: "the server optimizer's learning rate (default: the optimizer's)" },
   root: { type: 'string', value: 'n', help: "root digits for the coordinator's trusted reference (default 0; --matrix: 100)" },
   matrix: { type: 'boolean', default: false, help: 'run attacks × defences and write a table and plot' },
   attacks: { type: 'string', value: 'a,b', help: '--matrix: attacks to run (default: none and every attack)' },
@@ -182,6 +188,10 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
   const placement = values.placement;
   if (!(PLACEMENTS as readonly string[]).includes(placement)) throw new Error(`--placement must be ${PLACEMENTS.map((p) => `"${p}"`).join(' or ')}, got "${placement}"`);
   const defence = checkDefence(values.defence);
+  const serverOptimizer = values['server-optimizer'];
+  if (serverOptimizer !== undefined && !(SERVER_OPTIMIZERS as readonly string[]).includes(serverOptimizer)) {
+    throw new Error(`--server-optimizer must be one of ${SERVER_OPTIMIZERS.join(', ')}, got "${serverOptimizer}"`);
+  }
   const options: SimulationOptions = {
     clients: int('clients', pick('clients', '10'), 1),
     rounds: int('rounds', pick('rounds', '10'), 1),
@@ -199,6 +209,8 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     byzantine: fraction('byzantine', pick('byzantine', '0')),
     placement: placement as Placement,
     defence,
+    ...(serverOptimizer !== undefined ? { serverOptimizer: serverOptimizer as ServerOptimizerKind } : {}),
+    ...(values['server-lr'] !== undefined ? { serverLearningRate: positive('server-lr', values['server-lr']) } : {}),
     root: int('root', pick('root', '0'), 0),
     json: values.json,
     quiet: values.quiet,
@@ -225,6 +237,8 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     ['--byzantine', options.byzantine],
     ['--placement', options.placement],
     ['--root', options.root],
+    ...(options.serverOptimizer !== undefined ? [['--server-optimizer', options.serverOptimizer]] : []),
+    ...(options.serverLearningRate !== undefined ? [['--server-lr', options.serverLearningRate]] : []),
   ].flatMap(([flag, value]) => [String(flag), String(value)]);
   return {
     mode: 'matrix',

@@ -47,6 +47,11 @@ export interface SimulationSummary {
   readonly baseAccuracy: number;
   readonly finalAccuracy: number;
   readonly accuracyPerRound: number[];
+  /**
+   * Each round's wall time in seconds, from its selection to its stored record, less the harness's own scoring
+   * of the new global adapter on the test digits (which a real federation does not pay every round).
+   */
+  readonly roundSeconds: number[];
   readonly abortedRounds: number;
   readonly dropped: number;
   readonly vanished: number;
@@ -74,6 +79,12 @@ export interface SimulationHooks {
   readonly beforeStop?: () => Promise<void>;
   /** Each round's record as the coordinator emits it (the replay test compares two runs' records). */
   readonly round?: (record: RoundRecord) => void;
+  /**
+   * Asked after each round (with the global accuracy the table shows): true ends the federation there, before
+   * its configured last round (bench:converge stops at its target). Participants are then stopped, not told
+   * the federation finished.
+   */
+  readonly until?: (record: RoundRecord, accuracy: number) => boolean;
 }
 
 export async function runSimulation(opts: SimulationOptions, say: (line: string) => void, hooks: SimulationHooks = {}): Promise<SimulationSummary> {
@@ -123,7 +134,17 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     privacy: opts.privacy,
     secagg: { groupSize: opts.groupSize, groupPolicy: opts.groupPolicy, stageTimeoutMs: 60_000, maxDropout: Math.max(0.1, opts.dropout) },
     training: { epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate },
-    aggregation: { strategy: opts.defence },
+    aggregation: {
+      strategy: opts.defence,
+      ...(opts.serverOptimizer !== undefined || opts.serverLearningRate !== undefined
+        ? {
+            serverOptimizer: {
+              ...(opts.serverOptimizer !== undefined ? { kind: opts.serverOptimizer } : {}),
+              ...(opts.serverLearningRate !== undefined ? { learningRate: opts.serverLearningRate } : {}),
+            },
+          }
+        : {}),
+    },
     // Every simulated participant connects from loopback at once: no per-address quota on handshakes.
     limits: { maxUnauthenticatedPerAddress: 0 },
   });
@@ -131,9 +152,12 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   // watches the accuracy; the records keep the loss too); an aborted round leaves the adapter, and so the
   // accuracy, unchanged.
   const evaluator = task.createModel();
+  let evaluationMs = 0;
   const evaluate = async (global: Float32Array) => {
+    const startedAt = performance.now();
     evaluator.setWeights(global);
     const { accuracy, loss } = await evaluator.evaluate(task.test);
+    evaluationMs = performance.now() - startedAt;
     return { accuracy, loss };
   };
   // The operator's trusted reference: the global adapter trained on the root digits each round (FLTrust).
@@ -149,13 +173,19 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   const port = await coordinator.listen();
   if (operatorToken !== undefined) await hooks.dashboard?.(`http://127.0.0.1:${coordinator.operatorPort}/#token=${operatorToken}`);
 
-  const rows: Array<{ record: RoundRecord; accuracy: number }> = [];
+  const rows: Array<{ record: RoundRecord; accuracy: number; seconds: number }> = [];
+  let endedEarly = false;
   say('');
   say('round  participants  mean local loss  global accuracy  rejected  alerts');
   coordinator.on('round', (record) => {
     const accuracy = record.accuracy ?? rows.at(-1)?.accuracy ?? task.baseAccuracy;
-    rows.push({ record, accuracy });
+    rows.push({ record, accuracy, seconds: Math.max(0, record.durationMs - evaluationMs) / 1000 });
+    evaluationMs = 0;
     hooks.round?.(record);
+    if (!endedEarly && hooks.until?.(record, accuracy) === true && record.round < opts.rounds) {
+      endedEarly = true;
+      void coordinator.stop();
+    }
     say(
       `${String(record.round).padStart(5)}  ${`${record.reported.length}/${record.selected.length}`.padStart(12)}  ` +
         `${(record.meanLoss?.toFixed(4) ?? '-').padStart(15)}  ${`${(accuracy * 100).toFixed(1)}%`.padStart(15)}` +
@@ -195,7 +225,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   participants.forEach((p) => p.start());
   try {
     await coordinator.run();
-    await Promise.all(participants.map((p) => p.finished()));
+    if (!endedEarly) await Promise.all(participants.map((p) => p.finished()));
     await hooks.beforeStop?.();
   } finally {
     participants.forEach((p) => p.stop());
@@ -225,6 +255,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     baseAccuracy: round4(task.baseAccuracy),
     finalAccuracy: round4(finalAccuracy),
     accuracyPerRound: rows.map((r) => round4(r.accuracy)),
+    roundSeconds: rows.map((r) => round4(r.seconds)),
     abortedRounds: rows.length - completed.length,
     dropped: rows.reduce((s, r) => s + r.record.dropped.length, 0),
     vanished: participants.reduce((s, p) => s + p.vanished, 0),

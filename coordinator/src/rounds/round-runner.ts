@@ -8,13 +8,15 @@
  * messages, departures and rejoins) and nothing else: the participant registry, the global adapter and the
  * shutdown flag belong to the coordinator's lifecycle (coordinator.ts) and come in through RoundRunnerDeps.
  */
-import { axpy, createRng, deriveSeed, roundFigure, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
+import { createRng, deriveSeed, roundFigure, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
+import { initialServerOptimizerState, resolveServerOptimizer, serverOptimizerStep, type ServerOptimizerState } from '../aggregation/server-optimizer.ts';
 import type { TrustedReference } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import { refusedVerdicts, type Defences, type Review } from '../defences.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
 import type { ParticipantConnection } from '../net/participant-connection.ts';
 import { SecaggCollector } from '../secagg/secagg-collector.ts';
+import type { StoredServerOptimizer } from '../storage/server-optimizer-table.ts';
 import type { CoordinatorStore } from '../storage/store.ts';
 import { evaluateGlobal, type EvaluateHook } from './evaluation.ts';
 import { trainReference, type ReferenceHook } from './reference-update.ts';
@@ -64,16 +66,47 @@ interface Conclusion {
   readonly reason: string;
   readonly review?: Review;
   readonly next?: Float32Array;
+  /** The server optimizer's state after the step that made `next`; committed once the round is stored. */
+  readonly optimizer?: ServerOptimizerState;
 }
 
 export class RoundRunner {
   private active: RoundCollector | undefined;
+  /** The server optimizer's state after the last completed round; undefined: fresh at the next step. */
+  private optimizer: ServerOptimizerState | undefined;
 
   constructor(private readonly deps: RoundRunnerDeps) {}
 
   /** The collector of the round in progress, while it collects; undefined between rounds and after collection. */
   get collector(): RoundCollector | undefined {
     return this.active;
+  }
+
+  /**
+   * Continue the server optimizer from storage: the state stored after `stored.round`, when that is the round of
+   * the checkpoint the coordinator resumes from and the configuration still names the same optimizer; otherwise it
+   * starts fresh, and the log says why.
+   */
+  resumeServerOptimizer(stored: StoredServerOptimizer | undefined, checkpointRound: number, dim: number): void {
+    const kind = this.deps.config.aggregation.serverOptimizer.kind;
+    this.optimizer = undefined;
+    if (stored === undefined) {
+      if (kind !== 'none' && checkpointRound > 0) this.deps.log.warn('server optimizer: no stored state, it starts fresh', { kind, checkpointRound });
+      return;
+    }
+    const why =
+      stored.state.kind !== kind
+        ? `stored state is ${stored.state.kind}, the configuration says ${kind}`
+        : stored.round !== checkpointRound
+          ? `stored state is of round ${stored.round}, the checkpoint of round ${checkpointRound}`
+          : (stored.state.m?.length ?? dim) !== dim
+            ? `stored state has ${stored.state.m?.length} values, the adapter ${dim}`
+            : undefined;
+    if (why !== undefined) {
+      this.deps.log.warn(`server optimizer: ${why}; it starts fresh`, { kind });
+      return;
+    }
+    this.optimizer = stored.state;
   }
 
   /** Run round `round` from `global` and return its record (already stored, finished or interrupted). */
@@ -99,7 +132,7 @@ export class RoundRunner {
     const { collected, reference } = await this.collect(ctx, state, selected);
 
     const interrupted = this.deps.stopping();
-    const { outcome, review, next, ...conclusion } = this.conclude(state, ctx, selected, collected, reference, interrupted);
+    const { outcome, review, next, optimizer, ...conclusion } = this.conclude(state, ctx, selected, collected, reference, interrupted);
     let reason = conclusion.reason;
     if (collected.notes.length > 0) reason += `; ${collected.notes.join('; ')}`;
     const { accuracy, loss: evaluationLoss } = next !== undefined ? await evaluateGlobal(this.deps.evaluate, next, round, log) : {};
@@ -145,7 +178,13 @@ export class RoundRunner {
     };
     // Stored before participants hear of it: a round they were told had ended is never lost.
     if (interrupted) store.interruptRound(attempt, record);
-    else store.finishRound(attempt, record, next, review?.isolationHistory);
+    else {
+      store.finishRound(attempt, record, next, {
+        ...(review?.isolationHistory ? { isolationRows: review.isolationHistory } : {}),
+        ...(optimizer !== undefined && optimizer.kind !== 'none' ? { serverOptimizer: optimizer } : {}),
+      });
+      if (optimizer !== undefined) this.optimizer = optimizer;
+    }
     if (interrupted) log.info('round interrupted by shutdown', { reason, durationMs: record.durationMs });
     else {
       const figures = {
@@ -237,14 +276,16 @@ export class RoundRunner {
       state.transition('aborted');
       return { outcome: 'aborted', reason: `${defences.strategyName} rejected every unit`, review };
     }
-    const next = global.slice();
-    axpy(1, review.step, next);
+    // The aggregate is the server optimizer's pseudo-gradient (aggregation/server-optimizer.ts).
+    const settings = resolveServerOptimizer(config.aggregation.serverOptimizer);
+    const before = this.optimizer ?? initialServerOptimizerState(settings.kind, global.length, settings.tau);
+    const { next, state: optimizer } = serverOptimizerStep(settings, before, global, review.step);
     this.deps.adoptGlobal(next);
     state.transition('completed');
     const reason =
       `${collected.contributors.length} of ${selected.length} contributed in ${collected.units.length} units, ` +
       `${review.rejected.length} rejected by ${defences.strategyName}`;
-    return { outcome: 'completed', reason, review, next };
+    return { outcome: 'completed', reason, review, next, optimizer };
   }
 
   /** Seal and send to a participant; false if it is not connected or the send failed. */

@@ -20,7 +20,7 @@ describe('isolation forest history in storage', () => {
   it('is written with each finished round, keeps the last windowRounds rounds, and comes back on resume', () => {
     const p = path();
     const store = storeWithRounds(p, 0);
-    for (let r = 1; r <= 5; r++) store.finishRound(store.beginRound(r, config, ['p0', 'p1']), record(r), globalAfter(r), r === 2 ? [] : rows(r));
+    for (let r = 1; r <= 5; r++) store.finishRound(store.beginRound(r, config, ['p0', 'p1']), record(r), globalAfter(r), { isolationRows: r === 2 ? [] : rows(r) });
     store.close();
     const again = SqliteStore.open(p);
     // Rounds 3, 4 and 5 are kept: round 2 (which added no rows) and round 1 were pruned.
@@ -33,7 +33,7 @@ describe('isolation forest history in storage', () => {
     const store = storeWithRounds(p, 1);
     const attempt = store.beginRound(2, config, ['p0']);
     // Round 2 cannot finish under round 1's number: the transaction fails and takes the rows with it.
-    expect(() => store.finishRound(attempt, record(1), globalAfter(2), rows(2))).toThrow();
+    expect(() => store.finishRound(attempt, record(1), globalAfter(2), { isolationRows: rows(2) })).toThrow();
     store.finishRound(attempt, record(2, 'aborted'), undefined);
     store.close();
     const again = SqliteStore.open(p);

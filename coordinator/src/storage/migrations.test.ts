@@ -31,7 +31,7 @@ describe('schema migrations', () => {
     expect(schemaVersion(db)).toBe(0);
     expect(migrate(db)).toEqual({ from: 0, to: SCHEMA_VERSION });
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    expect(tables(db)).toEqual(['alerts', 'audit_log', 'checkpoints', 'isolation_history', 'meta', 'participants', 'reputation', 'rounds']);
+    expect(tables(db)).toEqual(['alerts', 'audit_log', 'checkpoints', 'isolation_history', 'meta', 'participants', 'reputation', 'rounds', 'server_optimizer']);
     expect(columns(db, 'participants')).toEqual([
       'id',
       'token_sha256',
@@ -132,6 +132,18 @@ describe('schema migrations', () => {
     expect(() => setRecent.run(-1)).toThrow(/CHECK constraint failed/);
     expect(db.prepare('SELECT count(*) AS n FROM isolation_history').get()).toEqual({ n: 0 });
     expect(() => db.prepare("INSERT INTO isolation_history VALUES (0, '[]')").run()).toThrow(/CHECK constraint failed/);
+    db.close();
+  });
+
+  it('adds an empty server optimizer table to a v6 database, one row at most', () => {
+    const db = new Database(MEMORY);
+    migrate(db, MIGRATIONS.slice(0, 6));
+    expect(tables(db)).not.toContain('server_optimizer');
+    expect(migrate(db)).toEqual({ from: 6, to: SCHEMA_VERSION });
+    expect(db.prepare('SELECT count(*) AS n FROM server_optimizer').get()).toEqual({ n: 0 });
+    const insert = db.prepare("INSERT INTO server_optimizer VALUES (?, 1, 'fedadam', 1, 0, NULL, NULL, 'x')");
+    insert.run(1);
+    expect(() => insert.run(2)).toThrow(/CHECK constraint failed/);
     db.close();
   });
 

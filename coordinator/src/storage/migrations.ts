@@ -12,6 +12,7 @@
  *   v5  alerts: the alerting lifecycle's open alerts and recent resolved ones (alerting/, storage/alerts.ts)
  *   v6  each participant's recent record in the reputation book (its last 30 participations as suspect bits),
  *       and the isolation forest's history (storage/isolation-history.ts)
+ *   v7  the server optimizer's state after the latest completed round (storage/server-optimizer-table.ts)
  */
 import { FedwardenError } from '@fedwarden/shared';
 import type { Db } from './database.ts';
@@ -147,6 +148,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE isolation_history (
         round INTEGER PRIMARY KEY CHECK (round >= 1),
         rows TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 7,
+    description: "the server optimizer's state",
+    // One row: the state after the latest completed round that used a server optimizer with memory (momentum,
+    // moments), float32 little-endian blobs with their SHA-256, written in the round's end transaction. A database
+    // upgraded from v6 has none: its optimizer starts fresh once.
+    sql: `
+      CREATE TABLE server_optimizer (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        round INTEGER NOT NULL CHECK (round >= 1),
+        kind TEXT NOT NULL,
+        steps INTEGER NOT NULL CHECK (steps >= 0),
+        params INTEGER NOT NULL CHECK (params >= 0),
+        m BLOB,
+        v BLOB,
+        sha256 TEXT NOT NULL
       ) STRICT;
     `,
   },

@@ -6,8 +6,8 @@
  *                   the state to continue from: manifest, latest verified checkpoint, finished round records.
  *   adoptManifest   manifest + initial adapter (checkpoint 0) + audit entry, one transaction.
  *   beginRound      the attempt's row + audit entry, one transaction.
- *   finishRound     round record + reputation + checkpoint + the isolation forest's new rows + audit entries,
- *                   ONE transaction: a crash leaves the whole finished round or none of it, and the round then
+ *   finishRound     round record + reputation + checkpoint + the isolation forest's new rows + the server
+ *                   optimizer's state + audit entries, ONE transaction: a crash leaves the whole finished round or none of it, and the round then
  *                   runs again.
  *   interruptRound  the attempt marked interrupted (shutdown mid-round) + audit entry.
  *   registerIdentity a participant's identity key, if it has none yet, + audit entry (its fingerprint, never more).
@@ -34,6 +34,8 @@ import { ParticipantsTable, type EnrolledParticipant, type ParticipantRow, type 
 import type { FeatureRow } from '../anomaly/isolation-forest-detector.ts';
 import { IsolationHistoryTable } from './isolation-history.ts';
 import { SqliteReputationStore } from './reputation.ts';
+import type { ServerOptimizerState } from '../aggregation/server-optimizer.ts';
+import { ServerOptimizerTable, type StoredServerOptimizer } from './server-optimizer-table.ts';
 import { AlertsTable } from './alerts.ts';
 import type { AlertStateStore } from '../alerting/alert-state-store.ts';
 import { RoundsTable, type RoundRow } from './rounds.ts';
@@ -59,6 +61,16 @@ export interface ResumeState {
   readonly interrupted: readonly number[];
   /** The isolation forest's history as the last finished rounds left it: each round's new rows, oldest first. */
   readonly isolationHistory: ReadonlyArray<readonly FeatureRow[]>;
+  /** The server optimizer's state after the latest round that stored one (none: it starts fresh). */
+  readonly serverOptimizer?: StoredServerOptimizer;
+}
+
+/** What a finished round stores beside its record and checkpoint. */
+export interface RoundExtras {
+  /** The rows the round added to the isolation forest's history, when it was reviewed. */
+  readonly isolationRows?: readonly FeatureRow[];
+  /** The server optimizer's state after the round, when it changed the global adapter with one that keeps state. */
+  readonly serverOptimizer?: ServerOptimizerState;
 }
 
 export interface CoordinatorStore {
@@ -88,11 +100,10 @@ export interface CoordinatorStore {
   /** Open an attempt at `round`; returns the attempt number. */
   beginRound(round: number, config: CoordinatorConfig, selected: readonly string[]): number;
   /**
-   * The round's end, atomically; `global` is the new global adapter when the round changed it, `isolationRows`
-   * the rows the round added to the isolation forest's history when it was reviewed (the last
-   * config.anomaly.windowRounds rounds' are kept).
+   * The round's end, atomically; `global` is the new global adapter when the round changed it; `extras` what else
+   * the round left (of the isolation forest's history, the last config.anomaly.windowRounds rounds' are kept).
    */
-  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined, isolationRows?: readonly FeatureRow[]): void;
+  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined, extras?: RoundExtras): void;
   interruptRound(attempt: number, record: StoredRoundRecord): void;
   /** A round's checkpoint (default: the latest), verified against its hash; undefined when there is none. */
   checkpoint(round?: number): Checkpoint | undefined;
@@ -124,6 +135,7 @@ export class SqliteStore implements CoordinatorStore {
   private readonly roundsTable: RoundsTable;
   private readonly checkpoints: CheckpointsTable;
   private readonly isolationHistory: IsolationHistoryTable;
+  private readonly serverOptimizer: ServerOptimizerTable;
   /** Rounds of isolation-forest history to keep: config.anomaly.windowRounds of the round begun last. */
   private isolationRounds = 10;
   private readonly now: () => number;
@@ -144,6 +156,7 @@ export class SqliteStore implements CoordinatorStore {
     this.roundsTable = new RoundsTable(db);
     this.checkpoints = new CheckpointsTable(db);
     this.isolationHistory = new IsolationHistoryTable(db);
+    this.serverOptimizer = new ServerOptimizerTable(db);
     this.reputation = new SqliteReputationStore(db);
     this.alerts = new AlertsTable(db);
   }
@@ -190,6 +203,7 @@ export class SqliteStore implements CoordinatorStore {
         throw new FedwardenError('STORAGE_CORRUPT', `checkpoint of round ${checkpoint.round} is newer than the last finished round ${lastFinishedRound}`);
       }
       this.audit.append('coordinator-started', { lastFinishedRound, interrupted }, at);
+      const serverOptimizer = this.serverOptimizer.load();
       return {
         ...(manifest && checkpoint ? { manifest: { manifest: manifest.manifest, digest: manifest.digest, global: checkpoint.adapter } } : {}),
         checkpointRound: checkpoint?.round ?? 0,
@@ -197,6 +211,7 @@ export class SqliteStore implements CoordinatorStore {
         records: finished.map((r) => parseRecord(r)),
         interrupted,
         isolationHistory: this.isolationHistory.all(),
+        ...(serverOptimizer ? { serverOptimizer } : {}),
       };
     }).immediate();
     this.params = state.manifest?.global.length ?? 0;
@@ -307,7 +322,8 @@ export class SqliteStore implements CoordinatorStore {
     }).immediate());
   }
 
-  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined, isolationRows?: readonly FeatureRow[]): void {
+  finishRound(attempt: number, record: StoredRoundRecord, global: Float32Array | undefined, extras: RoundExtras = {}): void {
+    const { isolationRows, serverOptimizer } = extras;
     const at = this.now();
     const text = JSON.stringify(record);
     this.guard(`finish round ${record.round}`, () => this.db.transaction(() => {
@@ -317,6 +333,7 @@ export class SqliteStore implements CoordinatorStore {
       if (global !== undefined) {
         const c = this.checkpoints.save(record.round, global, this.params, at);
         this.audit.append('checkpoint', { round: record.round, sha256: c.sha256, params: c.params }, at);
+        if (serverOptimizer !== undefined) this.serverOptimizer.save(record.round, serverOptimizer, this.params);
       }
       this.audit.append(
         'round-finished',

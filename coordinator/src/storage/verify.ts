@@ -17,6 +17,7 @@ import { CheckpointsTable } from './checkpoints.ts';
 import type { Db } from './database.ts';
 import { SCHEMA_VERSION, schemaVersion } from './migrations.ts';
 import { RoundsTable } from './rounds.ts';
+import { ServerOptimizerTable } from './server-optimizer-table.ts';
 
 export interface VerifyReport {
   readonly ok: boolean;
@@ -81,6 +82,11 @@ export function verifyDatabase(db: Db): VerifyReport {
 
   const checkpoints = new CheckpointsTable(db);
   for (const p of checkpoints.verifyAll()) problems.push(`checkpoint ${p.round}: ${p.problem}`);
+  try {
+    new ServerOptimizerTable(db).load();
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  }
   const stored = checkpoints.list();
   const auditedCheckpoints = audited('checkpoint');
   for (const c of stored) {
