@@ -3,6 +3,7 @@ export { SecureConnection, errorFromClose, type ConnectOptions } from './connect
 export type { TrainableModel, LabeledData, TrainProgress, TrainResult, Evaluation, TrainOptions } from './trainable-model.ts';
 export { initTensorFlow, tf, type BackendPreference } from './tf/index.ts';
 export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lora/index.ts';
+export { SharedFrozenBase, readFrozenBase, disposeFrozenBase, activate, type FrozenBaseLease, type FrozenBase, type FrozenDense, type DenseActivation } from './lora/index.ts';
 export { SecaggClient } from './secagg/client-protocol.ts';
 export { backoffCeiling, backoffDelay, BACKOFF_DEFAULTS, type BackoffOptions } from './resilience/backoff.ts';
 export { CircuitBreaker, CIRCUIT_BREAKER_DEFAULTS, type BreakerState, type CircuitBreakerOptions } from './resilience/circuit-breaker.ts';

@@ -12,6 +12,11 @@
  * uploaded once, seeded shuffled batches gathered by index, Adam through optimizer.minimize, no per-batch
  * read-back. Target: SDK / bare ≥ 0.9.
  *
+ * Arithmetic rate: each rep also times a plain 32×784 · 784×256 tf.matMul (the shape of the base model's first
+ * layer on one batch) in the same process, and the SDK's achieved GFLOP/s is reported against it (rule for
+ * counting in loraFlops below). The paired ratio (SDK GFLOP/s / matMul GFLOP/s, per rep) is what to compare
+ * across machines or runs, not the absolute rates: the machine is shared and noisy.
+ *
  * Prints a table; with --json, one JSON line instead.
  */
 import { parseArgs } from 'node:util';
@@ -159,6 +164,48 @@ async function runBare(task: MnistTask, data: LabeledData, plan: TrainingPlan, s
   return { samplesPerSecond: (data.count * plan.epochs) / seconds, finalLoss: meanLoss };
 }
 
+/**
+ * Matrix-product FLOPs of LoRA training, per the counting rule: 2 FLOPs per multiply-add of every matrix product
+ * that training needs; element-wise work (bias, activation, loss, Adam) is not counted. For each dense layer i
+ * with A (in × r) and B (r × out), per sample and epoch: forward x·A, (x·A)·B, and for i > 0 the frozen x·W;
+ * backward dB = (x·A)ᵀ·dz, d(x·A) = dz·Bᵀ, dA = xᵀ·d(x·A), and for i > 0 (to reach the layer below)
+ * dx = dz·Wᵀ + d(x·A)·Aᵀ. The first layer's frozen x·W depends on the data and the frozen base only, so it is
+ * needed once per sample per training run (`oncePerSample`), not once per epoch. `denseEquivalentPerSample` is
+ * that product counted every epoch, as the straightforward maths (and the issue's 4.4 GFLOP/s) does.
+ */
+function loraFlops(manifest: AdapterManifest): { perSampleEpoch: number; oncePerSample: number; denseEquivalentPerSample: number } {
+  let perSampleEpoch = 0;
+  let oncePerSample = 0;
+  for (let i = 0; 2 * i + 1 < manifest.entries.length; i++) {
+    const [inDim, r] = manifest.entries[2 * i]?.shape as [number, number];
+    const out = manifest.entries[2 * i + 1]?.shape[1] as number;
+    const forward = inDim * r + r * out + (i > 0 ? inDim * out : 0);
+    const backward = r * out + out * r + inDim * r + (i > 0 ? out * inDim + r * inDim : 0);
+    perSampleEpoch += 2 * (forward + backward);
+    if (i === 0) oncePerSample += 2 * inDim * out;
+  }
+  return { perSampleEpoch, oncePerSample, denseEquivalentPerSample: perSampleEpoch + oncePerSample };
+}
+
+/** GFLOP/s of a 32×784 · 784×256 tf.matMul, timed over enough repetitions to take about `ms` milliseconds. */
+function matMulGflops(ms = 150): number {
+  const [m, k, n] = [32, 784, 256];
+  const a = tf.randomNormal([m, k]);
+  const b = tf.randomNormal([k, n]);
+  const once = () => tf.tidy(() => tf.matMul(a, b)).dispose();
+  for (let i = 0; i < 5; i++) once();
+  let reps = 0;
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    for (let i = 0; i < 10; i++) once();
+    reps += 10;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  a.dispose();
+  b.dispose();
+  return (2 * m * k * n * reps) / seconds / 1e9;
+}
+
 /** Bytes on the wire per adapter parameter of one update upload (sealed frame and WebSocket header). */
 function wireBytesPerAdapterParameter(manifest: AdapterManifest): number {
   const d = manifestSize(manifest);
@@ -188,7 +235,9 @@ async function main(argv: string[]): Promise<void> {
   await runBare(task, data, opts.plan, runSeed(0), rank, scale);
   const sdk: RunResult[] = [];
   const bare: RunResult[] = [];
+  const matMul: number[] = [];
   for (let rep = 1; rep <= opts.reps; rep++) {
+    matMul.push(matMulGflops());
     if (rep % 2 === 1) {
       sdk.push(await runSdk(task, data, opts.plan, runSeed(rep)));
       bare.push(await runBare(task, data, opts.plan, runSeed(rep), rank, scale));
@@ -196,7 +245,7 @@ async function main(argv: string[]): Promise<void> {
       bare.push(await runBare(task, data, opts.plan, runSeed(rep), rank, scale));
       sdk.push(await runSdk(task, data, opts.plan, runSeed(rep)));
     }
-    say(`  rep ${rep}: SDK ${sdk.at(-1)?.samplesPerSecond.toFixed(0)} samples/s, bare ${bare.at(-1)?.samplesPerSecond.toFixed(0)} samples/s`);
+    say(`  rep ${rep}: SDK ${sdk.at(-1)?.samplesPerSecond.toFixed(0)} samples/s, bare ${bare.at(-1)?.samplesPerSecond.toFixed(0)} samples/s, matMul ${matMul.at(-1)?.toFixed(1)} GFLOP/s`);
   }
   const leaked = tf.memory().numTensors - tensorsBefore;
   const sdkRate = median(sdk.map((r) => r.samplesPerSecond));
@@ -205,6 +254,13 @@ async function main(argv: string[]): Promise<void> {
   // is robust to drift (thermal, other load) that the ratio of two medians is not.
   const ratio = median(sdk.map((r, i) => r.samplesPerSecond / (bare[i] as RunResult).samplesPerSecond));
   const wireBytes = wireBytesPerAdapterParameter(task.manifest);
+  const flops = loraFlops(task.manifest);
+  // FLOPs of one SDK run: every epoch's LoRA products, plus the first layer's frozen product once per sample.
+  const neededPerSample = flops.perSampleEpoch + flops.oncePerSample / opts.plan.epochs;
+  const sdkGflops = sdk.map((r) => (r.samplesPerSecond * neededPerSample) / 1e9);
+  const sdkDenseGflops = sdk.map((r) => (r.samplesPerSecond * flops.denseEquivalentPerSample) / 1e9);
+  const gflopsRatio = median(sdkGflops.map((g, i) => g / (matMul[i] as number)));
+  const round3 = (v: number) => Math.round(v * 1000) / 1000;
   const summary = {
     backend,
     samples: data.count * opts.plan.epochs,
@@ -220,6 +276,13 @@ async function main(argv: string[]): Promise<void> {
     sdkFinalLoss: median(sdk.map((r) => r.finalLoss)),
     bareFinalLoss: median(bare.map((r) => r.finalLoss)),
     wireBytesPerParam: wireBytes,
+    flopsPerSampleEpoch: flops.perSampleEpoch,
+    frozenFlopsPerSample: flops.oncePerSample,
+    sdkGflops: round3(median(sdkGflops)),
+    sdkDenseEquivalentGflops: round3(median(sdkDenseGflops)),
+    matMulGflops: round3(median(matMul)),
+    gflopsRatio: round3(gflopsRatio),
+    denseEquivalentGflopsRatio: round3(median(sdkDenseGflops.map((g, i) => g / (matMul[i] as number)))),
     leakedTensors: leaked,
   };
   task.dispose();
@@ -242,6 +305,10 @@ async function main(argv: string[]): Promise<void> {
       '',
       `ratio target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}`,
       `final-epoch mean loss (median): SDK ${summary.sdkFinalLoss.toFixed(4)}, bare ${summary.bareFinalLoss.toFixed(4)}`,
+      `SDK arithmetic: ${summary.sdkGflops.toFixed(2)} GFLOP/s needed (${flops.perSampleEpoch} FLOP/sample/epoch + ${flops.oncePerSample} frozen FLOP/sample once), ` +
+        `${summary.sdkDenseEquivalentGflops.toFixed(2)} GFLOP/s dense-equivalent (${flops.denseEquivalentPerSample} FLOP/sample/epoch)`,
+      `tfjs matMul 32×784·784×256: ${summary.matMulGflops.toFixed(2)} GFLOP/s; SDK/matMul ratio (median of reps): ` +
+        `${summary.gflopsRatio.toFixed(3)} needed, ${summary.denseEquivalentGflopsRatio.toFixed(3)} dense-equivalent`,
       `wire bytes per adapter parameter: ${wireBytes.toFixed(3)}`,
       leaked === 0 ? '' : `warning: ${leaked} tensors leaked during the benchmark`,
     ]

@@ -8,7 +8,7 @@
  * treated as the logits.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DenseActivation, FrozenBase } from './frozen-base.ts';
+import type { DenseActivation, FrozenBase, FrozenDense } from './frozen-base.ts';
 
 export interface LoraPair {
   /** in × r */
@@ -17,8 +17,18 @@ export interface LoraPair {
   readonly b: tf.Tensor;
 }
 
-/** `x` is count × inputDim; returns count × numClasses logits. `adapters[i]` belongs to `base.layers[i]`. */
-export function loraLogits(x: tf.Tensor2D, base: FrozenBase, adapters: readonly LoraPair[], scale: number): tf.Tensor2D {
+/**
+ * `x` is count × inputDim; returns count × numClasses logits. `adapters[i]` belongs to `base.layers[i]`.
+ * `firstProduct`, when given, is the first layer's frozen x·W + b for these rows (frozen-product-cache.ts), used
+ * in place of computing it.
+ */
+export function loraLogits(
+  x: tf.Tensor2D,
+  base: FrozenBase,
+  adapters: readonly LoraPair[],
+  scale: number,
+  firstProduct?: tf.Tensor2D,
+): tf.Tensor2D {
   let h: tf.Tensor2D = x;
   const last = base.layers.length - 1;
   base.layers.forEach((layer, i) => {
@@ -26,14 +36,20 @@ export function loraLogits(x: tf.Tensor2D, base: FrozenBase, adapters: readonly 
     if (adapter === undefined) throw new Error(`loraLogits: no adapter for layer ${layer.name}`);
     // (x·A)·B keeps the low-rank product on the batch × r side: cheaper than forming A·B for small batches.
     const low = tf.matMul(tf.mul(tf.matMul(h, adapter.a), scale), adapter.b);
-    let z = tf.add(tf.matMul(h, layer.kernel), low);
-    if (layer.bias !== null) z = tf.add(z, layer.bias);
+    const z = tf.add(i === 0 && firstProduct !== undefined ? firstProduct : frozenProduct(h, layer), low);
     h = (i === last && layer.activation === 'softmax' ? z : activate(z, layer.activation)) as tf.Tensor2D;
   });
   return h;
 }
 
-function activate(z: tf.Tensor, activation: DenseActivation): tf.Tensor {
+/** h·W + b of a frozen layer. */
+function frozenProduct(h: tf.Tensor2D, layer: FrozenDense): tf.Tensor {
+  const product = tf.matMul(h, layer.kernel);
+  return layer.bias === null ? product : tf.add(product, layer.bias);
+}
+
+/** y = act(z) for a dense layer's activation. */
+export function activate(z: tf.Tensor, activation: DenseActivation): tf.Tensor {
   switch (activation) {
     case 'linear':
       return z;

@@ -15,6 +15,11 @@
  * Training: a fresh Adam optimiser per train() call (one call is one federated round), softmax
  * cross-entropy on the logits, seeded shuffles. Errors: caller mistakes throw FedwardenError BAD_CONFIG;
  * weights of the wrong length or with non-finite values throw BAD_UPDATE.
+ *
+ * Cost (issue 15): the first layer's frozen x·W + b is computed once per data set and reused across epochs,
+ * train() calls and evaluate() calls (frozen-product-cache.ts: one product per model, keyed by the inputs' bytes);
+ * gradients are back-propagated by hand (lora-gradients.ts) and batches assembled on the JS side
+ * (lora-batches.ts). The frozen base may be shared between models (shared-frozen-base.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -29,8 +34,12 @@ import {
   shuffle,
 } from '@fedwarden/shared';
 import type { Evaluation, LabeledData, TrainOptions, TrainProgress, TrainResult, TrainableModel } from '../trainable-model.ts';
-import { type FrozenBase, disposeFrozenBase, readFrozenBase } from './frozen-base.ts';
-import { loraLogits, meanSoftmaxCrossEntropy } from './lora-forward.ts';
+import type { FrozenBase, FrozenDense } from './frozen-base.ts';
+import { FrozenProductCache } from './frozen-product-cache.ts';
+import { oneHotTensor, rowsTensor, rowsTensorTransposed } from './lora-batches.ts';
+import { type LoraPair, loraLogits } from './lora-forward.ts';
+import { disposeStepConstants, loraLossAndGradients, stepConstants } from './lora-gradients.ts';
+import { type FrozenBaseLease, SharedFrozenBase } from './shared-frozen-base.ts';
 
 export interface LoraOptions {
   /** Rank r of every adapter; at most min(in, out) of each dense layer. */
@@ -44,7 +53,11 @@ export interface LoraOptions {
 /** Rows per forward pass in evaluate() and predictLogits(); bounds memory, not results. */
 const EVAL_BATCH_SIZE = 1024;
 
-export function createLoraModel(base: tf.LayersModel, options: LoraOptions): LoraModel {
+/**
+ * A LoRA model on `base`: either a tfjs model, whose dense layers the new model copies for itself, or a
+ * SharedFrozenBase, on which the model takes a lease (released by its dispose(); see shared-frozen-base.ts).
+ */
+export function createLoraModel(base: tf.LayersModel | SharedFrozenBase, options: LoraOptions): LoraModel {
   return new LoraModel(base, options);
 }
 
@@ -58,72 +71,88 @@ export function loraManifest(base: FrozenBase, rank: number): AdapterManifest {
   return { entries };
 }
 
-interface AdapterVariables {
-  readonly a: tf.Variable;
-  readonly b: tf.Variable;
-}
-
 export class LoraModel implements TrainableModel {
   readonly manifest: AdapterManifest;
   /** alpha / rank */
   readonly scale: number;
   readonly inputDim: number;
   readonly numClasses: number;
+  readonly rank: number;
   private readonly frozen: FrozenBase;
-  private readonly adapters: readonly AdapterVariables[];
-  /** The adapters in manifest order. */
-  private readonly variables: readonly tf.Variable[];
+  private readonly lease: FrozenBaseLease;
+  /** The first dense layer, whose frozen x·W + b is cached per data set. */
+  private readonly firstLayer: FrozenDense;
+  /** The first layer's x·W + b for the data set last trained or evaluated on. */
+  private readonly firstProducts: FrozenProductCache;
+  /**
+   * Every adapter in one flat variable, in manifest order (the getWeights() layout). One variable rather than one
+   * per matrix because tf.train.adam runs ~14 kernels per variable per step: on wasm, Adam over four variables
+   * cost ~0.7 ms a batch, as much as the whole forward and backward; the per-batch split into matrices is cheap.
+   */
+  private readonly weights: tf.Variable;
+  /** Sizes of the manifest's entries, in order, for tf.split of the flat variable. */
+  private readonly entrySizes: readonly number[];
   private readonly size: number;
   private readonly seed: number;
   private trainCalls = 0;
   private training = false;
   private disposed = false;
 
-  constructor(base: tf.LayersModel, options: LoraOptions) {
+  /**
+   * A frozen copy of `base` to share between models: pass it to createLoraModel in place of `base`, and release()
+   * it once no more models are to be made from it (ownership rule in shared-frozen-base.ts). The same as
+   * SharedFrozenBase.read, reachable through the class for callers that import only LoraModel.
+   */
+  static shareBase(base: tf.LayersModel): SharedFrozenBase {
+    return SharedFrozenBase.read(base);
+  }
+
+  constructor(base: tf.LayersModel | SharedFrozenBase, options: LoraOptions) {
     const { rank, alpha } = options;
     const seed = options.seed ?? 0;
     if (!Number.isSafeInteger(rank) || rank < 1) throw new FedwardenError('BAD_CONFIG', `createLoraModel: rank must be a positive integer, got ${rank}`);
     if (!(Number.isFinite(alpha) && alpha > 0)) throw new FedwardenError('BAD_CONFIG', `createLoraModel: alpha must be finite and > 0, got ${alpha}`);
     if (!Number.isSafeInteger(seed)) throw new FedwardenError('BAD_CONFIG', `createLoraModel: seed must be an integer, got ${seed}`);
 
-    const frozen = readFrozenBase(base);
+    let lease: FrozenBaseLease;
+    if (base instanceof SharedFrozenBase) {
+      lease = base.acquire();
+    } else {
+      // A private copy: the model holds the only lease.
+      const own = SharedFrozenBase.read(base);
+      lease = own.acquire();
+      own.release();
+    }
+    const frozen = lease.base;
     const tooNarrow = frozen.layers.find((l) => rank > Math.min(l.inDim, l.outDim));
     if (tooNarrow !== undefined) {
-      disposeFrozenBase(frozen);
+      lease.release();
       throw new FedwardenError(
         'BAD_CONFIG',
         `createLoraModel: rank ${rank} exceeds min(in, out) = ${Math.min(tooNarrow.inDim, tooNarrow.outDim)} of layer ${tooNarrow.name}`,
       );
     }
+    this.lease = lease;
     this.frozen = frozen;
+    // readFrozenBase guarantees at least one dense layer.
+    this.firstLayer = frozen.layers[0] as FrozenDense;
+    this.firstProducts = new FrozenProductCache(this.firstLayer);
     this.inputDim = frozen.inputDim;
     this.numClasses = frozen.numClasses;
+    this.rank = rank;
     this.scale = alpha / rank;
     this.seed = seed;
     this.manifest = loraManifest(frozen, rank);
     this.size = manifestSize(this.manifest);
 
     const initial = initAdapter(this.manifest, createRng(seed));
-    const variables: tf.Variable[] = [];
-    let offset = 0;
-    for (const entry of this.manifest.entries) {
-      const n = entrySize(entry);
-      variables.push(tf.tidy(() => tf.variable(tf.tensor(initial.subarray(offset, offset + n), [...entry.shape]), true)));
-      offset += n;
-    }
-    this.variables = variables;
-    this.adapters = frozen.layers.map((_, i) => ({ a: variables[2 * i] as tf.Variable, b: variables[2 * i + 1] as tf.Variable }));
+    this.weights = tf.tidy(() => tf.variable(tf.tensor1d(initial), true));
+    this.entrySizes = this.manifest.entries.map(entrySize);
   }
 
   getWeights(): Float32Array {
     this.assertUsable('getWeights');
-    const out = new Float32Array(this.size);
-    let offset = 0;
-    for (const v of this.variables) {
-      out.set(v.dataSync() as Float32Array, offset);
-      offset += v.size;
-    }
-    return out;
+    return (this.weights.dataSync() as Float32Array).slice();
   }
 
   setWeights(weights: Float32Array): void {
@@ -135,13 +164,16 @@ export class LoraModel implements TrainableModel {
     for (let i = 0; i < weights.length; i++) {
       if (!Number.isFinite(weights[i])) throw new FedwardenError('BAD_UPDATE', `setWeights: non-finite value at index ${i}`);
     }
-    tf.tidy(() => {
-      let offset = 0;
-      for (const v of this.variables) {
-        v.assign(tf.tensor(weights.subarray(offset, offset + v.size), v.shape));
-        offset += v.size;
-      }
-    });
+    tf.tidy(() => this.weights.assign(tf.tensor1d(weights)));
+  }
+
+  /** The adapters as matrices, split from the flat variable: call inside tf.tidy. */
+  private adapterViews(): LoraPair[] {
+    const parts = tf.split(this.weights, [...this.entrySizes]);
+    return this.frozen.layers.map((layer, i) => ({
+      a: tf.reshape(parts[2 * i] as tf.Tensor, [layer.inDim, this.rank]),
+      b: tf.reshape(parts[2 * i + 1] as tf.Tensor, [this.rank, layer.outDim]),
+    }));
   }
 
   /** Validates eagerly (throws at the call); the returned generator trains as it is iterated. */
@@ -171,28 +203,40 @@ export class LoraModel implements TrainableModel {
     this.training = true;
     let resumedAt = performance.now();
     let activeMs = 0;
-    // The whole shard goes to the backend once; batches are gathered from it by index.
-    const x = tf.tensor2d(data.inputs, [data.count, data.inputDim]);
-    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(data.labels, 'int32'), data.numClasses).asType('float32')) as tf.Tensor2D;
+    // A snapshot, so that the batches and the cached first-layer product agree even if the caller changes its
+    // arrays while the generator is suspended between batches.
+    const inputs = data.inputs.slice();
+    const labels = data.labels.slice();
+    const firstProduct = this.firstProducts.productFor(inputs);
+    const firstWidth = this.firstLayer.outDim;
+    const constants = stepConstants(this.frozen, this.scale);
     const optimizer = tf.train.adam(learningRate);
     const rng = createRng(seed);
     const order = Array.from({ length: data.count }, (_, i) => i);
     const batchesPerEpoch = Math.ceil(data.count / batchSize);
-    const lossOf = (xb: tf.Tensor2D, yb: tf.Tensor2D) => (): tf.Scalar =>
-      meanSoftmaxCrossEntropy(loraLogits(xb, this.frozen, this.adapters, this.scale), yb);
     let finalEpochLoss = 0;
     try {
       for (let epoch = 0; epoch < epochs; epoch++) {
         shuffle(rng, order);
         for (let batch = 0; batch < batchesPerEpoch; batch++) {
           if (this.disposed) throw new FedwardenError('BAD_CONFIG', 'train: model was disposed during training');
-          const indices = tf.tensor1d(order.slice(batch * batchSize, (batch + 1) * batchSize), 'int32');
+          const rows = order.slice(batch * batchSize, (batch + 1) * batchSize);
           const lossTensor = tf.tidy(() => {
-            const xb = tf.gather(x, indices) as tf.Tensor2D;
-            const yb = tf.gather(y, indices) as tf.Tensor2D;
-            return optimizer.minimize(lossOf(xb, yb), true, this.variables as tf.Variable[]) as tf.Scalar;
+            const { loss, gradients } = loraLossAndGradients(
+              {
+                x: rowsTensor(inputs, data.inputDim, rows),
+                xT: rowsTensorTransposed(inputs, data.inputDim, rows),
+                firstProduct: rowsTensor(firstProduct, firstWidth, rows),
+                targets: oneHotTensor(labels, data.numClasses, rows),
+              },
+              this.frozen,
+              this.adapterViews(),
+              constants,
+            );
+            const flat = tf.concat(gradients.map((g) => tf.reshape(g, [-1])));
+            optimizer.applyGradients([{ name: this.weights.name, tensor: flat }]);
+            return loss;
           });
-          indices.dispose();
           let loss: number;
           try {
             loss = (await lossTensor.data())[0] as number;
@@ -208,8 +252,7 @@ export class LoraModel implements TrainableModel {
       activeMs += performance.now() - resumedAt;
       return { meanLoss: finalEpochLoss / batchesPerEpoch, numSamples: data.count, trainMs: activeMs };
     } finally {
-      x.dispose();
-      y.dispose();
+      disposeStepConstants(constants);
       optimizer.dispose();
       this.training = false;
     }
@@ -219,6 +262,9 @@ export class LoraModel implements TrainableModel {
     this.assertUsable('evaluate');
     this.checkData(data, 'evaluate');
     if (data.count === 0) return { loss: Number.NaN, accuracy: Number.NaN, count: 0 };
+    // The coordinator evaluates every round on the same test set: its first-layer product comes from the cache.
+    const firstProduct = this.firstProducts.productFor(data.inputs);
+    const firstWidth = this.firstLayer.outDim;
     let lossSum = 0;
     let correct = 0;
     for (let start = 0; start < data.count; start += EVAL_BATCH_SIZE) {
@@ -226,7 +272,8 @@ export class LoraModel implements TrainableModel {
       const sums = tf.tidy(() => {
         const x = tf.tensor2d(data.inputs.subarray(start * data.inputDim, end * data.inputDim), [end - start, data.inputDim]);
         const labels = tf.tensor1d(data.labels.subarray(start, end), 'int32');
-        const logits = loraLogits(x, this.frozen, this.adapters, this.scale);
+        const first = tf.tensor2d(firstProduct.subarray(start * firstWidth, end * firstWidth), [end - start, firstWidth]);
+        const logits = loraLogits(x, this.frozen, this.adapterViews(), this.scale, first);
         const targets = tf.oneHot(labels, data.numClasses).asType('float32');
         const losses = tf.losses.softmaxCrossEntropy(targets, logits, undefined, undefined, tf.Reduction.NONE);
         const hits = tf.equal(tf.argMax(logits, 1).asType('int32'), labels).asType('float32');
@@ -251,7 +298,7 @@ export class LoraModel implements TrainableModel {
     for (let start = 0; start < count; start += EVAL_BATCH_SIZE) {
       const end = Math.min(start + EVAL_BATCH_SIZE, count);
       const logits = tf.tidy(() =>
-        loraLogits(tf.tensor2d(inputs.subarray(start * this.inputDim, end * this.inputDim), [end - start, this.inputDim]), this.frozen, this.adapters, this.scale),
+        loraLogits(tf.tensor2d(inputs.subarray(start * this.inputDim, end * this.inputDim), [end - start, this.inputDim]), this.frozen, this.adapterViews(), this.scale),
       );
       out.set(logits.dataSync() as Float32Array, start * this.numClasses);
       logits.dispose();
@@ -262,8 +309,9 @@ export class LoraModel implements TrainableModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const v of this.variables) v.dispose();
-    disposeFrozenBase(this.frozen);
+    this.weights.dispose();
+    this.firstProducts.clear();
+    this.lease.release();
   }
 
   private assertUsable(method: string): void {

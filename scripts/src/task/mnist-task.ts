@@ -12,7 +12,7 @@
  * rank-8 LoRA on both dense layers (10,448 parameters) trained centrally on the pool (batch 32, Adam 3e-3)
  * reaches 84–87% after one epoch and 90–93% after four to eight.
  */
-import { type LabeledData, type LoraModel, createLoraModel, tf } from '@fedwarden/client';
+import { type LabeledData, LoraModel, createLoraModel, tf } from '@fedwarden/client';
 import { type AdapterManifest, type TrainingPlan, createRng, deriveSeed, manifestSize, shuffle } from '@fedwarden/shared';
 import { type BaseModelConfig, loadOrTrainBaseModel } from './base-model.ts';
 import { selectSamples } from './labeled-data.ts';
@@ -44,7 +44,10 @@ export interface MnistTaskOptions {
 }
 
 export interface MnistTask {
-  /** The frozen base, shared by every model from createModel(); do not train or dispose it directly. */
+  /**
+   * The frozen base model; do not train or dispose it directly. Models from createModel() do not read it: they
+   * share one frozen copy of its dense layers, made once by prepareMnistTask.
+   */
   readonly baseModel: tf.LayersModel;
   /** Base model accuracy on the rotated test digits. */
   readonly baseAccuracy: number;
@@ -60,9 +63,12 @@ export interface MnistTask {
   readonly root: LabeledData;
   readonly manifest: AdapterManifest;
   readonly adapterParams: number;
-  /** A fresh LoRA model on the shared frozen base (B = 0: it starts at the base model). */
+  /** A fresh LoRA model on the shared frozen base (B = 0: it starts at the base model); every model holds the same frozen copy. */
   createModel(seed?: number): LoraModel;
-  /** Dispose the base model; models from createModel() hold their own copies and stay usable. */
+  /**
+   * Dispose the base model and drop the task's reference to the shared frozen copy; models from createModel() hold
+   * their own references (shared-frozen-base.ts in the SDK) and stay usable until disposed.
+   */
   dispose(): void;
 }
 
@@ -123,10 +129,18 @@ export async function prepareMnistTask(options: MnistTaskOptions): Promise<Mnist
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onProgress: say,
   });
-  const createModel = (modelSeed = deriveSeed(seed, 4)) => createLoraModel(baseModel, { rank, alpha: loraAlpha, seed: modelSeed });
-  const probe = createModel();
-  const manifest = probe.manifest;
-  probe.dispose();
+  // One frozen copy of the base for every participant model, instead of ~0.8 MB per model.
+  const frozenBase = LoraModel.shareBase(baseModel);
+  const createModel = (modelSeed = deriveSeed(seed, 4)) => createLoraModel(frozenBase, { rank, alpha: loraAlpha, seed: modelSeed });
+  let manifest: AdapterManifest;
+  try {
+    const probe = createModel();
+    manifest = probe.manifest;
+    probe.dispose();
+  } catch (err) {
+    frozenBase.release();
+    throw err;
+  }
   return {
     baseModel,
     baseAccuracy: accuracy(baseModel, test),
@@ -138,7 +152,10 @@ export async function prepareMnistTask(options: MnistTaskOptions): Promise<Mnist
     manifest,
     adapterParams: manifestSize(manifest),
     createModel,
-    dispose: () => baseModel.dispose(),
+    dispose: () => {
+      frozenBase.release();
+      baseModel.dispose();
+    },
   };
 }
 
