@@ -3,6 +3,9 @@ export { SecureConnection, errorFromClose, type ConnectOptions } from './connect
 export type { TrainableModel, LabeledData, TrainProgress, TrainResult, Evaluation, TrainOptions } from './trainable-model.ts';
 export { initTensorFlow, tf, type BackendPreference } from './tf/index.ts';
 export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lora/index.ts';
+export { rowsTensor, oneHotTensor } from './lora/lora-batches.ts';
+export { batchLoop, type BatchLoopOptions } from './tf/batch-loop.ts';
+export { meanSoftmaxCrossEntropy } from './lora/lora-forward.ts';
 export { SharedFrozenBase, readFrozenBase, disposeFrozenBase, activate, type FrozenBaseLease, type FrozenBase, type FrozenDense, type DenseActivation } from './lora/index.ts';
 export { SecaggClient } from './secagg/client-protocol.ts';
 export { backoffCeiling, backoffDelay, BACKOFF_DEFAULTS, type BackoffOptions } from './resilience/backoff.ts';

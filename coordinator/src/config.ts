@@ -75,6 +75,13 @@ const webhookSchema = z
   .refine((w) => w.secretFile === undefined || w.secretEnv === undefined, 'give secretFile or secretEnv, not both')
   .refine((w) => w.backoffMaxMs >= w.backoffBaseMs, 'backoffMaxMs must be at least backoffBaseMs');
 
+/**
+ * The participants' local training plan by default: Adam at 0.01 (fresh each round, as Reddi et al. reset client
+ * optimizers) for 2 epochs of batches of 32. Measured on the MNIST task (docs/convergence.md): 0.01 reaches 85 %
+ * in 7 rounds with 50 participants where 0.003 needed about 20.
+ */
+export const TRAINING_DEFAULTS = { epochs: 2, batchSize: 32, learningRate: 0.01 } as const;
+
 /** Server optimizer defaults; learningRate, when not given, comes from the kind (DEFAULT_SERVER_LEARNING_RATE). */
 export const SERVER_OPTIMIZER_DEFAULTS = { kind: 'none', momentum: 0.9, beta2: 0.99, tau: 1e-3 } as const;
 
@@ -317,11 +324,11 @@ export const configSchema = z.strictObject({
     .default({}),
   training: z
     .strictObject({
-      epochs: z.number().int().min(1).max(1000).default(2),
-      batchSize: positiveInt.default(32),
-      learningRate: z.number().positive().default(0.003),
+      epochs: z.number().int().min(1).max(1000).default(TRAINING_DEFAULTS.epochs),
+      batchSize: positiveInt.default(TRAINING_DEFAULTS.batchSize),
+      learningRate: z.number().positive().default(TRAINING_DEFAULTS.learningRate),
     })
-    .default({ epochs: 2, batchSize: 32, learningRate: 0.003 }),
+    .default(TRAINING_DEFAULTS),
   limits: z
     .strictObject({
       /** Largest WebSocket frame, bytes; larger closes with 1009. */

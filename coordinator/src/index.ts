@@ -50,7 +50,7 @@ export type { Alert } from './anomaly/alert.ts';
 export type { AlertEvent, AlertResolution, AlertStatus, AlertTransition, TrackedAlert } from './alerting/tracked-alert.ts';
 export { ALERT_PAYLOAD_SCHEMA, type AlertNotification } from './alerting/notification.ts';
 export { SIGNATURE_HEADER, signBody } from './alerting/webhook-channel.ts';
-export { parseConfig, loadConfig, checkEnrolment, configSchema, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
+export { parseConfig, loadConfig, checkEnrolment, configSchema, TRAINING_DEFAULTS, type CoordinatorConfig, type CoordinatorConfigInput } from './config.ts';
 export {
   ephemeralIdentity,
   identityFromSeed,

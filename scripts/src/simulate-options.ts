@@ -1,6 +1,6 @@
 /** Command-line options of `pnpm simulate`, parsed and checked (bad input → an error naming the flag). */
 import { parseArgs } from 'node:util';
-import { SERVER_OPTIMIZERS, STRATEGY_NAMES, type ServerOptimizerKind, type StrategyName } from '@fedwarden/coordinator';
+import { SERVER_OPTIMIZERS, STRATEGY_NAMES, TRAINING_DEFAULTS, type ServerOptimizerKind, type StrategyName } from '@fedwarden/coordinator';
 import { parseAttackSetting, settingsFor, type AttackSetting } from './attacks/attack-settings.ts';
 import { attackNames, createAttack } from './attacks/registry.ts';
 import { PLACEMENTS, type Placement } from './byzantine-placement.ts';
@@ -31,6 +31,10 @@ export interface SimulationOptions {
   /** Where the Byzantine participants sit (byzantine-placement.ts): a seeded draw, or spread over round 1's secure groups. */
   readonly placement: Placement;
   readonly defence: Defence;
+  /** What participants train and send: LoRA adapters, or every weight of the base model (the full-model baseline). */
+  readonly model: 'lora' | 'full';
+  /** LoRA with A frozen (FFA-LoRA): B alone trains, so averaging is exact. */
+  readonly freezeA: boolean;
   /** The coordinator's server optimizer (aggregation.serverOptimizer.kind); undefined: the coordinator's default. */
   readonly serverOptimizer?: ServerOptimizerKind;
   /** Its learning rate η; undefined: the kind's default. */
@@ -82,9 +86,9 @@ export const SIMULATE_FLAGS = {
   rounds: { type: 'string', value: 'n', help: 'rounds (default 10; --matrix: 30)' },
   seed: { type: 'string', value: 'n', default: '1', help: 'seed for data, models, selection and attacks' },
   alpha: { type: 'string', value: 'a', default: '0.5', help: 'Dirichlet α of the non-IID label split (smaller: more skewed)' },
-  epochs: { type: 'string', value: 'n', default: '2', help: 'local epochs per round' },
-  'batch-size': { type: 'string', value: 'n', default: '32', help: 'local batch size' },
-  lr: { type: 'string', value: 'rate', default: '0.003', help: 'local learning rate' },
+  epochs: { type: 'string', value: 'n', default: String(TRAINING_DEFAULTS.epochs), help: 'local epochs per round' },
+  'batch-size': { type: 'string', value: 'n', default: String(TRAINING_DEFAULTS.batchSize), help: 'local batch size' },
+  lr: { type: 'string', value: 'rate', default: String(TRAINING_DEFAULTS.learningRate), help: "local learning rate (participants' Adam)" },
   privacy: { type: 'string', value: 'mode', default: 'trusted', help: 'trusted (per-participant updates) or secagg (SecAgg+ group sums)' },
   'group-size': { type: 'string', value: 'g', default: '5', help: 'secure-group size (secagg)' },
   'group-policy': { type: 'string', value: 'policy', default: 'fixed', help: 'secure groups across rounds: fixed, reshuffle or reputation' },
@@ -99,6 +103,8 @@ export const SIMULATE_FLAGS = {
     help: 'which participants are Byzantine: random, or spread (at most one per secure group of the first secagg round, as evenly as possible when there are more; with --privacy trusted the same as random)',
   },
   defence: { type: 'string', value: 'name', default: 'fedwarden', help: `aggregation strategy: ${STRATEGY_NAMES.join(', ')}` },
+  model: { type: 'string', value: 'kind', default: 'lora', help: 'what participants train and send: lora (adapters) or full (every weight of the base model, the baseline of bench:converge)' },
+  'freeze-a': { type: 'boolean', default: false, help: 'LoRA trains B only, A frozen at the global adapter (FFA-LoRA): exact averaging' },
   'server-optimizer': { type: 'string', value: 'name', help: `how the aggregate moves the global adapter: ${SERVER_OPTIMIZERS.join(', ')} (default: the coordinator's)` },
   'server-lr': { type: 'string', value: 'rate', help: "the server optimizer's learning rate (default: the optimizer's)" },
   root: { type: 'string', value: 'n', help: "root digits for the coordinator's trusted reference (default 0; --matrix: 100)" },
@@ -188,6 +194,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
   const placement = values.placement;
   if (!(PLACEMENTS as readonly string[]).includes(placement)) throw new Error(`--placement must be ${PLACEMENTS.map((p) => `"${p}"`).join(' or ')}, got "${placement}"`);
   const defence = checkDefence(values.defence);
+  if (values.model !== 'lora' && values.model !== 'full') throw new Error(`--model must be "lora" or "full", got "${values.model}"`);
   const serverOptimizer = values['server-optimizer'];
   if (serverOptimizer !== undefined && !(SERVER_OPTIMIZERS as readonly string[]).includes(serverOptimizer)) {
     throw new Error(`--server-optimizer must be one of ${SERVER_OPTIMIZERS.join(', ')}, got "${serverOptimizer}"`);
@@ -209,6 +216,8 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     byzantine: fraction('byzantine', pick('byzantine', '0')),
     placement: placement as Placement,
     defence,
+    model: values.model,
+    freezeA: values['freeze-a'],
     ...(serverOptimizer !== undefined ? { serverOptimizer: serverOptimizer as ServerOptimizerKind } : {}),
     ...(values['server-lr'] !== undefined ? { serverLearningRate: positive('server-lr', values['server-lr']) } : {}),
     root: int('root', pick('root', '0'), 0),
@@ -237,9 +246,12 @@ export function parseSimulateArgs(argv: string[]): SimulateCommand {
     ['--byzantine', options.byzantine],
     ['--placement', options.placement],
     ['--root', options.root],
+    ['--model', options.model],
     ...(options.serverOptimizer !== undefined ? [['--server-optimizer', options.serverOptimizer]] : []),
     ...(options.serverLearningRate !== undefined ? [['--server-lr', options.serverLearningRate]] : []),
-  ].flatMap(([flag, value]) => [String(flag), String(value)]);
+  ]
+    .flatMap(([flag, value]) => [String(flag), String(value)])
+    .concat(options.freezeA ? ['--freeze-a'] : []);
   return {
     mode: 'matrix',
     options,

@@ -16,7 +16,7 @@ import {
   type RoundRecord,
 } from '@fedwarden/coordinator';
 import { initTensorFlow, type TrainableModel } from '@fedwarden/client';
-import { createLogger, deriveSeed, seededBytes } from '@fedwarden/shared';
+import { createLogger, deriveSeed, manifestSize, seededBytes } from '@fedwarden/shared';
 import { Adversary } from './attacks/adversary.ts';
 import { settingsFor } from './attacks/attack-settings.ts';
 import { createAttack } from './attacks/registry.ts';
@@ -26,6 +26,7 @@ import type { SimulationOptions } from './simulate-options.ts';
 import { SimulatedParticipant } from './simulated-participant.ts';
 import { SimulatedTimeModel } from './simulated-train-time.ts';
 import { createReferenceTrainer } from './task/reference-trainer.ts';
+import { createFullModel } from './task/full-model.ts';
 import { prepareMnistTask } from './task/mnist-task.ts';
 
 export interface SimulationSummary {
@@ -65,6 +66,10 @@ export interface SimulationSummary {
   readonly alertRates: AlertRates;
   readonly adapterParams: number;
   readonly uploadBytesPerParam: number | null;
+  /** Mean bytes of accepted update frames per completed round (0 when none completed). */
+  readonly uploadBytesPerRound: number;
+  /** What participants trained and sent (--model). */
+  readonly model: 'lora' | 'full';
   readonly wallSeconds: number;
 }
 
@@ -103,10 +108,14 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     seed: opts.seed,
     clients: opts.clients,
     alpha: opts.alpha,
+    freezeA: opts.freezeA,
     ...(opts.root > 0 ? { rootSamples: opts.root } : {}),
     onProgress: (m) => say(`  ${m}`),
   });
   say(`  base model accuracy on rotated digits: ${(task.baseAccuracy * 100).toFixed(1)}%`);
+  // The full-model baseline trains every weight of the base (as deltas from it, so the coordinator's zero start is the base).
+  const createModel = (): TrainableModel => (opts.model === 'full' ? createFullModel(task.baseModel, { seed: deriveSeed(opts.seed, 4) }) : task.createModel());
+  const params = opts.model === 'full' ? fullModelSize(task.baseModel) : task.adapterParams;
 
   const ids = task.shards.map((_, i) => `p${String(i).padStart(3, '0')}`);
   // Groups are ordered by a key from the seed (a real coordinator's comes from its secret key), so a run replays.
@@ -151,7 +160,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   // The coordinator scores each new global adapter on the held-out rotated digits (its degradation detector
   // watches the accuracy; the records keep the loss too); an aborted round leaves the adapter, and so the
   // accuracy, unchanged.
-  const evaluator = task.createModel();
+  const evaluator = createModel();
   let evaluationMs = 0;
   const evaluate = async (global: Float32Array) => {
     const startedAt = performance.now();
@@ -161,7 +170,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     return { accuracy, loss };
   };
   // The operator's trusted reference: the global adapter trained on the root digits each round (FLTrust).
-  const referenceModel = opts.root > 0 ? task.createModel() : undefined;
+  const referenceModel = opts.root > 0 ? createModel() : undefined;
   const reference = referenceModel
     ? createReferenceTrainer(referenceModel, task.root, config.training, deriveSeed(opts.seed, 0x7e7))
     : undefined;
@@ -203,7 +212,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
     const id = ids[i] as string;
     const isByzantine = adversary !== undefined && byzantine.has(id);
     // A Byzantine participant's wrapped model poisons its data per round itself (on-off poisons only later).
-    const trainer: TrainableModel = isByzantine ? adversary.wrap(id, task.createModel()) : task.createModel();
+    const trainer: TrainableModel = isByzantine ? adversary.wrap(id, createModel()) : createModel();
     // Reports a training time drawn from the seed, not the measured one, so that the anomaly detectors replay.
     const model = new SimulatedTimeModel(trainer, deriveSeed(opts.seed, 4000 + i));
     return new SimulatedParticipant(
@@ -265,10 +274,22 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
         : 0,
     detection: byzantine.size > 0 ? detection(coordinator.flaggedParticipants(), byzantine) : null,
     alertRates: alertRates(rows.map((r) => r.record), byzantine),
-    adapterParams: task.adapterParams,
-    uploadBytesPerParam: uploads > 0 ? round4(uploadBytes / (uploads * task.adapterParams)) : null,
+    adapterParams: params,
+    uploadBytesPerParam: uploads > 0 ? round4(uploadBytes / (uploads * params)) : null,
+    uploadBytesPerRound: completed.length > 0 ? Math.round(uploadBytes / completed.length) : 0,
+    model: opts.model,
     wallSeconds: round4((Date.now() - started) / 1000),
   };
+}
+
+/** Parameters of the full-model baseline: every weight of the base. */
+function fullModelSize(base: Parameters<typeof createFullModel>[0]): number {
+  const probe = createFullModel(base);
+  try {
+    return manifestSize(probe.manifest);
+  } finally {
+    probe.dispose();
+  }
 }
 
 function detection(flagged: readonly string[], byzantine: ReadonlySet<string>) {

@@ -208,6 +208,29 @@ describe('LoRA model', () => {
     base.dispose();
   });
 
+  it('with freezeA trains B alone: A stays exactly where the global adapter put it, so B-means are exact', async () => {
+    const base = smallBase();
+    const model = createLoraModel(base, { rank: 2, alpha: 4, seed: 3, freezeA: true });
+    const data = teacherData(64, 5);
+    // A global adapter with some B already learnt, as after a round.
+    const start = model.getWeights().map((w, i) => w + (i % 3 === 0 ? 0.05 : 0));
+    model.setWeights(start);
+    await drain(model.train(data, { epochs: 2, batchSize: 16, learningRate: 0.05, seed: 1 }));
+    const after = model.getWeights();
+    let offset = 0;
+    let bMoved = 0;
+    for (const entry of model.manifest.entries) {
+      const n = entry.shape.reduce((a, b) => a * b, 1);
+      const [before, now] = [start.subarray(offset, offset + n), after.subarray(offset, offset + n)];
+      if (entry.name.endsWith('lora_A')) expect(Array.from(now)).toEqual(Array.from(before));
+      else bMoved += now.reduce((s, v, i) => s + Math.abs(v - (before[i] as number)), 0);
+      offset += n;
+    }
+    expect(bMoved).toBeGreaterThan(0.01);
+    model.dispose();
+    base.dispose();
+  });
+
   it('is reproducible from the seeds', async () => {
     const base = smallBase();
     const data = teacherData(200, 3);

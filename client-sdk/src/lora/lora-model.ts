@@ -31,10 +31,10 @@ import {
   entrySize,
   initAdapter,
   manifestSize,
-  shuffle,
 } from '@fedwarden/shared';
 import type { Evaluation, LabeledData, TrainOptions, TrainProgress, TrainResult, TrainableModel } from '../trainable-model.ts';
 import type { FrozenBase, FrozenDense } from './frozen-base.ts';
+import { batchLoop } from '../tf/batch-loop.ts';
 import { FrozenProductCache } from './frozen-product-cache.ts';
 import { oneHotTensor, rowsTensor, rowsTensorTransposed } from './lora-batches.ts';
 import { type LoraPair, loraLogits } from './lora-forward.ts';
@@ -48,6 +48,12 @@ export interface LoraOptions {
   readonly alpha: number;
   /** Seed for the initial A draw and, when train() gets no seed, for its shuffles. Default 0. */
   readonly seed?: number;
+  /**
+   * Train B only and keep every A where the global adapter puts it (FFA-LoRA: Sun et al., ICLR 2024,
+   * arXiv:2403.12313). With A shared by all participants, the mean of the B updates is exactly the mean of the
+   * adapted layers' updates, which averaging A and B separately is not. Default false: A and B train.
+   */
+  readonly freezeA?: boolean;
 }
 
 /** Rows per forward pass in evaluate() and predictLogits(); bounds memory, not results. */
@@ -94,6 +100,8 @@ export class LoraModel implements TrainableModel {
   private readonly entrySizes: readonly number[];
   private readonly size: number;
   private readonly seed: number;
+  /** B trains alone (LoraOptions.freezeA). */
+  readonly freezeA: boolean;
   private trainCalls = 0;
   private training = false;
   private disposed = false;
@@ -142,6 +150,7 @@ export class LoraModel implements TrainableModel {
     this.rank = rank;
     this.scale = alpha / rank;
     this.seed = seed;
+    this.freezeA = options.freezeA ?? false;
     this.manifest = loraManifest(frozen, rank);
     this.size = manifestSize(this.manifest);
 
@@ -201,8 +210,6 @@ export class LoraModel implements TrainableModel {
     if (this.training) throw new FedwardenError('BAD_CONFIG', 'train: model is already training');
     this.assertUsable('train');
     this.training = true;
-    let resumedAt = performance.now();
-    let activeMs = 0;
     // A snapshot, so that the batches and the cached first-layer product agree even if the caller changes its
     // arrays while the generator is suspended between batches.
     const inputs = data.inputs.slice();
@@ -211,17 +218,15 @@ export class LoraModel implements TrainableModel {
     const firstWidth = this.firstLayer.outDim;
     const constants = stepConstants(this.frozen, this.scale);
     const optimizer = tf.train.adam(learningRate);
-    const rng = createRng(seed);
-    const order = Array.from({ length: data.count }, (_, i) => i);
-    const batchesPerEpoch = Math.ceil(data.count / batchSize);
-    let finalEpochLoss = 0;
     try {
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        shuffle(rng, order);
-        for (let batch = 0; batch < batchesPerEpoch; batch++) {
-          if (this.disposed) throw new FedwardenError('BAD_CONFIG', 'train: model was disposed during training');
-          const rows = order.slice(batch * batchSize, (batch + 1) * batchSize);
-          const lossTensor = tf.tidy(() => {
+      return yield* batchLoop({
+        count: data.count,
+        epochs,
+        batchSize,
+        seed,
+        isDisposed: () => this.disposed,
+        step: (rows) =>
+          tf.tidy(() => {
             const { loss, gradients } = loraLossAndGradients(
               {
                 x: rowsTensor(inputs, data.inputDim, rows),
@@ -233,24 +238,12 @@ export class LoraModel implements TrainableModel {
               this.adapterViews(),
               constants,
             );
-            const flat = tf.concat(gradients.map((g) => tf.reshape(g, [-1])));
+            // Frozen A: a zero gradient leaves Adam's moments, and so A, exactly where they are.
+            const flat = tf.concat(gradients.map((g, k) => (this.freezeA && k % 2 === 0 ? tf.zeros([g.size]) : tf.reshape(g, [-1]))));
             optimizer.applyGradients([{ name: this.weights.name, tensor: flat }]);
             return loss;
-          });
-          let loss: number;
-          try {
-            loss = (await lossTensor.data())[0] as number;
-          } finally {
-            lossTensor.dispose();
-          }
-          if (epoch === epochs - 1) finalEpochLoss += loss;
-          activeMs += performance.now() - resumedAt;
-          yield { epoch, batch, loss };
-          resumedAt = performance.now();
-        }
-      }
-      activeMs += performance.now() - resumedAt;
-      return { meanLoss: finalEpochLoss / batchesPerEpoch, numSamples: data.count, trainMs: activeMs };
+          }),
+      });
     } finally {
       disposeStepConstants(constants);
       optimizer.dispose();

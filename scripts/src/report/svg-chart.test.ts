@@ -14,4 +14,16 @@ describe('renderSmallMultiples', () => {
     const first = /<polyline[^>]*points="([^"]+)"/.exec(svg)![1]!.split(' ').map((p) => p.split(',').map(Number));
     expect(first[0]![1]).toBeGreaterThan(first[1]![1]!);
   });
+
+  it('places points by their x values when the series carry them, and labels the axis with the largest', () => {
+    const svg = renderSmallMultiples('t', [
+      { title: 'N = 16', xUnit: 's', series: [{ name: 'fast', values: [0.5, 0.9], x: [1, 2] }, { name: 'slow', values: [0.5, 0.9], x: [4, 8] }] },
+    ]);
+    const lines = [...svg.matchAll(/<polyline[^>]*points="([^"]+)"/g)].map((m) => m[1]!.split(' ').map((p) => Number(p.split(',')[0])));
+    // The slow series ends at the right edge; the fast one a quarter of the way along.
+    const [fast, slow] = lines as [number[], number[]];
+    const left = 36;
+    expect((fast[1]! - left) / (slow[1]! - left)).toBeCloseTo(0.25, 5);
+    expect(svg).toContain('>8 s<');
+  });
 });

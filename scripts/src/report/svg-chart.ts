@@ -7,11 +7,15 @@
 export interface Series {
   readonly name: string;
   readonly values: readonly number[];
+  /** Each value's x (increasing, ≥ 0), e.g. seconds; absent: the values are rounds 1, 2, … */
+  readonly x?: readonly number[];
 }
 
 export interface Panel {
   readonly title: string;
   readonly series: readonly Series[];
+  /** The x axis's unit when the series carry x values, e.g. "s". */
+  readonly xUnit?: string;
 }
 
 const PALETTE = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666', '#1f78b4', '#b2df8a'];
@@ -52,7 +56,10 @@ function renderPanel(panel: Panel, ox: number, oy: number, color: (name: string)
   const x0 = ox + PAD.left;
   const y0 = oy + PAD.top;
   const rounds = Math.max(1, ...panel.series.map((s) => s.values.length));
-  const px = (i: number) => x0 + (rounds <= 1 ? 0 : (i / (rounds - 1)) * w);
+  const timed = panel.series.some((s) => s.x !== undefined);
+  const xMax = Math.max(...panel.series.map((s) => s.x?.at(-1) ?? 0), Number.MIN_VALUE);
+  // Rounds spread 1..rounds over the width; x values spread 0..xMax.
+  const px = (i: number, x?: number) => x0 + (timed ? ((x ?? 0) / xMax) * w : rounds <= 1 ? 0 : (i / (rounds - 1)) * w);
   const py = (v: number) => y0 + h - Math.max(0, Math.min(1, v)) * h;
   const out: string[] = [
     `<g>`,
@@ -63,11 +70,12 @@ function renderPanel(panel: Panel, ox: number, oy: number, color: (name: string)
     out.push(`<line x1="${x0}" y1="${py(tick)}" x2="${x0 + w}" y2="${py(tick)}" stroke="#eee"/>`);
     out.push(`<text x="${x0 - 4}" y="${py(tick) + 4}" text-anchor="end">${tick.toFixed(2)}</text>`);
   }
-  out.push(`<text x="${x0}" y="${y0 + h + 16}">1</text>`);
-  out.push(`<text x="${x0 + w}" y="${y0 + h + 16}" text-anchor="end">round ${rounds}</text>`);
+  out.push(`<text x="${x0}" y="${y0 + h + 16}">${timed ? 0 : 1}</text>`);
+  const xEnd = timed ? `${Number(xMax.toPrecision(3))} ${panel.xUnit ?? ''}`.trim() : `round ${rounds}`;
+  out.push(`<text x="${x0 + w}" y="${y0 + h + 16}" text-anchor="end">${escape(xEnd)}</text>`);
   for (const s of panel.series) {
     if (s.values.length === 0) continue;
-    const points = s.values.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
+    const points = s.values.map((v, i) => `${px(i, s.x?.[i]).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
     out.push(`<polyline fill="none" stroke="${color(s.name)}" stroke-width="1.6" points="${points}"/>`);
   }
   out.push('</g>');
