@@ -3,6 +3,7 @@ import {
   DEFAULT_SERVER_LEARNING_RATE,
   initialServerOptimizerState,
   resolveServerOptimizer,
+  resumableServerOptimizer,
   serverOptimizerStep,
   type ServerOptimizerKind,
   type ServerOptimizerSettings,
@@ -90,5 +91,17 @@ describe('server optimizers', () => {
   it('fills the learning rate from the kind when none is given', () => {
     expect(resolveServerOptimizer({ kind: 'fedadam', momentum: 0.9, beta2: 0.99, tau: 1e-3 }).learningRate).toBe(DEFAULT_SERVER_LEARNING_RATE.fedadam);
     expect(resolveServerOptimizer({ kind: 'fedadam', learningRate: 0.5, momentum: 0.9, beta2: 0.99, tau: 1e-3 }).learningRate).toBe(0.5);
+  });
+
+  it('continues a stored state only when kind, round and length match the resumed checkpoint', () => {
+    const state = initialServerOptimizerState('fedadam', 4, 1e-3);
+    const stored = { round: 3, state };
+    expect(resumableServerOptimizer('fedadam', stored, 3, 4)).toEqual({ state });
+    expect(resumableServerOptimizer('fedyogi', stored, 3, 4).why).toMatch(/stored state is fedadam, the configuration says fedyogi/);
+    expect(resumableServerOptimizer('fedadam', stored, 4, 4).why).toMatch(/of round 3, the checkpoint of round 4/);
+    expect(resumableServerOptimizer('fedadam', stored, 3, 5).why).toMatch(/has 4 values, the adapter 5/);
+    expect(resumableServerOptimizer('fedadam', undefined, 2, 4).why).toMatch(/no stored state/);
+    expect(resumableServerOptimizer('fedadam', undefined, 0, 4)).toEqual({});
+    expect(resumableServerOptimizer('none', undefined, 7, 4)).toEqual({});
   });
 });

@@ -74,6 +74,26 @@ export function initialServerOptimizerState(kind: ServerOptimizerKind, dim: numb
 }
 
 /**
+ * Whether a stored state can continue: it must be of the configured kind, stored after the round of the checkpoint
+ * the coordinator resumes from, and of the adapter's length. Otherwise the optimizer starts fresh, and `why` says
+ * why (for the log); a federation that never stored one starts fresh silently unless it has completed rounds
+ * with an optimizer that keeps state.
+ */
+export function resumableServerOptimizer(
+  kind: ServerOptimizerKind,
+  stored: { readonly round: number; readonly state: ServerOptimizerState } | undefined,
+  checkpointRound: number,
+  dim: number,
+): { state?: ServerOptimizerState; why?: string } {
+  if (stored === undefined) return kind !== 'none' && checkpointRound > 0 ? { why: 'no stored state' } : {};
+  if (stored.state.kind !== kind) return { why: `stored state is ${stored.state.kind}, the configuration says ${kind}` };
+  if (stored.round !== checkpointRound) return { why: `stored state is of round ${stored.round}, the checkpoint of round ${checkpointRound}` };
+  const length = stored.state.m?.length ?? dim;
+  if (length !== dim || (stored.state.v?.length ?? dim) !== dim) return { why: `stored state has ${length} values, the adapter ${dim}` };
+  return { state: stored.state };
+}
+
+/**
  * One server step: the new global adapter and the state after it. Neither `global` nor `state` is modified, so a
  * caller commits the state only once the round that used it is stored. Throws BAD_CONFIG when the state does
  * not fit the settings or the vectors' lengths disagree (a bug or a store from another federation, never data).

@@ -9,7 +9,13 @@
  * shutdown flag belong to the coordinator's lifecycle (coordinator.ts) and come in through RoundRunnerDeps.
  */
 import { createRng, deriveSeed, roundFigure, shuffle, type Logger, type Message, type RoundOutcome } from '@fedwarden/shared';
-import { initialServerOptimizerState, resolveServerOptimizer, serverOptimizerStep, type ServerOptimizerState } from '../aggregation/server-optimizer.ts';
+import {
+  initialServerOptimizerState,
+  resolveServerOptimizer,
+  resumableServerOptimizer,
+  serverOptimizerStep,
+  type ServerOptimizerState,
+} from '../aggregation/server-optimizer.ts';
 import type { TrustedReference } from '../aggregation/strategy.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import { refusedVerdicts, type Defences, type Review } from '../defences.ts';
@@ -89,24 +95,9 @@ export class RoundRunner {
    */
   resumeServerOptimizer(stored: StoredServerOptimizer | undefined, checkpointRound: number, dim: number): void {
     const kind = this.deps.config.aggregation.serverOptimizer.kind;
-    this.optimizer = undefined;
-    if (stored === undefined) {
-      if (kind !== 'none' && checkpointRound > 0) this.deps.log.warn('server optimizer: no stored state, it starts fresh', { kind, checkpointRound });
-      return;
-    }
-    const why =
-      stored.state.kind !== kind
-        ? `stored state is ${stored.state.kind}, the configuration says ${kind}`
-        : stored.round !== checkpointRound
-          ? `stored state is of round ${stored.round}, the checkpoint of round ${checkpointRound}`
-          : (stored.state.m?.length ?? dim) !== dim
-            ? `stored state has ${stored.state.m?.length} values, the adapter ${dim}`
-            : undefined;
-    if (why !== undefined) {
-      this.deps.log.warn(`server optimizer: ${why}; it starts fresh`, { kind });
-      return;
-    }
-    this.optimizer = stored.state;
+    const resumed = resumableServerOptimizer(kind, stored, checkpointRound, dim);
+    if (resumed.why !== undefined) this.deps.log.warn(`server optimizer: ${resumed.why}; it starts fresh`, { kind, checkpointRound });
+    this.optimizer = resumed.state;
   }
 
   /** Run round `round` from `global` and return its record (already stored, finished or interrupted). */
