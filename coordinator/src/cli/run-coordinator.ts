@@ -120,6 +120,9 @@ async function runOnDataDir(opts: CoordinatorCommandOptions, config: Coordinator
     if (missing.length > 0 && !stopped) {
       log.warn('federation finished, but some participants never confirmed hearing it', { participants: missing, graceMs });
     }
+    // The federation's end (not a signal): the backup queued behind the one in progress holds the last round, so
+    // it is taken before the coordinator stops, not dropped as a signal's stop drops it.
+    if (!stopped) await backups?.settled();
     await (stopped ?? stopCoordinator());
     log.info('federation finished', { rounds: config.rounds.count });
     return EXIT_OK;
