@@ -5,6 +5,7 @@ export { initTensorFlow, tf, type BackendPreference } from './tf/index.ts';
 export { LoraModel, createLoraModel, loraManifest, type LoraOptions } from './lora/index.ts';
 export { rowsTensor, oneHotTensor } from './lora/lora-batches.ts';
 export { batchLoop, type BatchLoopOptions } from './tf/batch-loop.ts';
+export { evaluateInBatches, predictInBatches, EVAL_BATCH_SIZE, type BatchLogits } from './tf/batched-logits.ts';
 export { meanSoftmaxCrossEntropy } from './lora/lora-forward.ts';
 export { SharedFrozenBase, readFrozenBase, disposeFrozenBase, activate, type FrozenBaseLease, type FrozenBase, type FrozenDense, type DenseActivation } from './lora/index.ts';
 export { SecaggClient } from './secagg/client-protocol.ts';

@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
       ]);
       if (command.mode !== 'single') throw new Error('bench:converge: expected a single run');
       process.stderr.write(`N = ${participants}, ${method} … `);
-      const summary = await runSimulation(command.options, () => undefined, { until: (_record, accuracy) => accuracy >= target });
+      const summary = await runSimulation(command.options, () => undefined, { until: (_record, accuracy) => accuracy >= target, coordinatorLogLevel: 'silent' });
       summaries.push(summary);
       const reached = timeToTarget(summary.accuracyPerRound, summary.roundSeconds, target);
       const rounds = summary.accuracyPerRound.length;

@@ -90,6 +90,8 @@ export interface SimulationHooks {
    * the federation finished.
    */
   readonly until?: (record: RoundRecord, accuracy: number) => boolean;
+  /** The coordinator's log level on stderr (default 'error': its failures and critical alerts); benchmarks pass 'silent'. */
+  readonly coordinatorLogLevel?: 'error' | 'silent';
 }
 
 export async function runSimulation(opts: SimulationOptions, say: (line: string) => void, hooks: SimulationHooks = {}): Promise<SimulationSummary> {
@@ -174,7 +176,7 @@ export async function runSimulation(opts: SimulationOptions, say: (line: string)
   const reference = referenceModel
     ? createReferenceTrainer(referenceModel, task.root, config.training, deriveSeed(opts.seed, 0x7e7))
     : undefined;
-  const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger('error', { component: 'coordinator' }), {
+  const coordinator = new Coordinator(config, ephemeralIdentity(), createLogger(hooks.coordinatorLogLevel ?? 'error', { component: 'coordinator' }), {
     evaluate,
     groupingKey,
     ...(reference ? { reference } : {}),

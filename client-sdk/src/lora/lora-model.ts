@@ -35,6 +35,7 @@ import {
 import type { Evaluation, LabeledData, TrainOptions, TrainProgress, TrainResult, TrainableModel } from '../trainable-model.ts';
 import type { FrozenBase, FrozenDense } from './frozen-base.ts';
 import { batchLoop } from '../tf/batch-loop.ts';
+import { evaluateInBatches, predictInBatches } from '../tf/batched-logits.ts';
 import { FrozenProductCache } from './frozen-product-cache.ts';
 import { oneHotTensor, rowsTensor, rowsTensorTransposed } from './lora-batches.ts';
 import { type LoraPair, loraLogits } from './lora-forward.ts';
@@ -56,8 +57,6 @@ export interface LoraOptions {
   readonly freezeA?: boolean;
 }
 
-/** Rows per forward pass in evaluate() and predictLogits(); bounds memory, not results. */
-const EVAL_BATCH_SIZE = 1024;
 
 /**
  * A LoRA model on `base`: either a tfjs model, whose dense layers the new model copies for itself, or a
@@ -258,45 +257,16 @@ export class LoraModel implements TrainableModel {
     // The coordinator evaluates every round on the same test set: its first-layer product comes from the cache.
     const firstProduct = this.firstProducts.productFor(data.inputs);
     const firstWidth = this.firstLayer.outDim;
-    let lossSum = 0;
-    let correct = 0;
-    for (let start = 0; start < data.count; start += EVAL_BATCH_SIZE) {
-      const end = Math.min(start + EVAL_BATCH_SIZE, data.count);
-      const sums = tf.tidy(() => {
-        const x = tf.tensor2d(data.inputs.subarray(start * data.inputDim, end * data.inputDim), [end - start, data.inputDim]);
-        const labels = tf.tensor1d(data.labels.subarray(start, end), 'int32');
-        const first = tf.tensor2d(firstProduct.subarray(start * firstWidth, end * firstWidth), [end - start, firstWidth]);
-        const logits = loraLogits(x, this.frozen, this.adapterViews(), this.scale, first);
-        const targets = tf.oneHot(labels, data.numClasses).asType('float32');
-        const losses = tf.losses.softmaxCrossEntropy(targets, logits, undefined, undefined, tf.Reduction.NONE);
-        const hits = tf.equal(tf.argMax(logits, 1).asType('int32'), labels).asType('float32');
-        return tf.stack([tf.sum(losses), tf.sum(hits)]);
-      });
-      const [batchLoss, batchHits] = (await sums.data()) as Float32Array;
-      sums.dispose();
-      lossSum += batchLoss as number;
-      correct += batchHits as number;
-    }
-    return { loss: lossSum / data.count, accuracy: correct / data.count, count: data.count };
+    return evaluateInBatches(data, (x, start, end) => {
+      const first = tf.tensor2d(firstProduct.subarray(start * firstWidth, end * firstWidth), [end - start, firstWidth]);
+      return loraLogits(x, this.frozen, this.adapterViews(), this.scale, first);
+    });
   }
 
   /** Raw outputs (before a final softmax) for `inputs`, count × numClasses row-major. */
   predictLogits(inputs: Float32Array): Float32Array {
     this.assertUsable('predictLogits');
-    if (inputs.length % this.inputDim !== 0) {
-      throw new FedwardenError('BAD_CONFIG', `predictLogits: input length ${inputs.length} is not a multiple of ${this.inputDim}`);
-    }
-    const count = inputs.length / this.inputDim;
-    const out = new Float32Array(count * this.numClasses);
-    for (let start = 0; start < count; start += EVAL_BATCH_SIZE) {
-      const end = Math.min(start + EVAL_BATCH_SIZE, count);
-      const logits = tf.tidy(() =>
-        loraLogits(tf.tensor2d(inputs.subarray(start * this.inputDim, end * this.inputDim), [end - start, this.inputDim]), this.frozen, this.adapterViews(), this.scale),
-      );
-      out.set(logits.dataSync() as Float32Array, start * this.numClasses);
-      logits.dispose();
-    }
-    return out;
+    return predictInBatches(inputs, this.inputDim, this.numClasses, (x) => loraLogits(x, this.frozen, this.adapterViews(), this.scale));
   }
 
   dispose(): void {

@@ -26,12 +26,14 @@ import {
   type TrainResult,
   type TrainableModel,
   activate,
+  evaluateInBatches,
+  predictInBatches,
   disposeFrozenBase,
   readFrozenBase,
   tf,
 } from '@fedwarden/client';
 import { type AdapterEntry, type AdapterManifest, FedwardenError, createRng, deriveSeed, entrySize, initAdapter, manifestSize } from '@fedwarden/shared';
-import { checkLabeledData, checkTrainOptions, evaluateLogits, predictLogitsBatched, readVariables, trainLoop, writeVariables } from './trainable-core.ts';
+import { checkLabeledData, checkTrainOptions, readVariables, trainLoop, writeVariables } from './trainable-core.ts';
 
 export interface FullModelOptions {
   /** Seed for train()'s shuffles when it gets none. Default 0. (The initial weights are zeros: no draw.) */
@@ -166,13 +168,13 @@ export class FullModel implements TrainableModel {
   async evaluate(data: LabeledData): Promise<Evaluation> {
     this.assertUsable('evaluate');
     checkLabeledData(data, this.inputDim, this.numClasses, 'evaluate');
-    return evaluateLogits(data, this.logits);
+    return evaluateInBatches(data, (x) => this.logits(x));
   }
 
   /** Raw outputs (before a final softmax) for `inputs`, count × numClasses row-major. */
   predictLogits(inputs: Float32Array): Float32Array {
     this.assertUsable('predictLogits');
-    return predictLogitsBatched(inputs, this.inputDim, this.numClasses, this.logits);
+    return predictInBatches(inputs, this.inputDim, this.numClasses, (x) => this.logits(x));
   }
 
   dispose(): void {

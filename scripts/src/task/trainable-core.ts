@@ -8,11 +8,8 @@
  * batches) — so that the two models are compared on what they train, not on how. Caller mistakes throw
  * FedwardenError BAD_CONFIG; weights of the wrong length or with non-finite values throw BAD_UPDATE.
  */
-import { type Evaluation, type LabeledData, type TrainOptions, type TrainProgress, type TrainResult, batchLoop, meanSoftmaxCrossEntropy, oneHotTensor, rowsTensor, tf } from '@fedwarden/client';
+import { type LabeledData, type TrainOptions, type TrainProgress, type TrainResult, batchLoop, meanSoftmaxCrossEntropy, oneHotTensor, rowsTensor, tf } from '@fedwarden/client';
 import { FedwardenError } from '@fedwarden/shared';
-
-/** Rows per forward pass in evaluate() and predictLogits(); bounds memory, not results. */
-export const EVAL_BATCH_SIZE = 1024;
 
 /** count × inputDim → count × numClasses logits; a pure function of tensors, callers own tidy. */
 export type LogitsFn = (x: tf.Tensor2D) => tf.Tensor2D;
@@ -106,44 +103,4 @@ export async function* trainLoop(options: TrainLoopOptions): AsyncGenerator<Trai
   } finally {
     optimizer.dispose();
   }
-}
-
-/** Mean softmax cross-entropy and accuracy of `logits` on validated data; NaN for both on an empty set. */
-export async function evaluateLogits(data: LabeledData, logits: LogitsFn): Promise<Evaluation> {
-  if (data.count === 0) return { loss: Number.NaN, accuracy: Number.NaN, count: 0 };
-  let lossSum = 0;
-  let correct = 0;
-  for (let start = 0; start < data.count; start += EVAL_BATCH_SIZE) {
-    const end = Math.min(start + EVAL_BATCH_SIZE, data.count);
-    const sums = tf.tidy(() => {
-      const x = tf.tensor2d(data.inputs.subarray(start * data.inputDim, end * data.inputDim), [end - start, data.inputDim]);
-      const labels = tf.tensor1d(data.labels.subarray(start, end), 'int32');
-      const out = logits(x);
-      const targets = tf.oneHot(labels, data.numClasses).asType('float32');
-      const losses = tf.losses.softmaxCrossEntropy(targets, out, undefined, undefined, tf.Reduction.NONE);
-      const hits = tf.equal(tf.argMax(out, 1).asType('int32'), labels).asType('float32');
-      return tf.stack([tf.sum(losses), tf.sum(hits)]);
-    });
-    const [batchLoss, batchHits] = (await sums.data()) as Float32Array;
-    sums.dispose();
-    lossSum += batchLoss as number;
-    correct += batchHits as number;
-  }
-  return { loss: lossSum / data.count, accuracy: correct / data.count, count: data.count };
-}
-
-/** Logits for flat `inputs` (count × inputDim), count × numClasses row-major; BAD_CONFIG on a ragged length. */
-export function predictLogitsBatched(inputs: Float32Array, inputDim: number, numClasses: number, logits: LogitsFn): Float32Array {
-  if (inputs.length % inputDim !== 0) {
-    throw new FedwardenError('BAD_CONFIG', `predictLogits: input length ${inputs.length} is not a multiple of ${inputDim}`);
-  }
-  const count = inputs.length / inputDim;
-  const out = new Float32Array(count * numClasses);
-  for (let start = 0; start < count; start += EVAL_BATCH_SIZE) {
-    const end = Math.min(start + EVAL_BATCH_SIZE, count);
-    const result = tf.tidy(() => logits(tf.tensor2d(inputs.subarray(start * inputDim, end * inputDim), [end - start, inputDim])));
-    out.set(result.dataSync() as Float32Array, start * numClasses);
-    result.dispose();
-  }
-  return out;
 }
