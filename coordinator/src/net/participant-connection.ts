@@ -138,9 +138,12 @@ export class ParticipantConnection {
     this.terminateLater();
   }
 
-  /** Heartbeat tick: terminate a peer that did not answer the previous ping. */
-  ping(): void {
-    if (!this.alive) {
+  /**
+   * Heartbeat tick: terminate a peer that did not answer the previous ping, when `judge` (false after this process
+   * stalled and could not have read the pong: heartbeat.ts); ping again either way.
+   */
+  ping(judge = true): void {
+    if (!this.alive && judge) {
       this.log.info('heartbeat missed; terminating', { participant: this.id });
       this.ws.terminate();
       return;

@@ -1,7 +1,7 @@
 /**
  * HTTP + WebSocket listener. Owns sockets and their limits (admission from TCP accept in connection-gate.ts:
  * connection cap, reserved share, per-address quota (by X-Forwarded-For behind a trusted proxy), upgrade timeout; payload size, authenticated participant
- * cap, per-connection message rate, heartbeats); knows nothing about rounds. Frames above
+ * cap, per-connection message rate, heartbeats (heartbeat.ts: no verdict after this process stalled)); knows nothing about rounds. Frames above
  * maxFrameBytes are closed by ws itself with 1009. Text frames reach ParticipantConnection unvalidated (it
  * refuses every one with UNSUPPORTED), so ws spends nothing checking their UTF-8.
  */
@@ -12,6 +12,7 @@ import { FedwardenError, type Logger } from '@fedwarden/shared';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorIdentity } from '../identity.ts';
 import { ConnectionGate } from './connection-gate.ts';
+import { CoordinatorHeartbeat } from './heartbeat.ts';
 import { NOOP_NET_OBSERVER, type NetObserver } from './net-observer.ts';
 import { ParticipantConnection, type ConnectionHooks } from './participant-connection.ts';
 
@@ -23,7 +24,7 @@ export class CoordinatorServer {
   private readonly connections = new Set<ParticipantConnection>();
   /** Admission from TCP accept: connection cap, reserved share, per-address quota, upgrade timeout. */
   private readonly gate: ConnectionGate;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: CoordinatorHeartbeat | undefined;
   private closing = false;
 
   constructor(
@@ -78,10 +79,11 @@ export class CoordinatorServer {
         resolve();
       });
     });
-    this.heartbeat = setInterval(() => {
-      for (const c of this.connections) c.ping();
-    }, this.config.limits.heartbeatIntervalMs);
-    this.heartbeat.unref();
+    this.heartbeat = new CoordinatorHeartbeat(this.config.limits.heartbeatIntervalMs, (judge, stalledMs) => {
+      if (!judge) this.log.info('event loop stalled: no heartbeat verdict this interval', { stalledMs: Math.round(stalledMs) });
+      for (const c of this.connections) c.ping(judge);
+    });
+    this.heartbeat.start();
     return (this.http.address() as AddressInfo).port;
   }
 
@@ -110,7 +112,7 @@ export class CoordinatorServer {
   /** Stop accepting, close every socket with 1001, and wait for the listener to shut. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
     for (const c of this.connections) c.close();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => {
