@@ -286,7 +286,9 @@ const withRound = (msg: Message, round: number): Message => ({ ...msg, round }) 
 
 /** Blame kinds that a corrupted field of `stage` should bring on it. */
 function corruptionBlame(stage: SecaggStage, slot: string): readonly BlameKind[] | undefined {
-  if (stage === 'unmask') return ['unmask-share-off-commitment'];
+  if (stage === 'unmask') return ['unmask-share-off-commitment', 'seed-off-commitment'];
+  // A pair-seed commitment is checked only when one end of the pair drops (docs/secagg-dropout-recovery.md).
+  if (stage === 'shares' && slot.startsWith('seedCommitments')) return undefined;
   if (stage === 'shares') return ['unopenable-shares', 'shares-off-commitment'];
   // Its b is rebuilt (it stays in U3) and checked against C_b; C_P is checked only when P is rebuilt (it dropped).
   if (stage === 'keys' && slot === 'selfCommitment') return ['secret-off-commitment'];
@@ -382,7 +384,8 @@ const MUTATIONS: Readonly<Record<string, Mutation>> = {
       const list = pick(a.rng, lists(a.honest).filter((l) => l.entries.length > 1));
       const [x, y] = shuffle(a.rng, list.entries.map((_, i) => i)) as [number, number];
       a.trace.note = `${list.name}: ${list.entries[x]!.index} ⇄ ${list.entries[y]!.index}`;
-      if (a.stage !== 'encaps') a.trace.expectBlame = a.stage === 'unmask' ? ['unmask-share-off-commitment'] : ['unopenable-shares', 'shares-off-commitment'];
+      const blame = corruptionBlame(a.stage, list.name);
+      if (blame) a.trace.expectBlame = blame;
       const entries = list.entries.map((e, i) => ({ index: e.index, bytes: (i === x ? list.entries[y]! : i === y ? list.entries[x]! : e).bytes }));
       return [sign(a, list.put(entries))];
     },

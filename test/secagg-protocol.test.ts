@@ -168,7 +168,8 @@ function runRound(sc: Scenario): { h: Harness; result: ReturnType<SecaggGroup['f
   const result = h.unmask();
   if (result.ok) {
     // Everyone who uploaded and was not found at fault in masked is in the sum, exactly.
-    const droppedAtMasked = new Set(result.blamed.filter((b) => b.kind !== 'unmask-share-off-commitment').map((b) => b.culprit));
+    const atUnmask = new Set(['unmask-share-off-commitment', 'seed-off-commitment']);
+    const droppedAtMasked = new Set(result.blamed.filter((b) => !atUnmask.has(b.kind)).map((b) => b.culprit));
     expect(result.survivors).toEqual([...h.expectedQ.keys()].filter((i) => !droppedAtMasked.has(i)).sort((a, b) => a - b));
     expect(result.sum).toEqual(h.expectedSum(result.survivors));
     const step = (2 * CLIP) / (2 ** h.bits - 1);
@@ -406,6 +407,7 @@ describe('secure aggregation protocol: an honest member refuses', () => {
     const reply = client.unmask(request);
     expect(reply.selfShares.map((e) => e.index)).toEqual([2, 3, 4, 5]);
     expect(reply.masterShares.map((e) => e.index)).toEqual([6]);
+    expect(reply.maskSeeds.map((e) => e.index)).toEqual([6]);
     expect(client.stage).toBe('done');
     expect(codeOf(() => client.unmask(request))).toBe('UNEXPECTED_MESSAGE');
     expect(client.stage).toBe('done');
@@ -527,7 +529,7 @@ describe('secure aggregation protocol: stage order and input checks', () => {
     const m1 = h.client(1).masked(relay3.get(1)!, new Float32Array(8));
     expect(codeOf(() => g.acceptMasked(1, { ...m1, masked: m1.masked.subarray(1) }))).toBe('BAD_UPDATE');
     g.acceptMasked(1, m1);
-    expect(codeOf(() => g.acceptUnmaskReply(1, { kind: 'saUnmaskReply', round: ROUND, selfShares: [], masterShares: [] }))).toBe('UNEXPECTED_MESSAGE');
+    expect(codeOf(() => g.acceptUnmaskReply(1, { kind: 'saUnmaskReply', round: ROUND, selfShares: [], masterShares: [], maskSeeds: [] }))).toBe('UNEXPECTED_MESSAGE');
   });
 
   it('coordinator: relayShares needs a weight in (0, 1] for everyone it relays to', () => {
@@ -633,13 +635,25 @@ describe('secure aggregation protocol: hostile members are blamed, never a wrong
   });
 
   it('a secret that does not match its commitment from stage keys: the group fails, its owner named', () => {
-    for (const [field, drop] of [['selfCommitment', undefined], ['masterCommitment', { 3: 'masked' as const }]] as const) {
+    // A dropped member's P is rebuilt only on the fallback path (docs/secagg-dropout-recovery.md): on n = 7 member
+    // 6 vanishes at unmask, so its seed with dropped member 3 is missing and P_3 must be rebuilt.
+    const cases = [
+      { field: 'selfCommitment', sc: base },
+      { field: 'masterCommitment', sc: { n: 7, graph: complete(7), t: defaultThreshold(6), dim: 24, drop: { 3: 'masked', 6: 'unmask' } as const } },
+    ] as const;
+    for (const { field, sc } of cases) {
       const hostile = (stage: Stage, i: number, msg: Message): Message =>
         stage === 'keys' && i === 3 && msg.kind === 'saKeys' ? { ...msg, [field]: msg[field].map((b, k) => (k === 0 ? b ^ 1 : b)) } : msg;
-      const { result } = runRound({ ...base, seed: 37, ...(drop ? { drop } : {}), hostile });
+      const { result } = runRound({ ...sc, seed: 37, hostile });
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.blamed.map(({ culprit, kind }) => ({ culprit, kind }))).toEqual([{ culprit: 3, kind: 'secret-off-commitment' }]);
     }
+    // With every surviving partner's seed, P_3 is never rebuilt: its bad commitment costs nothing.
+    const hostile = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'keys' && i === 3 && msg.kind === 'saKeys' ? { ...msg, masterCommitment: msg.masterCommitment.map((b, k) => (k === 0 ? b ^ 1 : b)) } : msg;
+    const { result } = runRound({ ...base, seed: 37, drop: { 3: 'masked' }, hostile });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.recovered).toEqual({ bySeeds: [3], byMaster: [] });
   });
 
   it('a complaint reveals that direction of that pair only: not the complainer’s own shares, not the mask seed', () => {
@@ -705,7 +719,7 @@ describe('secure aggregation protocol: hostile members are blamed, never a wrong
     const relay = h.shares();
     // The coordinator relays too few partners' shares (every one signed and good): nothing to complain about.
     const m = relay.get(1)!;
-    const few = { ...m, shares: m.shares.slice(0, 3), commitments: m.commitments.slice(0, 3), attestations: m.attestations.slice(0, 3) };
+    const few = { ...m, shares: m.shares.slice(0, 3), commitments: m.commitments.slice(0, 3), seedCommitments: m.seedCommitments.slice(0, 3), attestations: m.attestations.slice(0, 3) };
     expect(codeOf(() => h.client(1).masked(wire(few), new Float32Array(24)))).toBe('UNEXPECTED_MESSAGE');
     expect(h.client(1).stage).toBe('failed');
     // Coordinator: a complaint about a non-partner, or so many that fewer than t partners remain, is refused.
@@ -764,5 +778,142 @@ describe('secure aggregation protocol: the share channel is independent of the p
     // Member 2 itself opens them: the relay is intact.
     const relayShares = h.group.relayShares(h.weights);
     expect(codeOf(() => h.client(2).masked(wire(relayShares.get(2)!), new Float32Array(8)))).toBeUndefined();
+  });
+});
+
+describe('secure aggregation protocol: dropout recovery by revealed pairwise seeds (docs/secagg-dropout-recovery.md)', () => {
+  const n = 7;
+  const t = defaultThreshold(n - 1); // 4 of 6 partners
+  const base = { n, graph: complete(n), t, dim: 40 };
+  const flip = (b: Uint8Array): Uint8Array => b.map((x, k) => (k === 0 ? x ^ 1 : x));
+  const blames = (r: { blamed: readonly { culprit: number; kind: string }[] }) => r.blamed.map(({ culprit, kind }) => ({ culprit, kind }));
+
+  it('every dropped member recovered by seeds: exact sum, no P rebuilt (complete and 4-regular, several dropped)', () => {
+    const a = runRound({ ...base, seed: 50, drop: { 2: 'masked', 5: 'masked' } });
+    expect(a.result.ok).toBe(true);
+    if (a.result.ok) expect(a.result.recovered).toEqual({ bySeeds: [2, 5], byMaster: [] });
+    const b = runRound({ n: 10, graph: ring(10, 4, 13), t: defaultThreshold(4), dim: 100, seed: 51, drop: { 6: 'masked' } });
+    expect(b.result.ok).toBe(true);
+    if (b.result.ok) expect(b.result.recovered).toEqual({ bySeeds: [6], byMaster: [] });
+  });
+
+  it('each survivor reveals, per partner, a self-mask share or (share of P and seed): the seed only for the dropped', () => {
+    const replies: MessageOf<'saUnmaskReply'>[] = [];
+    const hostile = (stage: Stage, _i: number, msg: Message): Message => {
+      if (stage === 'unmask' && msg.kind === 'saUnmaskReply') replies.push(msg);
+      return msg;
+    };
+    const { result } = runRound({ ...base, seed: 52, drop: { 4: 'masked' }, hostile });
+    expect(result.ok).toBe(true);
+    expect(replies).toHaveLength(n - 1);
+    for (const r of replies) {
+      expect(r.maskSeeds.map((e) => e.index)).toEqual([4]);
+      expect(r.masterShares.map((e) => e.index)).toEqual([4]);
+      expect(r.selfShares.some((e) => e.index === 4)).toBe(false);
+      for (const e of r.maskSeeds) expect(e.bytes).toHaveLength(SECRET_BYTES);
+    }
+  });
+
+  it('a survivor partner of the dropped member vanishes at unmask: that member falls back to P, the sum is exact', () => {
+    const { result } = runRound({ ...base, seed: 53, drop: { 7: 'masked', 6: 'unmask' } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.recovered).toEqual({ bySeeds: [], byMaster: [7] });
+    expect(result.survivors).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.blamed).toEqual([]);
+    // Only the dropped member whose seeds are incomplete falls back; the other still goes by seeds.
+    const graph = ring(12, 6, 21);
+    const mixed = runRound({ n: 12, graph, t: defaultThreshold(6), dim: 60, seed: 54, drop: { 3: 'masked', 7: 'masked', 12: 'unmask' } });
+    expect(mixed.result.ok).toBe(true);
+    if (!mixed.result.ok) return;
+    const partnersOf12 = new Set(graph[12]);
+    const { bySeeds, byMaster } = mixed.result.recovered;
+    expect([...bySeeds, ...byMaster].sort((x, y) => x - y)).toEqual([3, 7]);
+    for (const d of [3, 7]) expect(byMaster.includes(d)).toBe(partnersOf12.has(d));
+  });
+
+  it('a survivor that reveals a wrong seed is named and that member falls back to P: the sum is exact, never wrong', () => {
+    for (const which of ['flipped', 'another pair’s'] as const) {
+      const hostile = (stage: Stage, i: number, msg: Message): Message => {
+        if (!(stage === 'unmask' && i === 1 && msg.kind === 'saUnmaskReply')) return msg;
+        const seeds = msg.maskSeeds;
+        const wrong = which === 'flipped' ? seeds.map((e) => ({ index: e.index, bytes: flip(e.bytes) })) : seeds.map((e, k) => ({ index: e.index, bytes: seeds[(k + 1) % seeds.length]!.bytes }));
+        return { ...msg, maskSeeds: wrong };
+      };
+      const { result } = runRound({ ...base, seed: 55, drop: { 6: 'masked', 7: 'masked' }, hostile });
+      expect(result.ok).toBe(true);
+      if (!result.ok) continue;
+      expect(result.recovered).toEqual({ bySeeds: [], byMaster: [6, 7] });
+      expect(new Set(blames(result).map((b) => JSON.stringify(b)))).toEqual(new Set([JSON.stringify({ culprit: 1, kind: 'seed-off-commitment' })]));
+    }
+  });
+
+  it('a wrong seed when no fallback is possible: the group fails cleanly, the liar named', () => {
+    // 7 dropped and 6 vanishes at unmask: P_7 would have 5 shares. Member 1 lies about its seed with 7 and, with
+    // member 2, about its share of P_7: 3 good shares remain, below t, so neither path can remove 7's masks.
+    const hostile = (stage: Stage, i: number, msg: Message): Message => {
+      if (!(stage === 'unmask' && msg.kind === 'saUnmaskReply')) return msg;
+      if (i === 1) return { ...msg, maskSeeds: msg.maskSeeds.map((e) => ({ index: e.index, bytes: flip(e.bytes) })), masterShares: msg.masterShares.map((e) => ({ index: e.index, bytes: flip(e.bytes) })) };
+      if (i === 2) return { ...msg, masterShares: msg.masterShares.map((e) => ({ index: e.index, bytes: flip(e.bytes) })) };
+      return msg;
+    };
+    const { result } = runRound({ ...base, seed: 56, drop: { 7: 'masked', 6: 'unmask' }, hostile });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toMatch(/pairwise master of dropped member 7: 3 good shares, threshold is 4/);
+    expect(new Set(result.blamed.map((b) => b.culprit))).toEqual(new Set([1, 2]));
+    expect(result.blamed.some((b) => b.culprit === 1 && b.kind === 'seed-off-commitment')).toBe(true);
+  });
+
+  it('the two ends committed to different seeds: the fallback derives the true one and names whoever lied', () => {
+    // The dropped member 6 committed (and signed) a wrong seed for its pair with 2.
+    const lyingDropped = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'shares' && i === 6 && msg.kind === 'saShares' ? { ...msg, seedCommitments: msg.seedCommitments.map((e) => (e.index === 2 ? { index: 2, bytes: flip(e.bytes) } : e)) } : msg;
+    const a = runRound({ ...base, seed: 57, drop: { 6: 'masked' }, hostile: lyingDropped });
+    expect(a.result.ok).toBe(true);
+    if (a.result.ok) {
+      expect(a.result.recovered).toEqual({ bySeeds: [], byMaster: [6] });
+      expect(blames(a.result)).toEqual([{ culprit: 6, kind: 'seed-off-commitment' }]);
+    }
+    // A survivor (3) committed a wrong seed for its pair with 6, then reveals the true one.
+    const lyingSurvivor = (stage: Stage, i: number, msg: Message): Message =>
+      stage === 'shares' && i === 3 && msg.kind === 'saShares' ? { ...msg, seedCommitments: msg.seedCommitments.map((e) => (e.index === 6 ? { index: 6, bytes: flip(e.bytes) } : e)) } : msg;
+    const b = runRound({ ...base, seed: 58, drop: { 6: 'masked' }, hostile: lyingSurvivor });
+    expect(b.result.ok).toBe(true);
+    if (b.result.ok) {
+      expect(b.result.recovered).toEqual({ bySeeds: [], byMaster: [6] });
+      expect(blames(b.result)).toEqual([{ culprit: 3, kind: 'seed-off-commitment' }]);
+    }
+    // Nobody drops: the bad commitment is never checked and costs nothing.
+    const c = runRound({ ...base, seed: 59, hostile: lyingSurvivor });
+    expect(c.result.ok).toBe(true);
+    if (c.result.ok) expect(c.result.blamed).toEqual([]);
+  });
+
+  it('unmask replies are checked field by field: seeds of the wrong length, missing, or about a survivor are refused', () => {
+    const h = new Harness({ ...base, seed: 60, drop: { 7: 'masked' } });
+    const requests = h.survivors();
+    const reply = h.client(1).unmask(wire(requests.get(1)!));
+    const seed = reply.maskSeeds[0]!;
+    expect(seed.index).toBe(7);
+    const bad: Array<[Partial<MessageOf<'saUnmaskReply'>>, string]> = [
+      [{ maskSeeds: [{ index: 7, bytes: seed.bytes.subarray(1) }] }, 'BAD_FRAME'],
+      [{ maskSeeds: [{ index: 7, bytes: new Uint8Array(33) }] }, 'BAD_FRAME'],
+      [{ maskSeeds: [] }, 'UNEXPECTED_MESSAGE'],
+      [{ maskSeeds: [seed, { index: 2, bytes: seed.bytes }] }, 'UNEXPECTED_MESSAGE'],
+      [{ maskSeeds: [seed, seed] }, 'UNEXPECTED_MESSAGE'],
+    ];
+    for (const [change, code] of bad) expect(codeOf(() => h.group.acceptUnmaskReply(1, { ...reply, ...change }))).toBe(code);
+    expect(codeOf(() => h.group.acceptUnmaskReply(1, { ...reply, maskSeeds: [{ index: 7, bytes: new Uint8Array(31) }] }))).toBe('BAD_FRAME');
+    // A refused reply changes nothing: the real one is still accepted.
+    h.group.acceptUnmaskReply(1, reply);
+    // Shares relayed with a pair-seed commitment missing, or of the wrong length, are refused by the member.
+    const h2 = new Harness({ ...base, seed: 61 });
+    const m = h2.shares().get(1)!;
+    expect(codeOf(() => h2.client(1).masked({ ...m, seedCommitments: m.seedCommitments.slice(1) }, new Float32Array(40)))).toBe('UNEXPECTED_MESSAGE');
+    const h3 = new Harness({ ...base, seed: 61 });
+    const m3 = h3.shares().get(1)!;
+    const short = m3.seedCommitments.map((e) => ({ index: e.index, bytes: e.bytes.subarray(1) }));
+    expect(codeOf(() => h3.client(1).masked({ ...m3, seedCommitments: short }, new Float32Array(40)))).toBe('BAD_FRAME');
   });
 });

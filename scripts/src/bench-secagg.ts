@@ -4,11 +4,19 @@
  * side; what the signatures and commitments cost inside those stages; mask-expansion throughput against the raw
  * native AES-128-CTR keystream; bytes per parameter of a sealed masked upload.
  *
- *   pnpm bench:secagg [--n 10,50,100,200] [--d 10000,100000,1000000] [--dropout 0,0.1,0.3] [--seed 1] [--json]
+ *   pnpm bench:secagg [--n 10,50,100,200] [--d 10000,100000,1000000] [--dropout 0,0.1,0.3] [--vanish 0]
+ *                     [--seed 1] [--json]
  *
  * Each group's degree is chosen as the coordinator does with secagg.maxDropout = max(0.1, the row's dropout).
  * Dropouts are taken at the costliest point for the coordinator: after the shares stage, before the masked
- * upload, so that every dropped member's pairwise masks must be reconstructed from shares of its master.
+ * upload, so that every dropped member's pairwise masks must come out of the sum. Survivors reveal the seeds
+ * they share with a dropped partner, and the coordinator removes those masks without any KEM work
+ * (docs/secagg-dropout-recovery.md). --vanish f makes a further fraction f of the members vanish after their
+ * masked upload, before answering unmask: a dropped member with such a partner is then recovered the old way,
+ * from its rebuilt pairwise master (ML-KEM key generation, decapsulation, re-encapsulation). The column "rec"
+ * gives how many dropped members each way took: by seeds / from the master. The column "floor" is the time the
+ * raw native AES-128-CTR keystream alone takes for the masks the coordinator must remove (one per survivor, one
+ * per surviving partner of each dropped member, d words each), timed right after the row; "x" is unmask / floor.
  * Identity key pairs (ML-DSA-65) are made once per member index before any row, outside every timed section:
  * key generation is enrolment, not part of a round.
  *
@@ -41,6 +49,7 @@
  * Before the rows, a calibration times ML-DSA-65 keygen, sign and verify alone on statements of realistic
  * size, and one SHA-256 commitment, to compare with the in-run means per call.
  */
+import { createCipheriv, randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { SecaggClient as SecaggClientType } from '@fedwarden/client';
@@ -80,6 +89,13 @@ interface Row {
   d: number;
   dropout: number;
   dropped: number;
+  /** Members that vanished after masked, before unmask. */
+  vanished: number;
+  /** ms of raw AES-128-CTR keystream for the masks the coordinator removes at unmask. */
+  keystreamFloor: number;
+  /** Dropped members recovered by revealed seeds, and from a rebuilt master. */
+  bySeeds: number;
+  byMaster: number;
   survivors: number;
   degree: number;
   threshold: number;
@@ -115,7 +131,7 @@ function identities(n: number): IdentityKeyPair[] {
   return IDENTITIES.slice(0, n);
 }
 
-function runGroup(n: number, d: number, dropout: number, seed: number): Row {
+function runGroup(n: number, d: number, dropout: number, vanish: number, seed: number): Row {
   // The group is sized, as the coordinator does, for the dropout it must survive (config secagg.maxDropout,
   // default 0.1).
   const k = defaultDegree(n, Math.max(0.1, dropout));
@@ -136,7 +152,9 @@ function runGroup(n: number, d: number, dropout: number, seed: number): Row {
     dim: d,
   });
   const rng = createRng(deriveSeed(seed, 2));
-  const dropped = new Set(shuffle(rng, [...indices]).slice(0, Math.round(dropout * n)));
+  const order = shuffle(rng, [...indices]);
+  const dropped = new Set(order.slice(0, Math.round(dropout * n)));
+  const vanished = new Set(order.slice(dropped.size, dropped.size + Math.round(vanish * n)));
   const update = Float32Array.from({ length: d }, () => rng.next() - 0.5);
   const client = zeros();
   const coordinator = zeros();
@@ -194,20 +212,56 @@ function runGroup(n: number, d: number, dropout: number, seed: number): Row {
   time(coordinator, 'unmask', () => (relays = group.unmaskRequests()));
   for (const [i, c] of clients) {
     const request = relays.get(i) as Parameters<SecaggClient['unmask']>[0] | undefined;
-    if (dropped.has(i) || !request) continue;
+    if (dropped.has(i) || vanished.has(i) || !request) continue;
     let msg!: ReturnType<SecaggClient['unmask']>;
     time(client, 'unmask', () => (msg = c.unmask(request)));
     time(coordinator, 'unmask', () => group.acceptUnmaskReply(i, msg));
   }
-  let ok = false;
-  time(coordinator, 'unmask', () => (ok = group.finish().ok));
+  let result!: ReturnType<(typeof group)['finish']>;
+  time(coordinator, 'unmask', () => (result = group.finish()));
+  const ok = result.ok;
+  const recovered = result.ok ? result.recovered : { bySeeds: [], byMaster: [] };
   const crypto = structuredClone(meter.totals());
+  const survivorsOf = (j: number) => (graph[j] ?? []).filter((i) => !dropped.has(i)).length;
+  const keystreamFloor = rawKeystreamMs(n - dropped.size + [...dropped].reduce((acc, j) => acc + survivorsOf(j), 0), 4 * d);
   const cpuUsed = process.cpuUsage(cpu0);
   const cpu = (cpuUsed.user + cpuUsed.system) / 1000 / (performance.now() - wall0);
   const sum = (t: StageTimes) => STAGES.reduce((s, stage) => s + t[stage], 0);
   const totals = { participant: sum(client), coordinator: sum(coordinator) };
   for (const stage of STAGES) client[stage] /= Math.max(1, ran[stage]);
-  return { n, d, dropout, dropped: dropped.size, survivors: n - dropped.size, degree: k, threshold, client, coordinator, totals, crypto, cpu, ok };
+  const { bySeeds, byMaster } = recovered;
+  return {
+    n,
+    d,
+    dropout,
+    dropped: dropped.size,
+    vanished: vanished.size,
+    keystreamFloor,
+    bySeeds: bySeeds.length,
+    byMaster: byMaster.length,
+    survivors: n - dropped.size,
+    degree: k,
+    threshold,
+    client,
+    coordinator,
+    totals,
+    crypto,
+    cpu,
+    ok,
+  };
+}
+
+/** ms for `streams` raw AES-128-CTR keystreams of `bytes` bytes each, in 64 KiB updates as applyMask makes them. */
+function rawKeystreamMs(streams: number, bytes: number): number {
+  const zeros = Buffer.alloc(64 * 1024);
+  const key = randomFillSync(new Uint8Array(16));
+  const iv = randomFillSync(new Uint8Array(16));
+  const t0 = performance.now();
+  for (let s = 0; s < streams; s++) {
+    const c = createCipheriv('aes-128-ctr', key, iv);
+    for (let off = 0; off < bytes; off += zeros.length) c.update(off + zeros.length <= bytes ? zeros : zeros.subarray(0, bytes - off));
+  }
+  return performance.now() - t0;
 }
 
 /** ML-DSA-65 and one commitment alone, on statements of the sizes the protocol signs. */
@@ -257,6 +311,7 @@ function main(argv: string[]): void {
       n: { type: 'string', default: '10,50,100,200' },
       d: { type: 'string', default: '10000,100000,1000000' },
       dropout: { type: 'string', default: '0,0.1,0.3' },
+      vanish: { type: 'string', default: '0' },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
@@ -267,6 +322,8 @@ function main(argv: string[]): void {
   const ns = list(values.n, 'n');
   const ds = list(values.d, 'd');
   const drops = list(values.dropout, 'dropout');
+  const vanish = Number(values.vanish);
+  if (!(vanish >= 0 && vanish < 1)) throw new Error('--vanish: a fraction in [0, 1)');
   const f = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0)).padStart(8);
   const pct = (part: number, whole: number) => `${((100 * part) / Math.max(whole, 1e-9)).toFixed(1)}%`.padStart(6);
   const rowHead = (r: Row) =>
@@ -284,19 +341,19 @@ function main(argv: string[]): void {
   say('');
   say(
     '   n        d  drop  k   t |  participant: keys   encaps   shares   masked survivors  unmask |' +
-      ' coordinator: keys   encaps   shares   masked survivors  unmask  ok   cpu',
+      ' coordinator: keys   encaps   shares   masked survivors  unmask  ok   cpu    rec   floor     x',
   );
   const rows: Row[] = [];
   for (const n of ns) {
     for (const d of ds) {
       for (const dropout of drops) {
-        const row = runGroup(n, d, dropout, Number(values.seed));
+        const row = runGroup(n, d, dropout, vanish, Number(values.seed));
         if (!meter.loaded) throw new Error('bench:secagg: the crypto meter did not take (were the protocol modules imported before it?)');
         rows.push(row);
         say(
           rowHead(row) +
             `              ${STAGES.map((s) => f(row.client[s])).join(' ')} |` +
-            `              ${STAGES.map((s) => f(row.coordinator[s])).join(' ')}  ${row.ok ? 'yes' : ' NO'} ${pct(row.cpu, 1)}`,
+            `              ${STAGES.map((s) => f(row.coordinator[s])).join(' ')}  ${row.ok ? 'yes' : ' NO'} ${pct(row.cpu, 1)} ${`${row.bySeeds}/${row.byMaster}`.padStart(6)} ${f(row.keystreamFloor)} ${(row.coordinator.unmask / row.keystreamFloor).toFixed(1).padStart(5)}`,
         );
       }
     }

@@ -21,6 +21,7 @@ import {
   attestationBytes,
   SECAGG_SHARE_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
+  SECAGG_MASK_SEED_BYTES,
   type AdapterManifest,
   type IndexedBytes,
   type Message,
@@ -131,12 +132,12 @@ export function sampleMessage(rng: Rng, kind: MessageKind): Message {
     }
     case 'saShares': {
       const n = 1 + int(rng, 4);
-      return { kind, round, shares: indexed(rng, n, SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, n, SECAGG_SHARE_COMMITMENTS_BYTES), attestation: attestation(rng, n) };
+      return { kind, round, shares: indexed(rng, n, SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, n, SECAGG_SHARE_COMMITMENTS_BYTES), seedCommitments: indexed(rng, n, SECAGG_COMMITMENT_BYTES), attestation: attestation(rng, n) };
     }
     case 'saPeerShares': {
       const n = int(rng, 4);
       const attestations = Array.from({ length: n }, (_, i) => ({ index: i + 1, bytes: attestation(rng, 1 + int(rng, 4)) }));
-      return { kind, round, weight: 0.5, shares: indexed(rng, n, SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, n, SECAGG_SHARE_COMMITMENTS_BYTES), attestations };
+      return { kind, round, weight: 0.5, shares: indexed(rng, n, SECAGG_SEALED_SHARES_BYTES), commitments: indexed(rng, n, SECAGG_SHARE_COMMITMENTS_BYTES), seedCommitments: indexed(rng, n, SECAGG_COMMITMENT_BYTES), attestations };
     }
     case 'saSurvivors':
       return { kind, round, survivors: [1, 2, 4, 5].slice(0, 1 + int(rng, 4)) };
@@ -147,7 +148,7 @@ export function sampleMessage(rng: Rng, kind: MessageKind): Message {
     case 'saUnmask':
       return { kind, round, survivors: [1, 2, 4], dropped: [3], signatures: indexed(rng, int(rng, 3), SIGNATURE_BYTES) };
     case 'saUnmaskReply':
-      return { kind, round, selfShares: indexed(rng, int(rng, 3), SECAGG_SHARE_BYTES), masterShares: indexed(rng, int(rng, 2), SECAGG_SHARE_BYTES) };
+      return { kind, round, selfShares: indexed(rng, int(rng, 3), SECAGG_SHARE_BYTES), masterShares: indexed(rng, int(rng, 2), SECAGG_SHARE_BYTES), maskSeeds: indexed(rng, int(rng, 2), SECAGG_MASK_SEED_BYTES) };
     default: {
       const unknown: never = kind;
       throw new Error(`sampleMessage: unknown kind ${String(unknown)}`);

@@ -26,7 +26,8 @@ export function resign(msg: Message, identity: IdentityKeyPair, group: number, i
       }
       case 'saShares': {
         const commitments = new Map(msg.commitments.map((e) => [e.index, e.bytes]));
-        const items = new Map(msg.shares.map((e) => [e.index, sharesItem(e.bytes, commitments.get(e.index) ?? new Uint8Array(0))]));
+        const seedCommitments = new Map(msg.seedCommitments.map((e) => [e.index, e.bytes]));
+        const items = new Map(msg.shares.map((e) => [e.index, sharesItem(e.bytes, commitments.get(e.index) ?? new Uint8Array(0), seedCommitments.get(e.index) ?? new Uint8Array(0))]));
         return { ...msg, attestation: attestItems('shares', identity.secretKey, msg.round, group, index, items) };
       }
       default:

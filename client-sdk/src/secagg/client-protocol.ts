@@ -5,7 +5,8 @@
  *
  *   keys → encaps → shares → masked → survivors → unmask → done        (any error → failed)
  *
- * Secrets (b_i, P_i, the KEM secret keys, pairwise keys and complaint evidence, partners' shares) are zeroed
+ * Secrets (b_i, P_i, the KEM secret keys, pairwise keys and complaint evidence, partners' shares, the mask seeds
+ * kept for a partner that may drop) are zeroed
  * as soon as no later stage needs them, and all of them on done, on failure and on dispose(). A failed or
  * disposed client answers nothing more, so a refusal never reveals anything.
  *

@@ -28,7 +28,8 @@
  * both ways: each member encapsulates to every neighbour's share key, and that secret keys the shares the
  * neighbour seals for it (pairwise.ts), so the receiver knows the randomness behind its key.
  *
- * Commitments and blame. In keys a member commits to b_i and P_i; in shares, to each share it seals. In masked,
+ * Commitments and blame. In keys a member commits to b_i and P_i; in shares, to each share it seals and to each
+ * pairwise mask seed (checked by the coordinator only if it is revealed for a dropped partner). In masked,
  * a relayed share that does not open or does not match its sender's commitment makes the member complain
  * instead of refuse: it masks without that sender and attaches, for it alone, the randomness of its
  * encapsulation to the sender's share key, from which the coordinator rebuilds that one directional key
@@ -55,9 +56,10 @@ import {
   SECRET_BYTES,
   SECAGG_PUBLIC_KEYS_BYTES,
   SIGNATURE_BYTES,
-  applyMask,
+  applyMasks,
   attestItems,
   checkAttested,
+  commitPairSeed,
   commitSecret,
   commitShare,
   decapsulate,
@@ -80,6 +82,7 @@ import {
   verifyStatement,
   type IndexedBytes,
   type MessageOf,
+  type OpenedShares,
 } from '@fedwarden/shared';
 import {
   checkIndices,
@@ -90,7 +93,6 @@ import {
   sortedKeys,
   wipePeer,
   type ClientState,
-  type HeldShares,
   type PeerKeys,
   wipeState,
 } from './client-state.ts';
@@ -224,6 +226,7 @@ export function sharesStage(s: ClientState, msg: MessageOf<'saPeerEncaps'>): Mes
   try {
     const shares: IndexedBytes[] = [];
     const commitments: IndexedBytes[] = [];
+    const seedCommitments: IndexedBytes[] = [];
     order.forEach((j, k) => {
       const peer = s.peers.get(j) as PeerKeys;
       const selfShare = selfShares[k] as Uint8Array;
@@ -236,13 +239,15 @@ export function sharesStage(s: ClientState, msg: MessageOf<'saPeerEncaps'>): Mes
       both.set(commitShare('self', selfShare, s.round, group, index, j), 0);
       both.set(commitShare('master', masterShare, s.round, group, index, j), SECAGG_COMMITMENT_BYTES);
       commitments.push({ index: j, bytes: both });
+      const maskSeed = need(peer.maskSeed, `mask seed of ${j}`);
+      seedCommitments.push({ index: j, bytes: commitPairSeed(maskSeed, s.round, group, Math.min(index, j), Math.max(index, j)) });
     });
     // P_i has served its purpose (key pair, encapsulations, shares): only b_i is still needed, to mask.
     s.master?.fill(0);
     s.master = undefined;
-    const items = new Map(shares.map((e, k) => [e.index, sharesItem(e.bytes, (commitments[k] as IndexedBytes).bytes)]));
+    const items = new Map(shares.map((e, k) => [e.index, sharesItem(e.bytes, (commitments[k] as IndexedBytes).bytes, (seedCommitments[k] as IndexedBytes).bytes)]));
     const attestation = attestItems('shares', s.identity.secretKey, s.round, group, index, items);
-    return { kind: 'saShares', round: s.round, shares, commitments, attestation };
+    return { kind: 'saShares', round: s.round, shares, commitments, seedCommitments, attestation };
   } finally {
     for (const share of [...selfShares, ...masterShares]) share.fill(0);
   }
@@ -263,7 +268,12 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
   const commitments = new Map(
     checkRelay(msg.commitments, (j) => s.peers.has(j), SECAGG_SHARE_COMMITMENTS_BYTES, 'saPeerShares commitments').map((e) => [e.index, e.bytes]),
   );
-  if (commitments.size !== relayed.length || relayed.some((e) => !commitments.has(e.index))) {
+  // The partner's commitment to our mask seed is signed with its shares; only the coordinator ever checks it,
+  // should one of us drop (docs/secagg-dropout-recovery.md).
+  const seedCommitments = new Map(
+    checkRelay(msg.seedCommitments, (j) => s.peers.has(j), SECAGG_COMMITMENT_BYTES, 'saPeerShares seedCommitments').map((e) => [e.index, e.bytes]),
+  );
+  if ([commitments, seedCommitments].some((m) => m.size !== relayed.length || relayed.some((e) => !m.has(e.index)))) {
     throw new FedwardenError('UNEXPECTED_MESSAGE', 'saPeerShares: shares and commitments must name the same partners');
   }
   if (relayed.length < threshold) {
@@ -273,14 +283,15 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
   // sender did not sign would hand the coordinator that sender's shares for me (two complaints too many).
   const attestations = checkAttestations(msg.attestations, new Set(relayed.map((e) => e.index)), 'saPeerShares');
   for (const { index: j, bytes } of relayed) {
-    requireAttested(s, 'shares', j, sharesItem(bytes, commitments.get(j) as Uint8Array), attestations.get(j) as Uint8Array, 'saPeerShares');
+    const item = sharesItem(bytes, commitments.get(j) as Uint8Array, seedCommitments.get(j) as Uint8Array);
+    requireAttested(s, 'shares', j, item, attestations.get(j) as Uint8Array, 'saPeerShares');
   }
   // Check every share before using any; a bad one becomes a complaint, never a reason to give up the round.
   const complaints: IndexedBytes[] = [];
   for (const { index: j, bytes } of relayed) {
     const peer = s.peers.get(j) as PeerKeys;
     const opened = openChecked(peer.openKey, s.round, group, j, index, bytes, commitments.get(j) as Uint8Array);
-    if (opened) s.held.set(j, opened);
+    if (opened) s.held.set(j, { ...opened, maskSeed: need(peer.maskSeed, `mask seed of ${j}`).slice() });
     else complaints.push({ index: j, bytes: peer.evidence.slice() });
   }
   if (s.held.size < threshold) {
@@ -292,10 +303,10 @@ export function maskedStage(s: ClientState, msg: MessageOf<'saPeerShares'>, upda
 
   const { q, clipped } = quantize(update, msg.weight, clip, bits, s.rounding);
   s.clipped = clipped;
-  applyMask(q, need(s.selfSeed, 'b_i'), 1);
-  for (const j of s.held.keys()) applyMask(q, need((s.peers.get(j) as PeerKeys).maskSeed, `mask seed of ${j}`), index < j ? 1 : -1);
+  const pairMasks = [...s.held].map(([j, held]) => ({ seed: held.maskSeed, sign: index < j ? (1 as const) : (-1 as const) }));
+  applyMasks(q, [{ seed: need(s.selfSeed, 'b_i'), sign: 1 }, ...pairMasks]);
 
-  // Only the partners' shares are needed from here on.
+  // Only the partners' shares and our mask seeds (for a partner that drops) are needed from here on.
   s.selfSeed?.fill(0);
   s.selfSeed = undefined;
   for (const p of s.peers.values()) wipePeer(p);
@@ -322,7 +333,10 @@ export function survivorsStage(s: ClientState, msg: MessageOf<'saSurvivors'>): M
 
 /**
  * Stage unmask: once at least t surviving partners have signed the U3 I signed, for each partner the share of
- * b_j (it is in U3) or of P_j (it is not), never both.
+ * b_j (it is in U3), or the share of P_j and our mask seed s_ij (it is not), never both kinds for one partner.
+ * The seed lets the coordinator remove my mask with j without rebuilding P_j (docs/secagg-dropout-recovery.md);
+ * the share of P_j stays as the fallback should another of j's surviving partners not answer. Neither tells the
+ * coordinator more than P_j itself, which t shares give it.
  */
 export function unmaskStage(s: ClientState, msg: MessageOf<'saUnmask'>): MessageOf<'saUnmaskReply'> {
   checkRound(s, msg.round, 'saUnmask');
@@ -345,7 +359,7 @@ export function unmaskStage(s: ClientState, msg: MessageOf<'saUnmask'>): Message
   if (signatures.length < threshold) {
     throw new FedwardenError('UNEXPECTED_MESSAGE', `saUnmask: ${signatures.length} partners signed U3, threshold is ${threshold}`);
   }
-  const reveal = (j: number, which: 'selfShare' | 'masterShare'): IndexedBytes => {
+  const reveal = (j: number, which: 'selfShare' | 'masterShare' | 'maskSeed'): IndexedBytes => {
     const held = s.held.get(j);
     if (!held) throw new FedwardenError('INTERNAL', `saUnmask: no share held for ${j}`);
     return { index: j, bytes: held[which].slice() };
@@ -355,6 +369,7 @@ export function unmaskStage(s: ClientState, msg: MessageOf<'saUnmask'>): Message
     round: s.round,
     selfShares: survivors.map((j) => reveal(j, 'selfShare')),
     masterShares: dropped.map((j) => reveal(j, 'masterShare')),
+    maskSeeds: dropped.map((j) => reveal(j, 'maskSeed')),
   };
 }
 
@@ -405,8 +420,8 @@ function maskSeedOf(s: ClientState, maskSecret: Uint8Array, j: number): Uint8Arr
 }
 
 /** The shares `sender` sealed for me if they open and match its commitments (self || master), else undefined. */
-function openChecked(key: Uint8Array, round: number, group: number, sender: number, receiver: number, sealed: Uint8Array, committed: Uint8Array): HeldShares | undefined {
-  let opened: HeldShares;
+function openChecked(key: Uint8Array, round: number, group: number, sender: number, receiver: number, sealed: Uint8Array, committed: Uint8Array): OpenedShares | undefined {
+  let opened: OpenedShares;
   try {
     opened = openShares(key, round, group, sender, receiver, sealed);
   } catch (err) {

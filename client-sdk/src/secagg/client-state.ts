@@ -34,10 +34,14 @@ export interface PeerKeys {
   readonly evidence: Uint8Array;
 }
 
-/** A masking partner's Shamir shares that I hold: of its self-mask seed b_j and of its pairwise master P_j. */
+/**
+ * What I hold for a masking partner until unmask: its Shamir shares of its self-mask seed b_j and of its pairwise
+ * master P_j, and our pairwise mask seed s_ij, revealed (with the share of P_j) only if it drops.
+ */
 export interface HeldShares {
   readonly selfShare: Uint8Array;
   readonly masterShare: Uint8Array;
+  readonly maskSeed: Uint8Array;
 }
 
 export interface ClientState {
@@ -66,7 +70,7 @@ export interface ClientState {
   readonly keyed: Set<number>;
   /** Neighbours I encapsulated to (stage encaps), then paired neighbours: both share exchanges done (shares → masked). */
   readonly peers: Map<number, PeerKeys>;
-  /** Masking partners: paired neighbours whose shares the coordinator relayed to me (stages masked → unmask). */
+  /** Masking partners: paired neighbours whose good shares the coordinator relayed to me, with our mask seeds (stages masked → unmask). */
   readonly held: Map<number, HeldShares>;
   /** Coordinates clipped by quantization in stage masked. */
   clipped: number;
@@ -91,6 +95,7 @@ export function wipeState(s: ClientState): void {
   for (const h of s.held.values()) {
     h.selfShare.fill(0);
     h.masterShare.fill(0);
+    h.maskSeed.fill(0);
   }
   s.peers.clear();
   s.held.clear();

@@ -10,7 +10,7 @@ function roundStart(round: number, group?: number): Message {
 }
 const peerKeys = (round: number): Message => ({ kind: 'saPeerKeys', round, keys: [] });
 const peerEncaps = (round: number): Message => ({ kind: 'saPeerEncaps', round, cipherTexts: [], shareCipherTexts: [], attestations: [] });
-const peerShares = (round: number): Message => ({ kind: 'saPeerShares', round, weight: 1, shares: [], commitments: [], attestations: [] });
+const peerShares = (round: number): Message => ({ kind: 'saPeerShares', round, weight: 1, shares: [], commitments: [], seedCommitments: [], attestations: [] });
 const survivors = (round: number): Message => ({ kind: 'saSurvivors', round, survivors: [1, 2, 3] });
 const unmask = (round: number): Message => ({ kind: 'saUnmask', round, survivors: [], dropped: [], signatures: [] });
 const roundEnd = (round: number): Message => ({ kind: 'roundEnd', round, outcome: 'completed', reason: '' });

@@ -15,7 +15,9 @@ import type { Alert } from '../anomaly/alert.ts';
  * fine, or with evidence that does not match its own ciphertext; unmask-share-off-commitment: a share it
  * revealed at unmask differs from the one its dealer committed to; secret-off-commitment: its shares, each
  * matching its commitments, rebuild a secret that does not; mask-key-mismatch: its rebuilt pairwise master
- * does not give the mask key or ciphertexts it sent.
+ * does not give the mask key or ciphertexts it sent; seed-off-commitment: a pairwise mask seed it revealed at
+ * unmask, or committed to in stage shares, differs from its commitment or from the seed a rebuilt master gives
+ * (docs/secagg-dropout-recovery.md).
  */
 export type BlameKind =
   | 'unopenable-shares'
@@ -24,6 +26,7 @@ export type BlameKind =
   | 'unmask-share-off-commitment'
   | 'secret-off-commitment'
   | 'mask-key-mismatch'
+  | 'seed-off-commitment'
   | 'bad-signature';
 
 /** A fault the secure-aggregation protocol attributed to one participant (coordinator/src/secagg/blame.ts). */

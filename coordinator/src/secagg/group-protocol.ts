@@ -33,6 +33,12 @@
  * shares left the sum is exact; with fewer than t (e.g. exactly t answered and one lied) the group fails, the
  * culprit named. No wrong share reaches the sum.
  *
+ * Dropout recovery (unmask.ts, docs/secagg-dropout-recovery.md). Members also commit, in shares, to each pairwise
+ * mask seed, and a survivor asked about a dropped partner d reveals the seed it shares with d beside its share of
+ * P_d. When every surviving partner of d revealed a seed that opens both ends' commitments, d's masks come out
+ * by those seeds, with no KEM work and without rebuilding P_d; otherwise (one vanished, or a seed or commitment
+ * is off) that d alone falls back to P_d, and whoever committed to or revealed a wrong seed is named.
+ *
  * Active security (Bonawitz et al., §4, the malicious-server variant). Every member signs what it says in keys,
  * encaps and shares with its registered ML-DSA-65 identity key (shared/src/secagg/statements.ts); this class
  * checks each signature before it accepts a message (a bad one is refused and blamed on its sender) and relays
@@ -56,6 +62,7 @@ import {
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
+  SECAGG_MASK_SEED_BYTES,
   SIGNATURE_BYTES,
   checkAttestedAll,
   commitShare,
@@ -95,7 +102,15 @@ export { GROUP_STAGES } from './group-state.ts';
 
 /** The group's outcome; `blamed` lists every fault attributed during the run, whichever way it ended. */
 export type SecaggResult =
-  | { readonly ok: true; readonly survivors: number[]; readonly sum: Uint32Array; readonly weightedSum: Float32Array; readonly blamed: readonly GroupBlame[] }
+  | {
+      readonly ok: true;
+      readonly survivors: number[];
+      readonly sum: Uint32Array;
+      readonly weightedSum: Float32Array;
+      readonly blamed: readonly GroupBlame[];
+      /** Dropped members whose masks came out by their partners' revealed seeds, and those rebuilt from P. */
+      readonly recovered: { readonly bySeeds: readonly number[]; readonly byMaster: readonly number[] };
+    }
   | { readonly ok: false; readonly reason: string; readonly blamed: readonly GroupBlame[] };
 
 export class SecaggGroup {
@@ -122,6 +137,7 @@ export class SecaggGroup {
       paired: new Map(),
       sealed: new Map(),
       shareCommitments: new Map(),
+      seedCommitments: new Map(),
       partners: new Map(),
       masked: new Map(),
       complaints: new Map(),
@@ -270,11 +286,13 @@ export class SecaggGroup {
     const paired = this.s.paired.get(index) as number[];
     const sealed = checkAddressed(msg.shares, paired, SECAGG_SEALED_SHARES_BYTES, 'saShares');
     const commitments = checkAddressed(msg.commitments, paired, SECAGG_SHARE_COMMITMENTS_BYTES, 'saShares commitments');
-    const items = new Map([...sealed].map(([j, b]) => [j, sharesItem(b, commitments.get(j) as Uint8Array)]));
+    const seedCommitments = checkAddressed(msg.seedCommitments, paired, SECAGG_COMMITMENT_BYTES, 'saShares seedCommitments');
+    const items = new Map([...sealed].map(([j, b]) => [j, sharesItem(b, commitments.get(j) as Uint8Array, seedCommitments.get(j) as Uint8Array)]));
     this.requireSigned(index, 'saShares', checkAttestedAll('shares', this.identityKey(index), this.round, this.s.params.group, index, items, msg.attestation));
     this.s.sharesAttestations.set(index, msg.attestation.slice());
     this.s.sealed.set(index, new Map([...sealed].map(([j, b]) => [j, b.slice()])));
     this.s.shareCommitments.set(index, new Map([...commitments].map(([j, b]) => [j, b.slice()])));
+    this.s.seedCommitments.set(index, new Map([...seedCommitments].map(([j, b]) => [j, b.slice()])));
   }
 
   /**
@@ -297,8 +315,9 @@ export class SecaggGroup {
       s.partners.set(i, partners);
       const shares = partners.map((j) => ({ index: j, bytes: s.sealed.get(j)?.get(i) as Uint8Array }));
       const commitments = partners.map((j) => ({ index: j, bytes: s.shareCommitments.get(j)?.get(i) as Uint8Array }));
+      const seedCommitments = partners.map((j) => ({ index: j, bytes: s.seedCommitments.get(j)?.get(i) as Uint8Array }));
       const attestations = partners.map((j) => ({ index: j, bytes: s.sharesAttestations.get(j) as Uint8Array }));
-      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares, commitments, attestations });
+      out.set(i, { kind: 'saPeerShares', round: this.round, weight: weights.get(i) as number, shares, commitments, seedCommitments, attestations });
     }
     return this.advance('shares', out, `${core.size} of ${s.sealed.size} members that sent shares have ${this.t} partners`);
   }
@@ -402,8 +421,9 @@ export class SecaggGroup {
     const r = this.s.requests.get(index) as UnmaskRequest;
     const selfShares = checkAddressed(msg.selfShares, r.survivors, SECAGG_SHARE_BYTES, 'saUnmaskReply selfShares');
     const masterShares = checkAddressed(msg.masterShares, r.dropped, SECAGG_SHARE_BYTES, 'saUnmaskReply masterShares');
+    const maskSeeds = checkAddressed(msg.maskSeeds, r.dropped, SECAGG_MASK_SEED_BYTES, 'saUnmaskReply maskSeeds');
     const copy = (m: Map<number, Uint8Array>): Map<number, Uint8Array> => new Map([...m].map(([j, b]) => [j, b.slice()]));
-    this.s.replies.set(index, { selfShares: copy(selfShares), masterShares: copy(masterShares) });
+    this.s.replies.set(index, { selfShares: copy(selfShares), masterShares: copy(masterShares), maskSeeds: copy(maskSeeds) });
   }
 
   /** Close stage unmask: the exact sum of U3's quantized inputs, or why not. Callable once. */
@@ -424,9 +444,15 @@ export class SecaggGroup {
         this.blame({ culprit: x, kind: 'unmask-share-off-commitment', detail: `its share of member ${j}'s ${what} differs from the one ${j} committed to` });
       }
     };
+    // Mask seeds are checked in unmaskSum, against both ends' seed commitments.
+    const maskSeeds = new Map<number, Map<number, Uint8Array>>();
     for (const [x, reply] of s.replies) {
       for (const [j, share] of reply.selfShares) keep('self', selfShares, x, j, share);
       for (const [j, share] of reply.masterShares) keep('master', masterShares, x, j, share);
+      for (const [d, seed] of reply.maskSeeds) {
+        const about = maskSeeds.get(d) ?? new Map<number, Uint8Array>();
+        maskSeeds.set(d, about.set(x, seed));
+      }
     }
     for (const r of s.requests.values()) for (const d of r.dropped) if (!masterShares.has(d)) masterShares.set(d, []);
     const { round, group, threshold, dim, clip, bits } = s.params;
@@ -442,16 +468,20 @@ export class SecaggGroup {
       maskPublicKey: (i) => s.publicKeys.get(i)?.subarray(0, ML_KEM768_PUBLIC_KEY_BYTES),
       maskCipherText: (from, to) => s.cipherTexts.get(from)?.get(to),
       commitment: (kind, member) => s.commitments.get(member)?.[kind],
+      seedCommitment: (from, to) => s.seedCommitments.get(from)?.get(to),
       selfShares,
       masterShares,
+      maskSeeds,
     });
+    for (const f of unmasked.faults) this.blame(f);
     if (!unmasked.ok) {
       if (unmasked.culprit !== undefined) this.blame({ culprit: unmasked.culprit, kind: unmasked.kind ?? 'secret-off-commitment', detail: unmasked.reason });
       const named = s.blamed.length > 0 ? ` (blamed: ${[...new Set(s.blamed.map((b) => b.culprit))].join(', ')})` : '';
       return this.conclude({ ok: false, reason: unmasked.reason + named, blamed: s.blamed });
     }
     const weightedSum = dequantizeSum(unmasked.sum, survivors.length, clip, bits);
-    return this.conclude({ ok: true, survivors, sum: unmasked.sum, weightedSum, blamed: s.blamed });
+    const recovered = { bySeeds: [...unmasked.bySeeds], byMaster: [...unmasked.byMaster] };
+    return this.conclude({ ok: true, survivors, sum: unmasked.sum, weightedSum, blamed: s.blamed, recovered });
   }
 
   /**
@@ -608,11 +638,12 @@ export class SecaggGroup {
   /** Drop everything but keys' metadata (which the orchestrator reads after the fact). */
   private forget(): void {
     const s = this.s;
-    for (const r of s.replies.values()) for (const b of [...r.selfShares.values(), ...r.masterShares.values()]) b.fill(0);
+    for (const r of s.replies.values()) for (const b of [...r.selfShares.values(), ...r.masterShares.values(), ...r.maskSeeds.values()]) b.fill(0);
     s.replies.clear();
     s.masked.clear();
     s.sealed.clear();
     s.shareCommitments.clear();
+    s.seedCommitments.clear();
     s.cipherTexts.clear();
     s.shareCipherTexts.clear();
     s.signedKeys.clear();

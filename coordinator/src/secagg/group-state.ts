@@ -37,6 +37,14 @@ export interface UnmaskRequest {
   readonly dropped: readonly number[];
 }
 
+/** What one survivor revealed at unmask, by the partner it is about. */
+export interface UnmaskReply {
+  readonly selfShares: Map<number, Uint8Array>;
+  readonly masterShares: Map<number, Uint8Array>;
+  /** The mask seed it shares with each dropped partner. */
+  readonly maskSeeds: Map<number, Uint8Array>;
+}
+
 export interface GroupState {
   readonly params: SecaggGroupParams;
   readonly n: number;
@@ -65,6 +73,8 @@ export interface GroupState {
   /** Stage shares: sealed[from][to], and from's commitments to the two shares inside (self || master). */
   readonly sealed: Map<number, Map<number, Uint8Array>>;
   readonly shareCommitments: Map<number, Map<number, Uint8Array>>;
+  /** Stage shares: seedCommitments[from][to], from's commitment to the mask seed of the pair (commitPairSeed). */
+  readonly seedCommitments: Map<number, Map<number, Uint8Array>>;
   /** R3: members sent saPeerShares, with their masking partners. */
   readonly partners: Map<number, readonly number[]>;
   /** Stage masked: U3's inputs, and whom each sender complained about (it did not mask with them). */
@@ -81,8 +91,8 @@ export interface GroupState {
   readonly survivorSignatures: Map<number, Uint8Array>;
   /** R4: survivors asked to unmask (from the close of survivors: only those shown t signatures). */
   readonly requests: Map<number, UnmaskRequest>;
-  /** Stage unmask: each replier's shares, by the member they are about. */
-  readonly replies: Map<number, { readonly selfShares: Map<number, Uint8Array>; readonly masterShares: Map<number, Uint8Array> }>;
+  /** Stage unmask: each replier's shares and revealed mask seeds, by the member they are about. */
+  readonly replies: Map<number, UnmaskReply>;
 }
 
 export function nextGroupStage(stage: GroupStageName): GroupStage {

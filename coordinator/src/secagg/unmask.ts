@@ -4,10 +4,16 @@
  *   z = Σ_{s∈U3} y_s − Σ_{s∈U3} PRG(b_s) − Σ_{d∈U2\U3} Σ_{s∈U3 partner of d} ±PRG(s_sd)     (mod 2^32)
  *
  * where y_s = q_s + PRG(b_s) + Σ_{j partner, s<j} PRG(s_sj) − Σ_{j partner, j<s} PRG(s_sj). Masks between two
- * survivors cancel in the sum; a survivor's mask with a dropped partner d is recomputed from P_d: the KEM key
- * pair of d is re-derived (and checked against the public key d sent), s_sd comes from decapsulating the stored
- * ct_sd when s < d, or from re-encapsulating to s with d's deterministic randomness when d < s (and the result
- * must equal the stored ct_ds).
+ * survivors cancel in the sum. A survivor's mask with a dropped partner d is removed in one of two ways
+ * (docs/secagg-dropout-recovery.md):
+ *
+ * - by seeds (the common case): every surviving partner s of d revealed s_sd, and each revealed seed opens both
+ *   s's and d's commitments to it from stage shares (commitPairSeed). No KEM work and P_d is never rebuilt.
+ * - from P_d (the fallback, for that d only): some surviving partner did not reveal, or a seed failed a
+ *   commitment. P_d is rebuilt from t shares, the KEM key pair of d re-derived (and checked against the public
+ *   key d sent), s_sd comes from decapsulating the stored ct_sd when s < d, or from re-encapsulating to s with
+ *   d's deterministic randomness when d < s (and the result must equal the stored ct_ds). Each seed so derived
+ *   is checked against both seed commitments: whoever committed to another seed is named.
  *
  * Every rebuilt secret must open its owner's commitment from stage keys (commitment.ts): the shares given here
  * have each been checked against their dealer's share commitments already, so a secret that does not match
@@ -15,7 +21,9 @@
  * fails gives a reason and no partial result. Reconstructed secrets are wiped before returning.
  */
 import {
-  applyMask,
+  addModVectors,
+  applyMasks,
+  commitPairSeed,
   commitSecret,
   decapsulate,
   encapsRandomness,
@@ -28,6 +36,7 @@ import {
   shamirCombine,
   type SecretKind,
   type ShamirShare,
+  type SignedSeed,
 } from '@fedwarden/shared';
 import type { BlameKind } from '../rounds/round-record.ts';
 
@@ -47,58 +56,125 @@ export interface UnmaskInput {
   readonly maskCipherText: (from: number, to: number) => Uint8Array | undefined;
   /** A member's commitment to its self-mask seed or pairwise master, from stage keys. */
   readonly commitment: (kind: SecretKind, member: number) => Uint8Array | undefined;
+  /** `from`'s commitment, from stage shares, to the mask seed it shares with `to`. */
+  readonly seedCommitment: (from: number, to: number) => Uint8Array | undefined;
   /** Shares of b_s for each survivor s, x = the replier's index. */
   readonly selfShares: ReadonlyMap<number, readonly ShamirShare[]>;
   /** Shares of P_d for each dropped member d with a surviving partner. */
   readonly masterShares: ReadonlyMap<number, readonly ShamirShare[]>;
+  /** For each dropped member d: the mask seed s_sd each surviving partner s revealed, by s. */
+  readonly maskSeeds: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>>;
 }
 
-/** On failure, `culprit` is the member whose own secret or key failed its check, when one did. */
+/** A member found at fault while unmasking (the sum may still be exact). */
+export interface UnmaskFault {
+  readonly culprit: number;
+  readonly kind: BlameKind;
+  readonly detail: string;
+}
+
+/**
+ * On success, which dropped members were recovered by their partners' seeds and which from their rebuilt master.
+ * On failure, `culprit` is the member whose own secret or key failed its check, when one did. Both carry every
+ * fault found on the way.
+ */
 export type UnmaskResult =
-  | { readonly ok: true; readonly sum: Uint32Array }
-  | { readonly ok: false; readonly reason: string; readonly culprit?: number; readonly kind?: BlameKind };
+  | { readonly ok: true; readonly sum: Uint32Array; readonly bySeeds: readonly number[]; readonly byMaster: readonly number[]; readonly faults: readonly UnmaskFault[] }
+  | { readonly ok: false; readonly reason: string; readonly culprit?: number; readonly kind?: BlameKind; readonly faults: readonly UnmaskFault[] };
 
 export function unmaskSum(input: UnmaskInput): UnmaskResult {
   const { threshold, survivors } = input;
   const inU3 = new Set(survivors);
-  const dropped = [...input.masterShares.keys()].sort((a, b) => a - b);
+  const dropped = droppedWithSurvivingPartners(input, inU3);
+  const faults: UnmaskFault[] = [];
   const selfSeeds = new Map<number, Uint8Array>();
+  const bySeeds = new Map<number, ReadonlyArray<readonly [number, Uint8Array]>>();
   const masters = new Map<number, Uint8Array>();
+  /** Seeds derived from rebuilt masters (the revealed ones belong to the caller). */
+  const derived: SignedSeed[] = [];
   const wipe = (): void => {
-    for (const v of [...selfSeeds.values(), ...masters.values()]) v.fill(0);
+    for (const v of [...selfSeeds.values(), ...masters.values(), ...derived.map((m) => m.seed)]) v.fill(0);
   };
+  const fail = (r: { reason: string; culprit?: number; kind?: BlameKind }): UnmaskResult => ({ ok: false, ...r, faults });
   try {
     // Reconstruct every secret before touching the sum: all or nothing.
     const commitment = (kind: SecretKind, member: number) => (secret: Uint8Array) =>
       opensCommitment(input.commitment(kind, member), commitSecret(kind, secret, input.round, input.group, member));
     for (const s of survivors) {
       const b = reconstruct(input.selfShares.get(s) ?? [], threshold, commitment('self', s));
-      if (typeof b === 'string') return failure(`self-mask seed of member ${s}: ${b}`, s, b);
+      if (typeof b === 'string') return fail(failure(`self-mask seed of member ${s}: ${b}`, s, b));
       selfSeeds.set(s, b);
     }
     for (const d of dropped) {
+      const seeds = revealedSeeds(input, d, inU3, faults);
+      if (seeds) {
+        bySeeds.set(d, seeds);
+        continue;
+      }
       const p = reconstruct(input.masterShares.get(d) ?? [], threshold, commitment('master', d));
-      if (typeof p === 'string') return failure(`pairwise master of dropped member ${d}: ${p}`, d, p);
+      if (typeof p === 'string') return fail(failure(`pairwise master of dropped member ${d}: ${p}`, d, p));
       masters.set(d, p);
     }
 
-    const sum = new Uint32Array(input.dim);
-    for (const s of survivors) addInto(sum, input.masked.get(s) as Uint32Array);
-    for (const b of selfSeeds.values()) applyMask(sum, b, -1);
     for (const [d, master] of masters) {
-      const problem = removeDroppedMasks(sum, input, d, master, inU3);
-      if (problem) return { ok: false, reason: `dropped member ${d}: ${problem}`, culprit: d, kind: 'mask-key-mismatch' };
+      const problem = droppedMasks(input, d, master, inU3, faults, derived);
+      if (problem) return fail({ reason: `dropped member ${d}: ${problem}`, culprit: d, kind: 'mask-key-mismatch' });
     }
-    return { ok: true, sum };
+
+    const sum = new Uint32Array(input.dim);
+    addModVectors(sum, survivors.map((s) => input.masked.get(s) as Uint32Array), 1);
+    const masks: SignedSeed[] = [...selfSeeds.values()].map((seed) => ({ seed, sign: -1 }));
+    // s added +PRG(s_sd) if s < d, −PRG(s_sd) if d < s: remove it with the opposite sign.
+    for (const [d, seeds] of bySeeds) for (const [s, seed] of seeds) masks.push({ seed, sign: s < d ? -1 : 1 });
+    applyMasks(sum, [...masks, ...derived]);
+    return { ok: true, sum, bySeeds: [...bySeeds.keys()], byMaster: [...masters.keys()], faults };
   } catch (err) {
-    return { ok: false, reason: `unmasking failed: ${err instanceof Error ? err.message : String(err)}` };
+    return fail({ reason: `unmasking failed: ${err instanceof Error ? err.message : String(err)}` });
   } finally {
     wipe();
   }
 }
 
-/** Subtract, from `sum`, every pairwise mask between dropped member `d` and its surviving partners. */
-function removeDroppedMasks(sum: Uint32Array, input: UnmaskInput, d: number, master: Uint8Array, inU3: ReadonlySet<number>): string | undefined {
+/** Members out of U3 that some survivor masked with (their masks must come out of the sum), sorted. */
+function droppedWithSurvivingPartners(input: UnmaskInput, inU3: ReadonlySet<number>): number[] {
+  const out = new Set(input.masterShares.keys());
+  for (const [d, p] of input.partners) if (!inU3.has(d) && p.some((s) => inU3.has(s))) out.add(d);
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * The seeds s_sd of every surviving partner s of dropped member d, if each one revealed its seed and the seed
+ * opens both s's and d's commitments to it; else undefined (recover d from P_d). A seed off its revealer's own
+ * commitment names the revealer; one that opens the revealer's commitment but not d's names nobody yet (either
+ * may have committed falsely): the fallback derives the true seed and names whoever committed to another.
+ */
+function revealedSeeds(input: UnmaskInput, d: number, inU3: ReadonlySet<number>, faults: UnmaskFault[]): Array<readonly [number, Uint8Array]> | undefined {
+  const { round, group } = input;
+  const revealed = input.maskSeeds.get(d);
+  const out: Array<readonly [number, Uint8Array]> = [];
+  let complete = true;
+  for (const s of input.partners.get(d) ?? []) {
+    if (!inU3.has(s)) continue;
+    const seed = revealed?.get(s);
+    if (!seed) {
+      complete = false;
+      continue;
+    }
+    const fresh = commitPairSeed(seed, round, group, Math.min(s, d), Math.max(s, d));
+    if (!opensCommitment(input.seedCommitment(s, d), fresh)) {
+      addFault(faults, { culprit: s, kind: 'seed-off-commitment', detail: `the mask seed it revealed for dropped member ${d} differs from the one it committed to` });
+      complete = false;
+    } else if (!opensCommitment(input.seedCommitment(d, s), fresh)) complete = false;
+    else out.push([s, seed]);
+  }
+  return complete ? out : undefined;
+}
+
+/**
+ * Derive, from P_d, every pairwise mask seed between dropped member `d` and its surviving partners, with the sign
+ * that removes it from the sum, into `out`; or say why P_d does not give d's key pair and ciphertexts.
+ */
+function droppedMasks(input: UnmaskInput, d: number, master: Uint8Array, inU3: ReadonlySet<number>, faults: UnmaskFault[], out: SignedSeed[]): string | undefined {
   const { round, group } = input;
   const seed = memberKemSeed(master, round, group, d);
   const { publicKey, secretKey } = generateKemKeyPair(seed);
@@ -124,11 +200,18 @@ function removeDroppedMasks(sum: Uint32Array, input: UnmaskInput, d: number, mas
           return `re-encapsulation to ${s} does not match the ciphertext it sent`;
         }
       }
-      const maskSeed = pairwiseSecrets(ss, round, group, Math.min(s, d), Math.max(s, d)).maskSeed;
+      const [low, high] = [Math.min(s, d), Math.max(s, d)];
+      const maskSeed = pairwiseSecrets(ss, round, group, low, high).maskSeed;
       ss.fill(0);
-      // s added +PRG(s_sd) if s < d, −PRG(s_sd) if d < s: remove it with the opposite sign.
-      applyMask(sum, maskSeed, s < d ? -1 : 1);
-      maskSeed.fill(0);
+      // The seed is now certain (P_d opened its commitment and gave d's key and ciphertexts): a commitment to
+      // another one is its author's fault. The sum still uses this seed, as an honest s masked with it.
+      const fresh = commitPairSeed(maskSeed, round, group, low, high);
+      for (const [author, other] of [[d, s], [s, d]] as const) {
+        if (!opensCommitment(input.seedCommitment(author, other), fresh)) {
+          addFault(faults, { culprit: author, kind: 'seed-off-commitment', detail: `its commitment to the mask seed with ${other} differs from the seed ${d}'s rebuilt master gives` });
+        }
+      }
+      out.push({ seed: maskSeed, sign: s < d ? -1 : 1 });
     }
     return undefined;
   } finally {
@@ -136,9 +219,14 @@ function removeDroppedMasks(sum: Uint32Array, input: UnmaskInput, d: number, mas
   }
 }
 
+/** One fault per member and kind: a survivor whose seed commitment is off is caught at its reveal and again in the fallback. */
+function addFault(faults: UnmaskFault[], f: UnmaskFault): void {
+  if (!faults.some((g) => g.culprit === f.culprit && g.kind === f.kind)) faults.push(f);
+}
+
 /** Why a secret failed: a commitment mismatch is its dealer's fault; too few shares is nobody's in particular. */
-function failure(reason: string, member: number, problem: string): UnmaskResult {
-  return problem === MISMATCH ? { ok: false, reason, culprit: member, kind: 'secret-off-commitment' } : { ok: false, reason };
+function failure(reason: string, member: number, problem: string): { reason: string; culprit?: number; kind?: BlameKind } {
+  return problem === MISMATCH ? { reason, culprit: member, kind: 'secret-off-commitment' } : { reason };
 }
 
 const MISMATCH = 'rebuilt secret does not match its commitment';
@@ -153,10 +241,4 @@ export function reconstruct(shares: readonly ShamirShare[], t: number, matches: 
   if (matches(secret)) return secret;
   secret.fill(0);
   return MISMATCH;
-}
-
-function addInto(sum: Uint32Array, y: Uint32Array): void {
-  const a = new Int32Array(sum.buffer, sum.byteOffset, sum.length);
-  const b = new Int32Array(y.buffer, y.byteOffset, y.length);
-  for (let i = 0; i < a.length; i++) a[i] = ((a[i] as number) + (b[i] as number)) | 0;
 }

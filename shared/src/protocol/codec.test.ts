@@ -47,8 +47,8 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   saPeerKeys: { kind: 'saPeerKeys', round: 4, keys: [{ index: 2, bytes: blob(5741, 2) }, { index: 5, bytes: blob(5741, 3) }] },
   saEncaps: { kind: 'saEncaps', round: 4, cipherTexts: [{ index: 3, bytes: blob(1088, 4) }], shareCipherTexts: [{ index: 1, bytes: blob(1088, 14) }, { index: 3, bytes: blob(1088, 15) }], attestation: blob(3309 + 4 + 2 * 36, 32) },
   saPeerEncaps: { kind: 'saPeerEncaps', round: 4, cipherTexts: [{ index: 1, bytes: blob(1088, 5) }], shareCipherTexts: [{ index: 1, bytes: blob(1088, 16) }], attestations: [{ index: 1, bytes: blob(3309 + 4 + 36, 33) }] },
-  saShares: { kind: 'saShares', round: 4, shares: [{ index: 2, bytes: blob(80, 6) }, { index: 4, bytes: blob(80, 7) }], commitments: [{ index: 2, bytes: blob(64, 17) }, { index: 4, bytes: blob(64, 18) }], attestation: blob(3309 + 4 + 2 * 36, 34) },
-  saPeerShares: { kind: 'saPeerShares', round: 4, weight: 0.25, shares: [{ index: 1, bytes: blob(80, 8) }], commitments: [{ index: 1, bytes: blob(64, 19) }], attestations: [{ index: 1, bytes: blob(3309 + 4 + 3 * 36, 35) }] },
+  saShares: { kind: 'saShares', round: 4, shares: [{ index: 2, bytes: blob(80, 6) }, { index: 4, bytes: blob(80, 7) }], commitments: [{ index: 2, bytes: blob(64, 17) }, { index: 4, bytes: blob(64, 18) }], seedCommitments: [{ index: 2, bytes: blob(32, 22) }, { index: 4, bytes: blob(32, 23) }], attestation: blob(3309 + 4 + 2 * 36, 34) },
+  saPeerShares: { kind: 'saPeerShares', round: 4, weight: 0.25, shares: [{ index: 1, bytes: blob(80, 8) }], commitments: [{ index: 1, bytes: blob(64, 19) }], seedCommitments: [{ index: 1, bytes: blob(32, 24) }], attestations: [{ index: 1, bytes: blob(3309 + 4 + 3 * 36, 35) }] },
   saMasked: { kind: 'saMasked', round: 4, masked: Uint32Array.of(0, 1, 2 ** 32 - 1, 12345), complaints: [{ index: 2, bytes: blob(32, 20) }] },
   saSurvivors: { kind: 'saSurvivors', round: 4, survivors: [1, 2, 4, 5] },
   saSurvivorsSigned: { kind: 'saSurvivorsSigned', round: 4, signature: blob(3309, 36) },
@@ -58,6 +58,7 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
     round: 4,
     selfShares: [{ index: 1, bytes: blob(32, 9) }],
     masterShares: [{ index: 3, bytes: blob(32, 10) }],
+    maskSeeds: [{ index: 3, bytes: blob(32, 21) }],
   },
 };
 const samples: Message[] = [
@@ -258,5 +259,35 @@ describe('upload overhead', () => {
     expect(encoded.length).toBe(4 * d + 29);
     expect(sealed.length / d).toBeLessThanOrEqual(4.1);
     expect(decodeMessage(server.open(sealed))).toEqual(update);
+  });
+});
+
+describe('secure-aggregation dropout recovery on the wire (protocol version 3)', () => {
+  const reply = SAMPLES.saUnmaskReply as MessageOf<'saUnmaskReply'>;
+  const message = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      return err instanceof FedwardenError ? `${err.code}: ${err.message}` : String(err);
+    }
+    return 'no error';
+  };
+
+  it('a revealed mask seed of the wrong length is refused by name, encoding and decoding', () => {
+    for (const len of [0, 31, 33]) {
+      const bad = { ...reply, maskSeeds: [{ index: 3, bytes: blob(len, 40) }] };
+      expect(message(() => encodeMessage(bad))).toBe('BAD_FRAME: entry 3: expected 32 bytes');
+    }
+    // A frame cut inside the seeds list fails as a truncated maskSeeds, never as a shorter valid message.
+    const bytes = encodeMessage(reply);
+    expect(message(() => decodeMessage(bytes.subarray(0, bytes.length - 1)))).toMatch(/^BAD_FRAME: .*maskSeeds/);
+  });
+
+  it('a pair-seed commitment of the wrong length is refused, and a frame cut inside them is truncated', () => {
+    for (const kind of ['saShares', 'saPeerShares'] as const) {
+      const msg = SAMPLES[kind] as MessageOf<'saShares' | 'saPeerShares'>;
+      const bad = { ...msg, seedCommitments: msg.seedCommitments.map((e) => ({ index: e.index, bytes: e.bytes.subarray(0, 31) })) };
+      expect(message(() => encodeMessage(bad))).toMatch(/^BAD_FRAME: entry \d+: expected 32 bytes/);
+    }
   });
 });

@@ -35,6 +35,7 @@ import {
   SECAGG_SEALED_SHARES_BYTES,
   SECAGG_SHARE_BYTES,
   SECAGG_SHARE_COMMITMENTS_BYTES,
+  SECAGG_MASK_SEED_BYTES,
   type IndexedBytes,
   type Message,
   type MessageKind,
@@ -107,11 +108,11 @@ export function encodeMessage(msg: Message): Uint8Array {
       writeAttestations(w, msg.attestations);
       break;
     case 'saShares':
-      writeIndexed(writeIndexed(w.u32(msg.round), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES);
+      writeIndexed(writeIndexed(writeIndexed(w.u32(msg.round), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES), msg.seedCommitments, SECAGG_COMMITMENT_BYTES);
       writeAttestation(w, msg.attestation, 'saShares attestation');
       break;
     case 'saPeerShares':
-      writeIndexed(writeIndexed(w.u32(msg.round).f64(msg.weight), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES);
+      writeIndexed(writeIndexed(writeIndexed(w.u32(msg.round).f64(msg.weight), msg.shares, SECAGG_SEALED_SHARES_BYTES), msg.commitments, SECAGG_SHARE_COMMITMENTS_BYTES), msg.seedCommitments, SECAGG_COMMITMENT_BYTES);
       writeAttestations(w, msg.attestations);
       break;
     case 'saSurvivors':
@@ -127,7 +128,7 @@ export function encodeMessage(msg: Message): Uint8Array {
       writeIndexed(writeIndices(writeIndices(w.u32(msg.round), msg.survivors), msg.dropped), msg.signatures, SIGNATURE_BYTES);
       break;
     case 'saUnmaskReply':
-      writeIndexed(writeIndexed(w.u32(msg.round), msg.selfShares, SECAGG_SHARE_BYTES), msg.masterShares, SECAGG_SHARE_BYTES);
+      writeIndexed(writeIndexed(writeIndexed(w.u32(msg.round), msg.selfShares, SECAGG_SHARE_BYTES), msg.masterShares, SECAGG_SHARE_BYTES), msg.maskSeeds, SECAGG_MASK_SEED_BYTES);
       break;
     default: {
       const unknown: never = msg;
@@ -230,7 +231,8 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
       const round = r.u32('round');
       const shares = readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares');
       const commitments = readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments');
-      return { kind, round, shares, commitments, attestation: readAttestation(r, 'attestation') };
+      const seedCommitments = readIndexed(r, limits, SECAGG_COMMITMENT_BYTES, 'seedCommitments');
+      return { kind, round, shares, commitments, seedCommitments, attestation: readAttestation(r, 'attestation') };
     }
     case 'saPeerShares': {
       const round = r.u32('round');
@@ -238,7 +240,8 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
       if (!(weight > 0 && weight <= 1)) throw new FedwardenError('BAD_FRAME', 'saPeerShares: weight must be in (0, 1]');
       const shares = readIndexed(r, limits, SECAGG_SEALED_SHARES_BYTES, 'shares');
       const commitments = readIndexed(r, limits, SECAGG_SHARE_COMMITMENTS_BYTES, 'commitments');
-      return { kind, round, weight, shares, commitments, attestations: readAttestations(r, limits) };
+      const seedCommitments = readIndexed(r, limits, SECAGG_COMMITMENT_BYTES, 'seedCommitments');
+      return { kind, round, weight, shares, commitments, seedCommitments, attestations: readAttestations(r, limits) };
     }
     case 'saSurvivors': {
       const round = r.u32('round');
@@ -262,7 +265,8 @@ function readBody(r: ByteReader, limits: ProtocolLimits): Message {
     case 'saUnmaskReply': {
       const round = r.u32('round');
       const selfShares = readIndexed(r, limits, SECAGG_SHARE_BYTES, 'selfShares');
-      return { kind, round, selfShares, masterShares: readIndexed(r, limits, SECAGG_SHARE_BYTES, 'masterShares') };
+      const masterShares = readIndexed(r, limits, SECAGG_SHARE_BYTES, 'masterShares');
+      return { kind, round, selfShares, masterShares, maskSeeds: readIndexed(r, limits, SECAGG_MASK_SEED_BYTES, 'maskSeeds') };
     }
     default: {
       const unknown: never = kind;

@@ -4,13 +4,15 @@
  * Messages are a discriminated union on `kind`. Each kind has a fixed numeric tag on the wire (never reuse one).
  * Tensors are Float32Array and travel as raw little-endian bytes. See codec.ts for the byte layout. The version
  * travels in `hello`; a coordinator refuses another one (UNSUPPORTED). Version 2 added the participant's identity
- * key to hello, signatures to every secure-aggregation stage and the consistency round (saSurvivors).
+ * key to hello, signatures to every secure-aggregation stage and the consistency round (saSurvivors). Version 3
+ * added commitments to the pairwise mask seeds (seedCommitments in saShares and saPeerShares) and the revealed
+ * mask seeds of dropped partners (maskSeeds in saUnmaskReply) (docs/secagg-dropout-recovery.md).
  */
 import type { AdapterManifest } from '../adapter.ts';
 import { ML_DSA65_PUBLIC_KEY_BYTES, ML_DSA65_SIGNATURE_BYTES } from '../crypto/identity.ts';
 import type { ErrorCode } from '../errors.ts';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * A member's two ML-KEM-768 public keys as relayed: the mask key (derived from its pairwise master P, so that
@@ -39,6 +41,8 @@ export const SECAGG_SEALED_SHARES_BYTES = 2 * SECAGG_SHARE_BYTES + 16;
 export const SECAGG_COMMITMENT_BYTES = 32;
 /** The commitments to the two shares sealed for one holder: self-mask share, then pairwise-master share. */
 export const SECAGG_SHARE_COMMITMENTS_BYTES = 2 * SECAGG_COMMITMENT_BYTES;
+/** A pairwise mask seed s_ij, revealed at unmask for a dropped partner. */
+export const SECAGG_MASK_SEED_BYTES = 32;
 /** A complaint's evidence: the ML-KEM encapsulation randomness of the complainer's share ciphertext to the accused. */
 export const SECAGG_COMPLAINT_BYTES = 32;
 
@@ -166,18 +170,20 @@ export type Message =
       readonly attestations: readonly IndexedBytes[];
     }
   /**
-   * Stage shares: my sealed Shamir shares (self-mask seed, pairwise master) for each paired neighbour, and my
-   * commitments to the two shares inside each (SECAGG_SHARE_COMMITMENTS_BYTES), under the same indices.
+   * Stage shares: my sealed Shamir shares (self-mask seed, pairwise master) for each paired neighbour, my
+   * commitments to the two shares inside each (SECAGG_SHARE_COMMITMENTS_BYTES), and my commitment to the pairwise
+   * mask seed we share (SECAGG_COMMITMENT_BYTES, commitment.ts commitPairSeed), all under the same indices.
    */
   | {
       readonly kind: 'saShares';
       readonly round: number;
       readonly shares: readonly IndexedBytes[];
       readonly commitments: readonly IndexedBytes[];
+      readonly seedCommitments: readonly IndexedBytes[];
       readonly attestation: Uint8Array;
     }
   /**
-   * Relayed shares with their senders' commitments and attestations, and the weight in (0, 1] to scale my update
+   * Relayed shares with their senders' commitments (shares, pair seed) and attestations, and the weight in (0, 1] to scale my update
    * by before masking.
    */
   | {
@@ -186,6 +192,7 @@ export type Message =
       readonly weight: number;
       readonly shares: readonly IndexedBytes[];
       readonly commitments: readonly IndexedBytes[];
+      readonly seedCommitments: readonly IndexedBytes[];
       readonly attestations: readonly IndexedBytes[];
     }
   /**
@@ -208,12 +215,17 @@ export type Message =
       readonly dropped: readonly number[];
       readonly signatures: readonly IndexedBytes[];
     }
-  /** Shares of survivors' self-mask seeds and of dropped members' pairwise masters — never both for one member. */
+  /**
+   * Shares of survivors' self-mask seeds; for each dropped partner, the share of its pairwise master and the mask
+   * seed I share with it (SECAGG_MASK_SEED_BYTES), under the same indices — never a self-mask share and either
+   * of the others for one member.
+   */
   | {
       readonly kind: 'saUnmaskReply';
       readonly round: number;
       readonly selfShares: readonly IndexedBytes[];
       readonly masterShares: readonly IndexedBytes[];
+      readonly maskSeeds: readonly IndexedBytes[];
     }
   /**
    * Either side: an error. Usually the sender closes after it; an UPDATE_REFUSED reply (an update for a round that

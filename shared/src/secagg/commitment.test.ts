@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKemKeyPair } from '../crypto/kem.ts';
 import { codeOf } from '../test-support.ts';
-import { COMMITMENT_BYTES, COMMITMENT_LABELS, commitSecret, commitShare, opensCommitment } from './commitment.ts';
+import { COMMITMENT_BYTES, COMMITMENT_LABELS, commitPairSeed, commitSecret, commitShare, opensCommitment } from './commitment.ts';
 import { isValidKemPublicKey } from './kem-key-check.ts';
 
 /** SHA-256(label || u32le fields || value) by OpenSSL, independent of commitment.ts's @noble/hashes. */
@@ -20,6 +20,7 @@ describe('secure-aggregation commitments', () => {
     expect(commitSecret('master', secret, 7, 3, 2)).toEqual(reference(COMMITMENT_LABELS.master, secret, 7, 3, 2));
     expect(commitShare('self', secret, 7, 3, 2, 5)).toEqual(reference(COMMITMENT_LABELS.selfShare, secret, 7, 3, 2, 5));
     expect(commitShare('master', secret, 7, 3, 2, 5)).toEqual(reference(COMMITMENT_LABELS.masterShare, secret, 7, 3, 2, 5));
+    expect(commitPairSeed(secret, 7, 3, 2, 5)).toEqual(reference(COMMITMENT_LABELS.pairSeed, secret, 7, 3, 2, 5));
     expect(commitSecret('self', secret, 0xffffffff, 0, 255)).toHaveLength(COMMITMENT_BYTES);
   });
 
@@ -34,10 +35,17 @@ describe('secure-aggregation commitments', () => {
       commitShare('self', secret, 7, 3, 5, 2),
       commitShare('self', other, 7, 3, 2, 5),
       commitSecret('self', secret, 7, 3, 2),
+      commitPairSeed(secret, 7, 3, 2, 5),
     ];
     for (const v of variants) expect(opensCommitment(base, v)).toBe(false);
     expect(opensCommitment(base, commitShare('self', secret, 7, 3, 2, 5))).toBe(true);
-    expect(new Set(Object.values(COMMITMENT_LABELS)).size).toBe(4);
+    expect(new Set(Object.values(COMMITMENT_LABELS)).size).toBe(5);
+    // Prefix-free labels: no commitment of one kind can be read as one of another.
+    for (const a of Object.values(COMMITMENT_LABELS)) for (const b of Object.values(COMMITMENT_LABELS)) if (a !== b) expect(b.startsWith(a)).toBe(false);
+    const seedBase = commitPairSeed(secret, 7, 3, 2, 5);
+    for (const v of [commitPairSeed(secret, 8, 3, 2, 5), commitPairSeed(secret, 7, 4, 2, 5), commitPairSeed(secret, 7, 3, 2, 6), commitPairSeed(other, 7, 3, 2, 5)]) {
+      expect(opensCommitment(seedBase, v)).toBe(false);
+    }
   });
 
   it('refuse malformed arguments, and never open a missing or short commitment', () => {
@@ -46,6 +54,9 @@ describe('secure-aggregation commitments', () => {
     expect(codeOf(() => commitSecret('self', secret, 1, 1, 256))).toBe('INTERNAL');
     expect(codeOf(() => commitShare('self', secret, 1, 1, 3, 3))).toBe('INTERNAL');
     expect(codeOf(() => commitShare('self', secret.subarray(1), 1, 1, 2, 3))).toBe('BAD_FRAME');
+    expect(codeOf(() => commitPairSeed(secret.subarray(1), 1, 1, 2, 3))).toBe('BAD_FRAME');
+    expect(codeOf(() => commitPairSeed(secret, 1, 1, 3, 2))).toBe('INTERNAL'); // one order only: both ends commit alike
+    expect(codeOf(() => commitPairSeed(secret, 1, 1, 3, 3))).toBe('INTERNAL');
     const c = commitSecret('self', secret, 1, 1, 1);
     expect(opensCommitment(undefined, c)).toBe(false);
     expect(opensCommitment(c.subarray(1), c)).toBe(false);

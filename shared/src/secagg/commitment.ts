@@ -6,7 +6,11 @@
  *   coordinator ever reconstructs (b_s of a survivor, P_d of a dropped member);
  * - share commitments, sent with the sealed shares in stage shares: H(label || round || group || dealer ||
  *   holder || share) for each share of b_i and of P_i, so that the receiver can check what it opened and the
- *   coordinator can check what a holder reveals at unmask, share by share, and name the one that lies.
+ *   coordinator can check what a holder reveals at unmask, share by share, and name the one that lies;
+ * - pair-seed commitments, sent beside them: H(label || round || group || low || high || s_low,high) to the
+ *   pairwise mask seed the sender shares with that holder. Both ends commit to the same bytes, so an honest pair's
+ *   two commitments are equal; a survivor that reveals the seed it shares with a dropped member at unmask must
+ *   open both (docs/secagg-dropout-recovery.md).
  *
  * Every committed value is 32 uniformly random bytes (a seed, or a Shamir share of one, uniform whatever the
  * secret while fewer than t are known), so the hash alone hides it (random-oracle model) and binds it
@@ -34,6 +38,8 @@ export const COMMITMENT_LABELS = {
   selfShare: 'fedwarden/v1/secagg/commit/self-share',
   /** One Shamir share of P_i, for one holder. */
   masterShare: 'fedwarden/v1/secagg/commit/master-share',
+  /** The pairwise mask seed s_ij of two neighbours, committed to by both. */
+  pairSeed: 'fedwarden/v1/secagg/commit/pair-seed',
 } as const;
 
 export type SecretKind = 'self' | 'master';
@@ -51,6 +57,13 @@ export function commitShare(kind: SecretKind, share: Uint8Array, round: number, 
   if (dealer === holder) throw new FedwardenError('INTERNAL', 'commitShare: dealer and holder must differ');
   const label = kind === 'self' ? COMMITMENT_LABELS.selfShare : COMMITMENT_LABELS.masterShare;
   return digest('commitShare', label, share, round, group, dealer, holder);
+}
+
+/** H(label || round || group || low || high || seed): the commitment of either end to the mask seed of low < high. */
+export function commitPairSeed(seed: Uint8Array, round: number, group: number, low: number, high: number): Uint8Array {
+  assertBytes(seed, COMMITTED_BYTES, 'commitPairSeed', 'seed');
+  if (!(low < high)) throw new FedwardenError('INTERNAL', 'commitPairSeed: low must be below high');
+  return digest('commitPairSeed', COMMITMENT_LABELS.pairSeed, seed, round, group, low, high);
 }
 
 /** Whether `value` opens `commitment` (a fresh commitment compared in constant time). */

@@ -4,7 +4,8 @@
  * and client-sdk/; everything here is pure functions.
  */
 export { SHAMIR_MAX_SHARES, shamirCombine, shamirSplit, type ShamirShare } from './shamir.ts';
-export { MASK_SEED_BYTES, applyMask, expandMask } from './prg.ts';
+export { MASK_SEED_BYTES, applyMask, applyMasks, expandMask, type SignedSeed } from './prg.ts';
+export { addModVectors } from './mod-add.ts';
 export { measureMaskThroughput, type MaskThroughput } from './mask-throughput.ts';
 export { dequantizeSum, quantizationBits, quantize, type Quantized } from './quantize.ts';
 export { COMPLETE_GRAPH_MAX_MEMBERS, binomialTail, defaultDegree, defaultThreshold, neighbourGraph, type GraphSpec } from './graph.ts';
@@ -20,7 +21,7 @@ export {
   type OpenedShares,
   type PairwiseSecrets,
 } from './pairwise.ts';
-export { COMMITMENT_BYTES, COMMITMENT_LABELS, commitSecret, commitShare, opensCommitment, type SecretKind } from './commitment.ts';
+export { COMMITMENT_BYTES, COMMITMENT_LABELS, commitPairSeed, commitSecret, commitShare, opensCommitment, type SecretKind } from './commitment.ts';
 export { isValidKemPublicKey } from './kem-key-check.ts';
 export {
   ITEM_DIGEST_BYTES,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MOD_ADD_CHUNK_WORDS, MOD_ADD_SIMD, addModWords, addModWordsScalar, wipeModAdd } from './mod-add.ts';
+import { MOD_ADD_CHUNK_WORDS, MOD_ADD_SIMD, addModVectors, addModWords, addModWordsAll, addModWordsScalar, wipeModAdd } from './mod-add.ts';
 import { codeOf } from '../test-support.ts';
 
 const EDGES = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe];
@@ -53,5 +53,58 @@ describe('addModWords', () => {
     expect(codeOf(() => addModWords(new Int32Array(MOD_ADD_CHUNK_WORDS + 1), new Uint8Array(4 * (MOD_ADD_CHUNK_WORDS + 1)), 1))).toBe('INTERNAL');
     expect(codeOf(() => addModWords(new Int32Array(4), new Uint8Array(15), 1))).toBe('INTERNAL');
     expect(() => wipeModAdd(MOD_ADD_CHUNK_WORDS * 2)).not.toThrow();
+  });
+});
+
+describe('addModVectors', () => {
+  const words = (n: number): Uint32Array => new Uint32Array(randomBytes(4 * n).buffer.slice(0, 4 * n));
+
+  it('adds and subtracts whole word vectors mod 2^32, like BigInt arithmetic, across chunk boundaries', () => {
+    for (const n of [0, 1, 15, 16, 17, MOD_ADD_CHUNK_WORDS - 1, MOD_ADD_CHUNK_WORDS, 2 * MOD_ADD_CHUNK_WORDS + 5]) {
+      for (const sign of [1, -1] as const) {
+        const t = words(n);
+        t.set(EDGES.slice(0, Math.min(n, EDGES.length)));
+        const ops = [words(n), words(n), Uint32Array.from({ length: n }, (_, i) => EDGES[i % EDGES.length] as number)];
+        const expected = Uint32Array.from(t, (x, i) => Number(BigInt.asUintN(32, ops.reduce((acc, y) => acc + BigInt(sign) * BigInt(y[i] as number), BigInt(x)))));
+        const got = t.slice();
+        addModVectors(got, ops, sign);
+        expect(got).toEqual(expected);
+      }
+    }
+  });
+
+  it('reads vectors at any word offset into a shared buffer, and leaves the operands alone', () => {
+    const backing = words(3 * 1000 + 1);
+    const a = backing.subarray(1, 1001);
+    const b = backing.subarray(1001, 2001);
+    const before = backing.slice();
+    const t = new Uint32Array(1000);
+    addModVectors(t, [a, b], 1);
+    expect(t).toEqual(Uint32Array.from(a, (x, i) => (x + (b[i] as number)) >>> 0));
+    expect(backing).toEqual(before);
+  });
+
+  it('checks that every operand has the target\'s length', () => {
+    expect(codeOf(() => addModVectors(new Uint32Array(4), [new Uint32Array(3)], 1))).toBe('INTERNAL');
+    expect(codeOf(() => addModVectors(new Uint32Array(4), [new Int32Array(4) as unknown as Uint32Array], 1))).toBe('INTERNAL');
+  });
+});
+
+describe('addModWordsAll', () => {
+  it('equals addModWords of each operand in turn, and writes the target only when all are in', () => {
+    for (const n of [0, 1, 17, MOD_ADD_CHUNK_WORDS]) {
+      const { t } = operands(n);
+      const ops = [operands(n).k, operands(n).k, operands(n).k].map((k, i) => [k, (i === 1 ? -1 : 1) as 1 | -1] as const);
+      const one = t.slice();
+      for (const [k, sign] of ops) addModWords(one, k, sign);
+      const all = t.slice();
+      addModWordsAll(all, ops);
+      expect(all).toEqual(one);
+    }
+    const { t, k } = operands(8);
+    const before = t.slice();
+    expect(codeOf(() => addModWordsAll(t, [[k, 1], [k.subarray(4), 1]]))).toBe('INTERNAL');
+    expect(t).toEqual(before);
+    expect(codeOf(() => addModWordsAll(new Int32Array(MOD_ADD_CHUNK_WORDS + 1), []))).toBe('INTERNAL');
   });
 });

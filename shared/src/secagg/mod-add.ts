@@ -1,5 +1,6 @@
 /**
- * Word-wise addition and subtraction mod 2^32 of a keystream into a vector: the inner loop of masking (prg.ts).
+ * Word-wise addition and subtraction mod 2^32 of a keystream into a vector: the inner loop of masking (prg.ts),
+ * and of whole word vectors into one (addModVectors: the coordinator's sum of masked inputs, unmask.ts).
  *
  * V8 checks bounds on every typed-array access in a loop it cannot see through, which makes a JavaScript add
  * about as slow per word as AES-NI itself. A tiny WebAssembly module adds four words per instruction
@@ -134,6 +135,65 @@ export function addModWordsScalar(t: Int32Array, k: Uint8Array, sign: 1 | -1): v
   const view = new DataView(k.buffer, k.byteOffset, k.byteLength);
   // Storing into an Int32Array reduces mod 2^32 (ToInt32); the sum of two int32 is exact before that.
   for (let i = 0; i < t.length; i++) t[i] = (t[i] as number) + sign * view.getInt32(4 * i, true);
+}
+
+/**
+ * t ← t + Σ sign·k mod 2^32 over every (k, sign) that `operands` yields, each k holding t.length little-endian
+ * words (keystream chunks of many masks): addModWords for many operands, with t copied into the module's memory
+ * and back once for all of them. t is written only after the last operand. The caller wipes each k once the
+ * iteration has moved past it, and calls wipeModAdd() at the end.
+ */
+export function addModWordsAll(t: Int32Array, operands: Iterable<readonly [Uint8Array, 1 | -1]>): void {
+  if (t.length > MOD_ADD_CHUNK_WORDS) throw new FedwardenError('INTERNAL', `addModWordsAll: need at most ${MOD_ADD_CHUNK_WORDS} words`);
+  const check = (k: Uint8Array): void => {
+    if (k.length !== 4 * t.length) throw new FedwardenError('INTERNAL', 'addModWordsAll: need 4 bytes of k per word');
+  };
+  if (!simd) {
+    const acc = t.slice();
+    for (const [k, sign] of operands) {
+      check(k);
+      addModWordsScalar(acc, k, sign);
+    }
+    t.set(acc);
+    return;
+  }
+  simd.target.set(t);
+  const steps = (4 * t.length + 63) & ~63;
+  for (const [k, sign] of operands) {
+    check(k);
+    simd.operand.set(k);
+    (sign === 1 ? simd.add : simd.sub)(steps);
+  }
+  t.set(simd.target.subarray(0, t.length));
+}
+
+/**
+ * t ← t + sign·Σ operands mod 2^32, word-wise, for host-order word vectors of t's length (masked inputs). Chunk by
+ * chunk, so that each chunk of t crosses into the module's memory once for all operands.
+ */
+export function addModVectors(t: Uint32Array, operands: readonly Uint32Array[], sign: 1 | -1): void {
+  for (const y of operands) {
+    if (!(y instanceof Uint32Array) || y.length !== t.length) throw new FedwardenError('INTERNAL', `addModVectors: every operand must have ${t.length} words`);
+  }
+  const words = new Int32Array(t.buffer, t.byteOffset, t.length);
+  if (!simd) {
+    for (const y of operands) {
+      const v = new Int32Array(y.buffer, y.byteOffset, y.length);
+      for (let i = 0; i < words.length; i++) words[i] = (words[i] as number) + sign * (v[i] as number);
+    }
+    return;
+  }
+  const run = sign === 1 ? simd.add : simd.sub;
+  for (let offset = 0; offset < t.length; offset += MOD_ADD_CHUNK_WORDS) {
+    const n = Math.min(MOD_ADD_CHUNK_WORDS, t.length - offset);
+    simd.target.set(words.subarray(offset, offset + n));
+    // Host order is little-endian wherever the module loaded, so a vector's bytes are its words.
+    for (const y of operands) {
+      simd.operand.set(new Uint8Array(y.buffer, y.byteOffset + 4 * offset, 4 * n));
+      run((4 * n + 63) & ~63);
+    }
+    words.set(simd.target.subarray(0, n), offset);
+  }
 }
 
 /** Clear the keystream copy in the module's memory after the last call of a mask of `words` words. */

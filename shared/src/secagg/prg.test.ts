@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KDF_LABELS, hkdfExpand } from '../crypto/kdf.ts';
 import { hex, loadVectorFile } from '../crypto/vector-file.ts';
 import { measureMaskThroughput } from './mask-throughput.ts';
-import { aes128CtrKeystream, applyMask, expandMask } from './prg.ts';
+import { aes128CtrKeystream, applyMask, applyMasks, expandMask } from './prg.ts';
 import { seededBytes } from '../rng.ts';
 import { chiSquareUniform, codeOf, histogram } from '../test-support.ts';
 
@@ -140,5 +140,40 @@ describe('measureMaskThroughput', () => {
     for (const x of [r.maskMBps, r.rawMBps, r.ratio]) expect(Number.isFinite(x) && x > 0).toBe(true);
     expect(r.ratio).toBeCloseTo(r.maskMBps / r.rawMBps, 10);
     expect(codeOf(() => measureMaskThroughput(0, 1))).toBe('INTERNAL');
+  });
+});
+
+describe('applyMasks', () => {
+  const CHUNK = 16 * 1024;
+
+  it('equals applyMask of each seed in turn, for any length and mix of signs', () => {
+    for (const n of [0, 1, 5, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 5]) {
+      const masks = Array.from({ length: 7 }, (_, i) => ({ seed: new Uint8Array(randomBytes(32)), sign: (i % 3 === 0 ? -1 : 1) as 1 | -1 }));
+      const start = new Uint32Array(randomBytes(4 * n).buffer.slice(0, 4 * n));
+      const one = start.slice();
+      for (const m of masks) applyMask(one, m.seed, m.sign);
+      const all = start.slice();
+      applyMasks(all, masks);
+      expect(all).toEqual(one);
+    }
+  });
+
+  it('cancels: adding and subtracting the same seeds gives the target back; no masks is a no-op', () => {
+    const target = new Uint32Array(randomBytes(4 * 1000).buffer);
+    const copy = target.slice();
+    const seeds = [new Uint8Array(randomBytes(32)), new Uint8Array(randomBytes(32))];
+    applyMasks(target, [...seeds.map((seed) => ({ seed, sign: 1 as const })), ...seeds.map((seed) => ({ seed, sign: -1 as const }))]);
+    expect(target).toEqual(copy);
+    applyMasks(target, []);
+    expect(target).toEqual(copy);
+  });
+
+  it('checks its arguments before touching the target', () => {
+    const target = new Uint32Array(8);
+    const seed = new Uint8Array(32);
+    expect(codeOf(() => applyMasks(target, [{ seed: seed.subarray(1), sign: 1 }]))).toBe('INTERNAL');
+    expect(codeOf(() => applyMasks(target, [{ seed, sign: 2 as 1 }]))).toBe('INTERNAL');
+    expect(codeOf(() => applyMasks(new Int32Array(8) as unknown as Uint32Array, [{ seed, sign: 1 }]))).toBe('INTERNAL');
+    expect(target).toEqual(new Uint32Array(8));
   });
 });

@@ -18,7 +18,7 @@ import { createCipheriv, createHmac, type Cipher } from 'node:crypto';
 import { FedwardenError } from '../errors.ts';
 import { assertBytes } from '../crypto/assert-bytes.ts';
 import { KDF_LABELS } from '../crypto/kdf.ts';
-import { MOD_ADD_CHUNK_WORDS, addModWords, wipeModAdd } from './mod-add.ts';
+import { MOD_ADD_CHUNK_WORDS, addModWords, addModWordsAll, wipeModAdd } from './mod-add.ts';
 
 export const MASK_SEED_BYTES = 32;
 export const AES128_KEY_BYTES = 16;
@@ -80,6 +80,47 @@ export function applyMask(target: Uint32Array, seed: Uint8Array, sign: 1 | -1): 
     forEachKeystreamChunk(seed, target.length, 'applyMask', (offset, ks) =>
       addModWords(words.subarray(offset, offset + ks.length / 4), ks, sign),
     );
+  } finally {
+    wipeModAdd(target.length);
+  }
+}
+
+/** One mask of applyMasks: add (1) or subtract (−1) PRG(seed). */
+export interface SignedSeed {
+  readonly seed: Uint8Array;
+  readonly sign: 1 | -1;
+}
+
+/**
+ * target ← target + Σ sign·PRG(seed) mod 2^32 over `masks`, in place: applyMask for each, but chunk-major, so that
+ * each 64 KiB chunk of target enters the SIMD module's memory once for all the masks (one keystream cipher per
+ * mask stays open meanwhile). The result equals applying them one by one. Each keystream chunk is wiped once
+ * added; on an error target may hold the chunks already done.
+ */
+export function applyMasks(target: Uint32Array, masks: readonly SignedSeed[]): void {
+  if (!(target instanceof Uint32Array)) throw new FedwardenError('INTERNAL', 'applyMasks: target must be a Uint32Array');
+  for (const m of masks) {
+    assertBytes(m?.seed, MASK_SEED_BYTES, 'applyMasks', 'seed', 'INTERNAL');
+    if (m.sign !== 1 && m.sign !== -1) throw new FedwardenError('INTERNAL', 'applyMasks: sign must be 1 or -1');
+  }
+  if (masks.length === 0) return;
+  const ciphers = masks.map((m) => maskStream(m.seed));
+  const words = new Int32Array(target.buffer, target.byteOffset, target.length);
+  function* keystreams(bytes: number): Generator<readonly [Uint8Array, 1 | -1]> {
+    for (let i = 0; i < ciphers.length; i++) {
+      const keystream = (ciphers[i] as Cipher).update(bytes === CHUNK_BYTES ? ZEROS : ZEROS.subarray(0, bytes));
+      try {
+        yield [keystream, (masks[i] as SignedSeed).sign];
+      } finally {
+        keystream.fill(0);
+      }
+    }
+  }
+  try {
+    for (let offset = 0; offset < target.length; offset += CHUNK_WORDS) {
+      const n = Math.min(CHUNK_WORDS, target.length - offset);
+      addModWordsAll(words.subarray(offset, offset + n), keystreams(4 * n));
+    }
   } finally {
     wipeModAdd(target.length);
   }

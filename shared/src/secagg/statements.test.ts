@@ -50,8 +50,8 @@ describe('signed statements of secure aggregation', () => {
   });
 
   it('a malformed attestation is false, never an exception', () => {
-    const att = attestItems('shares', alice.secretKey, 1, 1, 2, new Map([[1, sharesItem(bytes(80, 1), bytes(64, 2))]]));
-    const item = sharesItem(bytes(80, 1), bytes(64, 2));
+    const att = attestItems('shares', alice.secretKey, 1, 1, 2, new Map([[1, sharesItem(bytes(80, 1), bytes(64, 2), bytes(32, 3))]]));
+    const item = sharesItem(bytes(80, 1), bytes(64, 2), bytes(32, 3));
     expect(checkAttested('shares', alice.publicKey, 1, 1, 2, 1, item, att)).toBe(true);
     const count = (n: number) => {
       const copy = att.slice();

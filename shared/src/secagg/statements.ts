@@ -68,9 +68,12 @@ export function encapsItem(maskCipherText: Uint8Array | undefined, shareCipherTe
   return maskCipherText ? concatBytes([Uint8Array.of(1), maskCipherText, shareCipherText]) : concatBytes([Uint8Array.of(0), shareCipherText]);
 }
 
-/** The item of a shares stage for one recipient. */
-export function sharesItem(sealed: Uint8Array, commitments: Uint8Array): Uint8Array {
-  return concatBytes([sealed, commitments]);
+/**
+ * The item of a shares stage for one recipient: the sealed shares, the commitments to them and the commitment to
+ * the pair's mask seed (fixed widths, checked by every caller, so the concatenation parses one way only).
+ */
+export function sharesItem(sealed: Uint8Array, commitments: Uint8Array, seedCommitment: Uint8Array): Uint8Array {
+  return concatBytes([sealed, commitments, seedCommitment]);
 }
 
 /** Sign a list stage: one signature over every recipient's item. Returns the attestation relayed to each recipient. */
